@@ -1,0 +1,40 @@
+/**
+ * A dataset is what the generic pipeline needs to know about one source:
+ * the tables to extract, and the models that build the warehouse from them.
+ */
+import type { TableSpec } from '../warehouse/table-spec.js'
+
+export interface SourceTableSpec {
+  readonly name: string
+  readonly primaryKey: string
+  /** The column whose growth marks a new row version. */
+  readonly watermarkColumn: string
+}
+
+export interface ModelSpec {
+  /** The table the model builds; its output must match this contract. */
+  readonly table: TableSpec
+  /** The model's SQL file (named after the table). */
+  readonly sqlFile: URL
+  /**
+   * The inputs whose change makes this model run: source tables changed in
+   * the run, or models that produced rows earlier in the same run. A model
+   * none of whose triggers changed writes nothing.
+   */
+  readonly triggers: readonly string[]
+}
+
+/** A small fixed table models may join (dbt's seeds), e.g. ISO currency names. */
+export interface Seed {
+  readonly name: string
+  readonly columns: readonly string[]
+  rows(): readonly (readonly string[])[]
+}
+
+export interface Dataset {
+  readonly name: string
+  readonly sourceTables: readonly SourceTableSpec[]
+  readonly seeds: readonly Seed[]
+  /** In run order: a model may read the output of models before it. */
+  readonly models: readonly ModelSpec[]
+}

@@ -1,0 +1,36 @@
+-- dim_counterparty: counterparty joined to its legal address. Rebuilt from
+-- the current state whenever either table changes.
+with counterparty as (
+    select * from current_counterparty
+),
+
+address as (
+    select * from current_address
+),
+
+joined as (
+    select
+        counterparty.counterparty_id,
+        counterparty.counterparty_legal_name,
+        address.address_line_1,
+        address.address_line_2,
+        address.district,
+        address.city,
+        address.postal_code,
+        address.country,
+        address.phone
+    from counterparty
+    inner join address on address.address_id = counterparty.legal_address_id
+)
+
+select
+    counterparty_id::integer as counterparty_id,
+    counterparty_legal_name::varchar as counterparty_legal_name,
+    address_line_1::varchar as counterparty_legal_address_line_1,
+    address_line_2::varchar as counterparty_legal_address_line_2,
+    district::varchar as counterparty_legal_district,
+    city::varchar as counterparty_legal_city,
+    postal_code::varchar as counterparty_legal_postal_code,
+    country::varchar as counterparty_legal_country,
+    phone::varchar as counterparty_legal_phone_number
+from joined

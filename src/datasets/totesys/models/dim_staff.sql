@@ -1,0 +1,32 @@
+-- dim_staff: staff joined to their department. Rebuilt from the current
+-- state whenever either table changes, because a department edit changes
+-- every one of its staff rows.
+with staff as (
+    select * from current_staff
+),
+
+department as (
+    select * from current_department
+),
+
+joined as (
+    select
+        staff.staff_id,
+        staff.first_name,
+        staff.last_name,
+        department.department_name,
+        -- location is NOT NULL in the warehouse; the source allows null.
+        coalesce(department.location, 'Unknown') as location,
+        staff.email_address
+    from staff
+    inner join department on department.department_id = staff.department_id
+)
+
+select
+    staff_id::integer as staff_id,
+    first_name::varchar as first_name,
+    last_name::varchar as last_name,
+    department_name::varchar as department_name,
+    location::varchar as location,
+    email_address::varchar as email_address
+from joined

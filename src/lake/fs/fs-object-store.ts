@@ -1,0 +1,143 @@
+/**
+ * The lake on a local filesystem (`file:///abs/path`), the embedded default.
+ *
+ * Immutability comes from the filesystem: an object is written to a hidden
+ * temporary file, flushed, then hard-linked to its key. `link` fails if the
+ * key exists, so a put either publishes a complete object or nothing, and
+ * never replaces one.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { link, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { ObjectExistsError, ObjectNotFoundError } from '../errors.js'
+import { assertValidKey } from '../keys.js'
+import type { ObjectInfo, ObjectStore } from '../object-store.js'
+
+const TEMP_PREFIX = '.starline-tmp-'
+
+export class FsObjectStore implements ObjectStore {
+  readonly root: string
+  readonly #dir: string
+
+  /** @param root a `file://` URL or an absolute path. */
+  constructor(root: string) {
+    this.#dir = root.startsWith('file:') ? fileURLToPath(root) : root
+    this.root = pathToFileURL(this.#dir).href
+  }
+
+  async put(key: string, body: Readable | Uint8Array | string): Promise<ObjectInfo> {
+    const target = this.#path(key)
+    await mkdir(dirname(target), { recursive: true })
+    const temp = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+    const hash = createHash('sha256')
+    let size = 0
+    try {
+      const source = typeof body === 'string' || body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : body
+      const measure = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk)
+          size += chunk.length
+          done(null, chunk)
+        },
+      })
+      // flush: fsync before close, so a manifest never points at bytes still only in the page cache.
+      await pipeline(source, measure, createWriteStream(temp, { flags: 'wx', flush: true }))
+    } catch (error) {
+      await unlink(temp).catch(() => {})
+      throw error
+    }
+    try {
+      await link(temp, target)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(this.root, key)
+      throw error
+    } finally {
+      await unlink(temp).catch(() => {})
+    }
+    return { key, size, sha256: hash.digest('hex') }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const path = this.#path(key)
+    await this.#mustExist(key, path)
+    return createReadStream(path)
+  }
+
+  async getBytes(key: string): Promise<Buffer> {
+    const path = this.#path(key)
+    await this.#mustExist(key, path)
+    return readFile(path)
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await stat(this.#path(key))
+      return info.isFile() ? { key, size: info.size } : undefined
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk only the directory the prefix names, not the whole lake.
+    const slash = prefix.lastIndexOf('/')
+    const baseKey = slash === -1 ? '' : prefix.slice(0, slash + 1)
+    yield* this.#walk(baseKey, prefix)
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.#path(key))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+  }
+
+  async localPath(key: string): Promise<string> {
+    const path = this.#path(key)
+    await this.#mustExist(key, path)
+    return path
+  }
+
+  async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
+    let entries
+    try {
+      entries = await readdir(join(this.#dir, ...dirKey.split('/').filter(Boolean)), { withFileTypes: true })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw error
+    }
+    // Sort by the key each entry produces so listings come in key order.
+    const named = entries
+      .filter((entry) => !entry.name.startsWith(TEMP_PREFIX))
+      .map((entry) => ({ entry, key: `${dirKey}${entry.name}${entry.isDirectory() ? '/' : ''}` }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    for (const { entry, key } of named) {
+      if (entry.isDirectory()) {
+        if (key.startsWith(prefix) || prefix.startsWith(key)) yield* this.#walk(key, prefix)
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        const info = await stat(join(this.#dir, ...key.split('/')))
+        yield { key, size: info.size }
+      }
+    }
+  }
+
+  #path(key: string): string {
+    assertValidKey(key)
+    return join(this.#dir, ...key.split('/'))
+  }
+
+  async #mustExist(key: string, path: string): Promise<void> {
+    try {
+      await stat(path)
+    } catch {
+      throw new ObjectNotFoundError(this.root, key)
+    }
+  }
+}
+

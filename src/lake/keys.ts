@@ -1,0 +1,50 @@
+/**
+ * Where things live in a lake zone, so that a person can find a table's data
+ * by name and time:
+ *
+ *   <table>/<YYYY>/<MM>/<DD>/<runId>.<ext>   data of one table in one run
+ *   _manifests/<runId>.json                  a run's manifest (its commit marker)
+ *   _leases/<stage>.json                     who is running a stage now
+ *
+ * Run ids sort in time order, so listing `_manifests/` lists runs in order.
+ */
+import { InvalidKeyError } from './errors.js'
+import { runIdDate } from '../pipeline/run-id.js'
+
+export const MANIFEST_PREFIX = '_manifests/'
+export const LEASE_PREFIX = '_leases/'
+
+export function dataKey(table: string, runId: string, extension: 'csv' | 'parquet'): string {
+  assertKeySegment(table)
+  const day = runIdDate(runId)
+  return `${table}/${day.slice(0, 4)}/${day.slice(5, 7)}/${day.slice(8, 10)}/${runId}.${extension}`
+}
+
+export function manifestKey(runId: string): string {
+  return `${MANIFEST_PREFIX}${runId}.json`
+}
+
+export function leaseKey(stage: string): string {
+  assertKeySegment(stage)
+  return `${LEASE_PREFIX}${stage}.json`
+}
+
+/** The run id in a manifest key, or undefined for anything else. */
+export function runIdOfManifestKey(key: string): string | undefined {
+  const match = /^_manifests\/([0-9TZ]+)\.json$/.exec(key)
+  return match?.[1]
+}
+
+/** Rejects keys that could escape the store's root or mean different things on different stores. */
+export function assertValidKey(key: string): void {
+  if (key.length === 0 || key.startsWith('/') || key.endsWith('/')) {
+    throw new InvalidKeyError(`Invalid lake key ${JSON.stringify(key)}: keys are relative paths of non-empty segments.`)
+  }
+  for (const segment of key.split('/')) assertKeySegment(segment)
+}
+
+function assertKeySegment(segment: string): void {
+  if (segment.length === 0 || segment === '.' || segment === '..' || /[\0\\]/.test(segment)) {
+    throw new InvalidKeyError(`Invalid lake key segment ${JSON.stringify(segment)}.`)
+  }
+}

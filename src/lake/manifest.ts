@@ -1,0 +1,115 @@
+/**
+ * A run's manifest: what the run wrote, written **last**. It is the commit
+ * marker: objects that no manifest lists were never published, and the
+ * newest manifest is the zone's state (no side database is needed to resume).
+ */
+import { createHash } from 'node:crypto'
+import { ManifestError } from './errors.js'
+import { MANIFEST_PREFIX, manifestKey, runIdOfManifestKey } from './keys.js'
+import type { ObjectStore } from './object-store.js'
+
+export const MANIFEST_FORMAT_VERSION = 1
+
+/** A column as the producing engine typed it (`numeric(10,2)`, `DECIMAL(10,2)`...). */
+export interface ManifestColumn {
+  readonly name: string
+  readonly type: string
+  readonly nullable: boolean
+}
+
+export interface ManifestTable {
+  readonly table: string
+  readonly key: string
+  readonly format: 'csv' | 'parquet'
+  readonly rows: number
+  readonly bytes: number
+  readonly sha256: string
+  readonly columns: readonly ManifestColumn[]
+}
+
+/** The range of the watermark column an extract covered: `from < value <= to`. */
+export interface WatermarkRange {
+  readonly column: string
+  /** Exclusive lower bound; null on the first (full) run. */
+  readonly from: string | null
+  /** Inclusive upper bound. */
+  readonly to: string
+}
+
+export interface RunManifest {
+  readonly formatVersion: number
+  readonly runId: string
+  readonly stage: 'extract' | 'transform'
+  readonly dataset: string
+  readonly createdAt: string
+  /** Extract runs: the watermark window read from the source. */
+  readonly watermark?: WatermarkRange
+  /** Transform runs: the ingestion run they were built from. */
+  readonly input?: { readonly runId: string; readonly manifestSha256: string }
+  readonly tables: readonly ManifestTable[]
+}
+
+export interface StoredManifest {
+  readonly manifest: RunManifest
+  readonly key: string
+  readonly sha256: string
+}
+
+export async function writeManifest(store: ObjectStore, manifest: RunManifest): Promise<StoredManifest> {
+  const key = manifestKey(manifest.runId)
+  const info = await store.put(key, `${JSON.stringify(manifest, null, 2)}\n`)
+  return { manifest, key, sha256: info.sha256 ?? '' }
+}
+
+export async function readManifest(store: ObjectStore, runId: string): Promise<StoredManifest> {
+  const key = manifestKey(runId)
+  const bytes = await store.getBytes(key)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'))
+  } catch (error) {
+    throw new ManifestError(`Manifest "${key}" in ${store.root} is not valid JSON. It was changed by hand or damaged; restore it from a backup.`, {
+      cause: error,
+      context: { key },
+    })
+  }
+  return { manifest: migrateManifest(parsed, key), key, sha256: createHash('sha256').update(bytes).digest('hex') }
+}
+
+/** Run ids of every manifest in the zone, oldest first. */
+export async function listRunIds(store: ObjectStore): Promise<string[]> {
+  const ids: string[] = []
+  for await (const info of store.list(MANIFEST_PREFIX)) {
+    const runId = runIdOfManifestKey(info.key)
+    if (runId) ids.push(runId)
+  }
+  return ids.sort()
+}
+
+export async function latestManifest(store: ObjectStore): Promise<StoredManifest | undefined> {
+  const ids = await listRunIds(store)
+  const last = ids.at(-1)
+  return last === undefined ? undefined : readManifest(store, last)
+}
+
+/**
+ * The one reader of persisted manifests: upgrades older format versions and
+ * rejects newer ones, so the rest of the code sees only the current shape.
+ */
+export function migrateManifest(value: unknown, key: string): RunManifest {
+  if (typeof value !== 'object' || value === null) {
+    throw new ManifestError(`Manifest "${key}" is not a JSON object.`, { context: { key } })
+  }
+  const candidate = value as Partial<RunManifest>
+  if (candidate.formatVersion === MANIFEST_FORMAT_VERSION) {
+    if (typeof candidate.runId !== 'string' || !Array.isArray(candidate.tables)) {
+      throw new ManifestError(`Manifest "${key}" lacks runId or tables.`, { context: { key } })
+    }
+    return candidate as RunManifest
+  }
+  throw new ManifestError(
+    `Manifest "${key}" has formatVersion ${String(candidate.formatVersion)}, but this starline reads version ${MANIFEST_FORMAT_VERSION}. ` +
+      'Upgrade starline to read lakes written by a newer version.',
+    { context: { key } },
+  )
+}

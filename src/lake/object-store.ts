@@ -1,0 +1,47 @@
+/**
+ * The lake's contract: an immutable object store. `file://` (the embedded
+ * default) and `s3://` implement it; stage code depends on nothing else.
+ *
+ * Keys are `/`-separated, relative to the store's root, never starting with
+ * `/`. An object, once put, is never changed: `put` refuses an existing key.
+ */
+import type { Readable } from 'node:stream'
+
+export interface ObjectInfo {
+  readonly key: string
+  readonly size: number
+  /** Hex SHA-256 of the content, when the store knows it (always after `put`). */
+  readonly sha256?: string
+}
+
+export interface ObjectStore {
+  /** The store's location as a URL (`file:///lake/ingestion`, `s3://bucket/prefix`). */
+  readonly root: string
+  /** Writes a new object; throws `ObjectExistsError` if `key` exists. */
+  put(key: string, body: Readable | Uint8Array | string): Promise<ObjectInfo>
+  /** Reads an object; throws `ObjectNotFoundError` if it is missing. */
+  get(key: string): Promise<Readable>
+  /** Reads a whole (small) object into memory. */
+  getBytes(key: string): Promise<Buffer>
+  head(key: string): Promise<ObjectInfo | undefined>
+  /** Every object whose key starts with `prefix`, in key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>
+  /**
+   * Removes an object. Only for objects no manifest refers to (a crashed
+   * run's leftovers, a released lease): published objects are never deleted.
+   */
+  delete(key: string): Promise<void>
+  /**
+   * A local file path holding the object's bytes, for engines that read
+   * files (DuckDB). The filesystem store returns the object itself; remote
+   * stores download to `scratchDir`.
+   */
+  localPath(key: string, scratchDir: string): Promise<string>
+}
+
+/** Collects a listing (small prefixes only). */
+export async function listAll(store: ObjectStore, prefix: string): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = []
+  for await (const info of store.list(prefix)) out.push(info)
+  return out
+}

@@ -1,0 +1,72 @@
+/**
+ * Short plain-text summaries of stage results for a terminal: rows per table
+ * per stage, and time.
+ */
+import type { ExtractSummary } from '../pipeline/extract.js'
+import type { LoadSummary } from '../pipeline/load.js'
+import type { RunSummary } from '../pipeline/run.js'
+import type { TransformSummary } from '../pipeline/transform.js'
+
+export function formatTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toLocaleString('en-GB') : c)))]
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)))
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'))
+  const line = (r: readonly (string | number)[]) =>
+    r.map((c, i) => (numeric[i] ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!))).join('  ').trimEnd()
+  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n')
+}
+
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`
+}
+
+export function formatExtract(summary: ExtractSummary): string {
+  const lines: string[] = []
+  if (summary.recoveredRunId) lines.push(`extract: removed the leftovers of unfinished run ${summary.recoveredRunId}`)
+  if (summary.runId === undefined) {
+    lines.push(`extract: no changes in the source (${seconds(summary.durationMs)})`)
+  } else {
+    const window = summary.window!
+    lines.push(
+      `extract: run ${summary.runId}, ${summary.rows.toLocaleString('en-GB')} rows, last_updated ${window.from === null ? '(all)' : `> ${window.from}`} and <= ${window.to} (${seconds(summary.durationMs)})`,
+    )
+    lines.push(indent(formatTable(['table', 'rows', 'bytes'], summary.tables.map((t) => [t.table, t.rows, t.bytes]))))
+  }
+  if (summary.heldBackByTransactionMs !== undefined) {
+    lines.push(`extract: an open source transaction (${seconds(summary.heldBackByTransactionMs)} old) held the window back`)
+  }
+  return lines.join('\n')
+}
+
+export function formatTransform(summary: TransformSummary): string {
+  if (summary.runs.length === 0) return `transform: nothing to transform (${seconds(summary.durationMs)})`
+  return summary.runs
+    .map(
+      (run) =>
+        `transform: run ${run.runId}, ${run.rows.toLocaleString('en-GB')} rows (${seconds(run.durationMs)})\n` +
+        indent(formatTable(['table', 'rows'], run.tables.map((t) => [t.table, t.rows]))),
+    )
+    .join('\n')
+}
+
+export function formatLoad(summary: LoadSummary): string {
+  if (summary.runs.length === 0) return `load: nothing to load (${seconds(summary.durationMs)})`
+  return summary.runs
+    .map(
+      (run) =>
+        `load: run ${run.runId}, ${run.rows.toLocaleString('en-GB')} rows (${seconds(run.durationMs)})\n` +
+        indent(formatTable(['table', 'rows', 'inserted', 'updated'], run.tables.map((t) => [t.table, t.rows, t.inserted, t.updated]))),
+    )
+    .join('\n')
+}
+
+export function formatRun(summary: RunSummary): string {
+  return [formatExtract(summary.extract), formatTransform(summary.transform), formatLoad(summary.load), `cycle: ${seconds(summary.durationMs)}`].join('\n')
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')
+}

@@ -1,0 +1,73 @@
+/**
+ * Load: every processed run the warehouse's ledger lacks is loaded, in run
+ * order, each in one transaction with its ledger row (see Warehouse.loadRun).
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { listRunIds, readManifest } from '../lake/manifest.js'
+import { inDependencyOrder, type TableSpec } from '../warehouse/table-spec.js'
+import type { LoadedTable, Warehouse } from '../warehouse/warehouse.js'
+import type { StageContext } from './context.js'
+import { PipelineError, StageAbortedError } from './errors.js'
+
+export interface LoadOptions {
+  readonly warehouse: Warehouse
+  readonly schema: string
+}
+
+export interface LoadedRun {
+  readonly runId: string
+  readonly tables: readonly LoadedTable[]
+  readonly rows: number
+  readonly durationMs: number
+}
+
+export interface LoadSummary {
+  readonly stage: 'load'
+  readonly runs: readonly LoadedRun[]
+  readonly rows: number
+  readonly durationMs: number
+}
+
+export async function load(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
+  const started = Date.now()
+  const specs = ctx.dataset.models.map((m) => m.table)
+  await options.warehouse.ensureTables(options.schema, specs)
+  const loaded = new Set((await options.warehouse.loadedRuns(options.schema)).map((row) => row.runId))
+  const pending = (await listRunIds(ctx.processed)).filter((runId) => !loaded.has(runId))
+  const runs: LoadedRun[] = []
+  for (const runId of pending) {
+    if (ctx.signal?.aborted) throw new StageAbortedError('load')
+    runs.push(await loadRun(ctx, options, runId, specs))
+  }
+  return { stage: 'load', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
+}
+
+async function loadRun(ctx: StageContext, options: LoadOptions, runId: string, specs: readonly TableSpec[]): Promise<LoadedRun> {
+  const started = Date.now()
+  const { manifest, sha256 } = await readManifest(ctx.processed, runId)
+  const byName = new Map(manifest.tables.map((t) => [t.table, t]))
+  const scratch = await mkdtemp(join(ctx.scratchDir, `load-${runId}-`))
+  try {
+    const tables = []
+    // Parents before children: dimensions (and dim_date) before the facts that reference them.
+    for (const spec of inDependencyOrder(specs)) {
+      const entry = byName.get(spec.name)
+      if (!entry) continue
+      tables.push({ spec, rows: entry.rows, key: entry.key, path: await ctx.processed.localPath(entry.key, scratch) })
+    }
+    const unknown = manifest.tables.filter((t) => !specs.some((s) => s.name === t.table))
+    if (unknown.length > 0) {
+      throw new PipelineError(
+        `Processed run ${runId} has tables this dataset does not define: ${unknown.map((t) => `"${t.table}"`).join(', ')}. ` +
+          'It was written by another version or dataset; point STARLINE_PROCESSED_URL at the right zone.',
+      )
+    }
+    const result = await options.warehouse.loadRun({ schema: options.schema, dataset: ctx.dataset.name, runId, manifestSha256: sha256, tables })
+    const rows = result.tables.reduce((s, t) => s + t.rows, 0)
+    ctx.logger.info(result.status === 'loaded' ? 'load run committed' : 'load run was already in the ledger', { runId, rows })
+    return { runId, tables: result.tables, rows, durationMs: Date.now() - started }
+  } finally {
+    await rm(scratch, { recursive: true, force: true })
+  }
+}

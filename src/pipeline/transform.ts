@@ -1,0 +1,132 @@
+/**
+ * Transform: every ingestion run without a processed run becomes one, in run
+ * order, under the same run id. Each run's star tables go to Parquet in the
+ * processed zone, then its manifest.
+ *
+ * Processed keys are fixed by (table, run id), so a crashed attempt's
+ * leftovers are known without listing, and removed before the run is redone.
+ */
+import { createReadStream } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { dataKey } from '../lake/keys.js'
+import { acquireLease } from '../lake/lease.js'
+import { listRunIds, readManifest, writeManifest, type ManifestTable, type StoredManifest } from '../lake/manifest.js'
+import { openDuckDb } from '../transform/duckdb-engine.js'
+import { runModels, type SourceFile } from '../transform/model-runner.js'
+import type { StageContext } from './context.js'
+import { StageAbortedError } from './errors.js'
+import { newRunId } from './run-id.js'
+
+export interface TransformOptions {
+  /** DuckDB memory limit, e.g. '1GB'. */
+  readonly memoryLimit?: string
+}
+
+export interface TransformedRun {
+  readonly runId: string
+  readonly tables: readonly { readonly table: string; readonly rows: number }[]
+  readonly rows: number
+  readonly durationMs: number
+}
+
+export interface TransformSummary {
+  readonly stage: 'transform'
+  readonly runs: readonly TransformedRun[]
+  readonly rows: number
+  readonly durationMs: number
+}
+
+export async function transform(ctx: StageContext, options: TransformOptions = {}): Promise<TransformSummary> {
+  const started = Date.now()
+  const lease = await acquireLease(ctx.processed, 'transform', newRunId(), { ttlMs: ctx.leaseTtlMs })
+  try {
+    const ingested = await listRunIds(ctx.ingestion)
+    const done = new Set(await listRunIds(ctx.processed))
+    const pending = ingested.filter((runId) => !done.has(runId))
+    const runs: TransformedRun[] = []
+    if (pending.length > 0) {
+      // Every earlier manifest is needed to rebuild current_ views.
+      const manifests = new Map<string, StoredManifest>()
+      for (const runId of ingested.filter((id) => id <= pending.at(-1)!)) {
+        manifests.set(runId, await readManifest(ctx.ingestion, runId))
+      }
+      for (const runId of pending) {
+        if (ctx.signal?.aborted) throw new StageAbortedError('transform')
+        runs.push(await transformRun(ctx, runId, manifests, options))
+      }
+    }
+    return { stage: 'transform', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
+  } finally {
+    await lease.release().catch(() => {})
+  }
+}
+
+async function transformRun(
+  ctx: StageContext,
+  runId: string,
+  manifests: ReadonlyMap<string, StoredManifest>,
+  options: TransformOptions,
+): Promise<TransformedRun> {
+  const started = Date.now()
+  await removeLeftovers(ctx, runId)
+  const scratch = await mkdtemp(join(ctx.scratchDir, `transform-${runId}-`))
+  const db = await openDuckDb({ scratchDir: scratch, ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}) })
+  try {
+    const input = manifests.get(runId)!
+    const history = new Map<string, SourceFile[]>()
+    for (const [id, stored] of manifests) {
+      if (id > runId) break
+      for (const table of stored.manifest.tables) {
+        const file: SourceFile = { path: await ctx.ingestion.localPath(table.key, scratch), runId: id, columns: table.columns }
+        history.set(table.table, [...(history.get(table.table) ?? []), file])
+      }
+    }
+    const changed = new Map<string, SourceFile>()
+    for (const table of input.manifest.tables) {
+      changed.set(table.table, history.get(table.table)!.at(-1)!)
+    }
+    const outputs = await runModels(db, ctx.dataset, { runId, changed, history, outputDir: scratch })
+
+    const written: ManifestTable[] = []
+    for (const output of outputs) {
+      if (output.path === undefined) continue
+      const key = dataKey(output.model.table.name, runId, 'parquet')
+      const info = await ctx.processed.put(key, createReadStream(output.path))
+      written.push({
+        table: output.model.table.name,
+        key,
+        format: 'parquet',
+        rows: output.rows,
+        bytes: info.size,
+        sha256: info.sha256 ?? '',
+        columns: output.columns,
+      })
+    }
+    if (ctx.signal?.aborted) throw new StageAbortedError('transform')
+    await writeManifest(ctx.processed, {
+      formatVersion: 1,
+      runId,
+      stage: 'transform',
+      dataset: ctx.dataset.name,
+      createdAt: new Date().toISOString(),
+      input: { runId, manifestSha256: input.sha256 },
+      tables: written,
+    })
+    const rows = written.reduce((sum, t) => sum + t.rows, 0)
+    ctx.logger.info('transform run committed', { runId, rows, tables: written.length })
+    return { runId, tables: written.map((t) => ({ table: t.table, rows: t.rows })), rows, durationMs: Date.now() - started }
+  } catch (error) {
+    await removeLeftovers(ctx, runId).catch(() => {})
+    throw error
+  } finally {
+    db.close()
+    await rm(scratch, { recursive: true, force: true })
+  }
+}
+
+async function removeLeftovers(ctx: StageContext, runId: string): Promise<void> {
+  for (const model of ctx.dataset.models) {
+    await ctx.processed.delete(dataKey(model.table.name, runId, 'parquet'))
+  }
+}

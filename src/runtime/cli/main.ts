@@ -1,0 +1,167 @@
+/**
+ * The `starline` command. Each subcommand validates its configuration, calls
+ * the same stage functions the Lambda handlers call, and prints a summary.
+ * Exit status: 0 on success, 1 on failure (one line saying why), 2 on misuse.
+ */
+import { parseArgs } from 'node:util'
+import { loadConfig, requireSetting, type StarlineConfig } from '../../config/config.js'
+import { ConfigError } from '../../config/errors.js'
+import { createLogger } from '../../observe/logger.js'
+import { formatExtract, formatLoad, formatRun, formatTransform } from '../../observe/summary-text.js'
+import { extract } from '../../pipeline/extract.js'
+import { load } from '../../pipeline/load.js'
+import { runCycle } from '../../pipeline/run.js'
+import { transform } from '../../pipeline/transform.js'
+import { messageOf } from '../../starline-error.js'
+import { extractOptions, loadOptions, openWarehouse, stageContext } from '../pipeline-setup.js'
+import { generateCommand, simulateCommand } from './source-commands.js'
+import { demoCommand } from './demo-command.js'
+
+const HELP = `starline - keep an analytics warehouse in step with an operational PostgreSQL database
+
+Usage: starline <command> [options]
+
+Pipeline commands (configured from the environment; --config FILE overrides):
+  extract      copy what changed in the source into the lake's ingestion zone (CSV)
+  transform    build star-schema tables from new ingestion runs (Parquet)
+  load         load new processed runs into the warehouse, each exactly once
+  run          extract, transform and load in one go
+
+Source commands:
+  generate     create and fill a ToteSys source:  --scale N [--seed N] [--until ISO-TIME] [--replace]
+  simulate     advance a ToteSys source in time:  [--days N] [--seed N]
+  demo         the whole pipeline on an embedded PostgreSQL, with nothing to set up:  [--scale N]
+
+Options:
+  --config FILE   JSON file whose settings override the environment
+  --source URL    source database for generate/simulate (default STARLINE_SOURCE_URL)
+  --json          print the summary as JSON
+  -h, --help      this help
+  -v, --version   the version
+
+Environment:
+  STARLINE_SOURCE_URL         postgres://user:password@host:5432/db (the OLTP source)
+  STARLINE_SOURCE_SCHEMA      source schema (default public)
+  STARLINE_INGESTION_URL      file:///abs/path of the ingestion zone (default ./.starline/lake/ingestion)
+  STARLINE_PROCESSED_URL      file:///abs/path of the processed zone (default ./.starline/lake/processed)
+  STARLINE_WAREHOUSE_URL      postgres://user:password@host:5432/db (the warehouse)
+  STARLINE_WAREHOUSE_SCHEMA   warehouse schema (default public)
+  STARLINE_EXTRACT_LAG        leave rows newer than this to the next run (default 10s)
+  STARLINE_LOG_LEVEL          debug | info | warn | error | silent (default warn); logs go to stderr as JSON
+`
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        source: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        scale: { type: 'string' },
+        seed: { type: 'string' },
+        until: { type: 'string' },
+        days: { type: 'string' },
+        replace: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    })
+  } catch (error) {
+    process.stderr.write(`starline: ${messageOf(error)}. See starline --help.\n`)
+    return 2
+  }
+  const { values, positionals } = parsed
+  const command = positionals[0]
+  if (values.version) {
+    process.stdout.write(`${await version()}\n`)
+    return 0
+  }
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(HELP)
+    return 0
+  }
+
+  const controller = new AbortController()
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130)
+    process.stderr.write('starline: stopping after the current step (Ctrl-C again to quit at once)\n')
+    controller.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    const print = (text: string, summary: unknown): void => {
+      process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${text}\n`)
+    }
+    switch (command) {
+      case 'extract':
+      case 'transform':
+      case 'load':
+      case 'run':
+        await pipelineCommand(command, loadConfig(values.config ? { file: values.config } : {}), controller.signal, print)
+        return 0
+      case 'generate':
+        await generateCommand(values, print)
+        return 0
+      case 'simulate':
+        await simulateCommand(values, print)
+        return 0
+      case 'demo':
+        await demoCommand(values, controller.signal)
+        return 0
+      default:
+        process.stderr.write(`starline: unknown command "${command}". See starline --help.\n`)
+        return 2
+    }
+  } catch (error) {
+    process.stderr.write(`starline: ${oneLine(messageOf(error))}\n`)
+    return error instanceof ConfigError ? 2 : 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+async function pipelineCommand(
+  command: 'extract' | 'transform' | 'load' | 'run',
+  config: StarlineConfig,
+  signal: AbortSignal,
+  print: (text: string, summary: unknown) => void,
+): Promise<void> {
+  const logger = createLogger({ level: config.logLevel })
+  const ctx = stageContext(config, logger, { signal })
+  if (command === 'extract') {
+    const summary = await extract(ctx, extractOptions(config))
+    return print(formatExtract(summary), summary)
+  }
+  if (command === 'transform') {
+    const summary = await transform(ctx)
+    return print(formatTransform(summary), summary)
+  }
+  // Check every setting before doing any work.
+  if (command === 'run') requireSetting(config, 'sourceUrl')
+  const warehouse = openWarehouse(config)
+  try {
+    if (command === 'load') {
+      const summary = await load(ctx, loadOptions(config, warehouse))
+      return print(formatLoad(summary), summary)
+    }
+    const summary = await runCycle(ctx, { extract: extractOptions(config), load: loadOptions(config, warehouse) })
+    return print(formatRun(summary), summary)
+  } finally {
+    await warehouse.close()
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ')
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises')
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}

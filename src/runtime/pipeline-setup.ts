@@ -1,0 +1,43 @@
+/**
+ * Turns a validated configuration into what the stages take: stores, a
+ * warehouse, options. The CLI and (later) the Lambda handlers both use it,
+ * so the stages never see where they run.
+ */
+import { requireSetting, type StarlineConfig } from '../config/config.js'
+import type { Dataset } from '../datasets/dataset.js'
+import { TOTESYS } from '../datasets/totesys/totesys-dataset.js'
+import { openObjectStore } from '../lake/open-object-store.js'
+import type { Logger } from '../observe/logger.js'
+import type { StageContext } from '../pipeline/context.js'
+import type { ExtractOptions } from '../pipeline/extract.js'
+import type { LoadOptions } from '../pipeline/load.js'
+import { PostgresWarehouse } from '../warehouse/postgres/postgres-warehouse.js'
+
+export function stageContext(
+  config: StarlineConfig,
+  logger: Logger,
+  options: { readonly signal?: AbortSignal; readonly dataset?: Dataset } = {},
+): StageContext {
+  return {
+    dataset: options.dataset ?? TOTESYS,
+    ingestion: openObjectStore(config.ingestionUrl),
+    processed: openObjectStore(config.processedUrl),
+    logger,
+    scratchDir: config.scratchDir,
+    leaseTtlMs: config.leaseTtlMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+  }
+}
+
+export function extractOptions(config: StarlineConfig): ExtractOptions {
+  return { sourceUrl: requireSetting(config, 'sourceUrl'), sourceSchema: config.sourceSchema, lagMs: config.extractLagMs }
+}
+
+/** The caller closes the warehouse when done. */
+export function openWarehouse(config: StarlineConfig): PostgresWarehouse {
+  return new PostgresWarehouse({ url: requireSetting(config, 'warehouseUrl'), setting: 'STARLINE_WAREHOUSE_URL' })
+}
+
+export function loadOptions(config: StarlineConfig, warehouse: PostgresWarehouse): LoadOptions {
+  return { warehouse, schema: config.warehouseSchema }
+}

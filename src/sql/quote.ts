@@ -1,0 +1,44 @@
+/**
+ * The one place that turns names and literal values into SQL text.
+ *
+ * Values are bound as parameters wherever the engine allows it; `quoteLiteral`
+ * is only for statements that cannot take parameters (`COPY (SELECT ...) TO
+ * STDOUT`, DuckDB `COPY ... TO 'path'`, Redshift `COPY ... IAM_ROLE '...'`).
+ */
+import { StarlineError } from '../starline-error.js'
+
+export class InvalidIdentifierError extends StarlineError {}
+
+/** `name` -> `"name"`, doubling inner quotes. Rejects empty names and NUL. */
+export function quoteIdent(name: string): string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InvalidIdentifierError('An SQL identifier must be a non-empty string.')
+  }
+  if (name.includes('\0')) {
+    throw new InvalidIdentifierError(`The SQL identifier ${JSON.stringify(name)} contains a NUL character.`)
+  }
+  return `"${name.replaceAll('"', '""')}"`
+}
+
+/** `schema.table`, each part quoted. */
+export function qualify(schema: string, table: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(table)}`
+}
+
+/** A comma-separated list of quoted identifiers. */
+export function quoteIdentList(names: readonly string[]): string {
+  return names.map(quoteIdent).join(', ')
+}
+
+/**
+ * `value` -> `'value'`, doubling inner single quotes. Standard-conforming
+ * strings (the default since PostgreSQL 9.1, and DuckDB's only mode) treat
+ * backslashes literally, so nothing else needs escaping. Rejects NUL, which
+ * no engine can store in text.
+ */
+export function quoteLiteral(value: string): string {
+  if (value.includes('\0')) {
+    throw new InvalidIdentifierError('An SQL literal cannot contain a NUL character.')
+  }
+  return `'${value.replaceAll("'", "''")}'`
+}

@@ -1,0 +1,6 @@
+import { StarlineError } from '../starline-error.js'
+
+export class TransformError extends StarlineError {}
+
+/** A model's output broke its column contract (a bug in the model, or data it did not expect). */
+export class ModelContractError extends TransformError {}

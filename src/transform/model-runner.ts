@@ -1,0 +1,186 @@
+/**
+ * Runs a dataset's SQL models for one ingestion run inside DuckDB.
+ *
+ * Models read three kinds of relation:
+ * - `<source table>`: the rows that changed in this run (empty if none),
+ * - `current_<source table>`: the latest version of every row up to and
+ *   including this run, rebuilt from all earlier runs' files,
+ * - `<model>`: the output of a model that ran before it in this run.
+ * Each model becomes a table, is checked against its contract, and, when it
+ * has rows, is written to a Parquet file.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Dataset, ModelSpec } from '../datasets/dataset.js'
+import type { ManifestColumn } from '../lake/manifest.js'
+import { quoteIdent, quoteLiteral } from '../sql/quote.js'
+import type { DuckDb } from './duckdb-engine.js'
+import { ModelContractError } from './errors.js'
+import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
+
+/** One CSV file of a source table, with the columns it was written with. */
+export interface SourceFile {
+  readonly path: string
+  readonly runId: string
+  readonly columns: readonly ManifestColumn[]
+}
+
+export interface ModelRunInput {
+  readonly runId: string
+  /** Files of this run, by source table. */
+  readonly changed: ReadonlyMap<string, SourceFile>
+  /** Files of every run up to and including this one, oldest first, by source table. */
+  readonly history: ReadonlyMap<string, readonly SourceFile[]>
+  /** Where Parquet outputs are written. */
+  readonly outputDir: string
+}
+
+export interface ModelOutput {
+  readonly model: ModelSpec
+  readonly rows: number
+  /** The Parquet file, when the model produced rows. */
+  readonly path?: string
+  readonly columns: readonly ManifestColumn[]
+}
+
+export async function runModels(db: DuckDb, dataset: Dataset, input: ModelRunInput): Promise<ModelOutput[]> {
+  await createSeeds(db, dataset)
+  const sql = new Map<string, string>()
+  for (const model of dataset.models) sql.set(model.table.name, await readFile(model.sqlFile, 'utf8'))
+  await createSourceViews(db, dataset, input, [...sql.values()].join('\n'))
+
+  const produced = new Set<string>([...input.changed.keys()])
+  const outputs: ModelOutput[] = []
+  for (const model of dataset.models) {
+    const name = model.table.name
+    const triggered = model.triggers.some((trigger) => produced.has(trigger))
+    if (triggered) {
+      await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} AS ${stripTrailingSemicolon(sql.get(name) ?? '')}`)
+    } else {
+      await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} (${contractColumnsDdl(model)})`)
+    }
+    const columns = await checkContract(db, model)
+    const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*)::varchar AS rows FROM ${quoteIdent(name)}`)) as [{ rows: string }]
+    const rowCount = Number(rows)
+    if (rowCount === 0) {
+      outputs.push({ model, rows: 0, columns })
+      continue
+    }
+    produced.add(name)
+    const path = join(input.outputDir, `${name}.parquet`)
+    await db.run(`COPY ${quoteIdent(name)} TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
+    outputs.push({ model, rows: rowCount, path, columns })
+  }
+  return outputs
+}
+
+async function createSeeds(db: DuckDb, dataset: Dataset): Promise<void> {
+  for (const seed of dataset.seeds) {
+    const rows = seed.rows()
+    const columns = seed.columns.map((c) => `${quoteIdent(c)} VARCHAR`).join(', ')
+    await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(seed.name)} (${columns})`)
+    if (rows.length === 0) continue
+    const values = rows.map((row) => `(${row.map(quoteLiteral).join(', ')})`).join(',\n')
+    await db.run(`INSERT INTO ${quoteIdent(seed.name)} VALUES ${values}`)
+  }
+}
+
+async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunInput, allSql: string): Promise<void> {
+  for (const table of dataset.sourceTables) {
+    const history = input.history.get(table.name) ?? []
+    const changed = input.changed.get(table.name)
+    const knownColumns = changed?.columns ?? history.at(-1)?.columns
+    if (knownColumns === undefined) continue // never seen: models that need it are not triggered
+    const view = quoteIdent(table.name)
+    if (changed) {
+      await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM ${readCsv([changed])}`)
+    } else {
+      await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM (${emptyRelation(knownColumns)}) WHERE false`)
+    }
+    // Only build current_ views some model reads: they scan the table's whole history.
+    const currentName = `current_${table.name}`
+    if (!new RegExp(`\\b${currentName}\\b`).test(allSql)) continue
+    const groups = groupByColumns(history)
+    const unioned = groups.map((files) => `SELECT * FROM ${readCsv(files, true)}`).join(' UNION ALL BY NAME ')
+    await db.run(
+      `CREATE OR REPLACE VIEW ${quoteIdent(currentName)} AS ` +
+        `SELECT * EXCLUDE (filename) FROM (${unioned}) ` +
+        `QUALIFY row_number() OVER (PARTITION BY ${quoteIdent(table.primaryKey)} ` +
+        `ORDER BY ${quoteIdent(table.watermarkColumn)} DESC, filename DESC) = 1`,
+    )
+  }
+}
+
+/**
+ * read_csv over files that share one column list, with explicit types and
+ * PostgreSQL's CSV conventions: an unquoted empty field is NULL, a quoted
+ * empty field ("") is the empty string.
+ */
+function readCsv(files: readonly SourceFile[], withFilename = false): string {
+  const columns = files[0]!.columns
+  const types = columns.map((c) => `${quoteLiteral(c.name)}: ${quoteLiteral(duckdbTypeForPostgres(c.type))}`).join(', ')
+  const paths = files.map((f) => quoteLiteral(f.path)).join(', ')
+  return (
+    `read_csv([${paths}], header = true, auto_detect = false, columns = {${types}}, ` +
+    `delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, null_padding = false` +
+    `${withFilename ? ', filename = true' : ''})`
+  )
+}
+
+function emptyRelation(columns: readonly ManifestColumn[]): string {
+  return `SELECT ${columns.map((c) => `CAST(NULL AS ${duckdbTypeForPostgres(c.type)}) AS ${quoteIdent(c.name)}`).join(', ')}`
+}
+
+function groupByColumns(files: readonly SourceFile[]): SourceFile[][] {
+  const groups = new Map<string, SourceFile[]>()
+  for (const file of files) {
+    const signature = JSON.stringify(file.columns.map((c) => [c.name, c.type]))
+    groups.set(signature, [...(groups.get(signature) ?? []), file])
+  }
+  return [...groups.values()]
+}
+
+function contractColumnsDdl(model: ModelSpec): string {
+  return model.table.columns.map((c) => `${quoteIdent(c.name)} ${duckdbTypeForColumn(c.type)}`).join(', ')
+}
+
+/** Names, order and types must match the contract; NOT NULL columns hold no null; dimension keys are unique. */
+async function checkContract(db: DuckDb, model: ModelSpec): Promise<ManifestColumn[]> {
+  const name = model.table.name
+  const described = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${quoteIdent(name)}`)
+  const actual = described.map((d) => `${d.column_name} ${d.column_type}`)
+  const expected = model.table.columns.map((c) => `${c.name} ${duckdbTypeForColumn(c.type)}`)
+  if (actual.join(', ') !== expected.join(', ')) {
+    throw new ModelContractError(
+      `Model "${name}" does not match its contract. Expected columns: ${expected.join(', ')}. ` +
+        `Got: ${actual.join(', ')}. Fix ${model.sqlFile.pathname.split('/').pop()} or the table spec.`,
+      { context: { model: name } },
+    )
+  }
+  const notNull = model.table.columns.filter((c) => !c.nullable)
+  const checks = [
+    ...notNull.map((c) => `count(*) FILTER (WHERE ${quoteIdent(c.name)} IS NULL)::varchar AS ${quoteIdent(`null:${c.name}`)}`),
+    ...(model.table.primaryKey
+      ? [`(count(*) - count(DISTINCT (${model.table.primaryKey.map(quoteIdent).join(', ')})))::varchar AS "duplicate key"`]
+      : []),
+  ]
+  if (checks.length > 0) {
+    const [result] = await db.all<Record<string, string>>(`SELECT ${checks.join(', ')} FROM ${quoteIdent(name)}`)
+    const broken = Object.entries(result ?? {}).filter(([, count]) => Number(count) > 0)
+    if (broken.length > 0) {
+      throw new ModelContractError(
+        `Model "${name}" broke its contract: ${broken.map(([check, count]) => `${count} rows with ${check}`).join('; ')}.`,
+        { context: { model: name } },
+      )
+    }
+  }
+  return described.map((d) => ({
+    name: d.column_name,
+    type: d.column_type,
+    nullable: model.table.columns.find((c) => c.name === d.column_name)?.nullable ?? true,
+  }))
+}
+
+function stripTrailingSemicolon(sql: string): string {
+  return sql.trim().replace(/;\s*$/, '')
+}

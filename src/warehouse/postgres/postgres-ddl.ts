@@ -1,0 +1,56 @@
+/**
+ * DDL for PostgreSQL from engine-neutral table specs.
+ */
+import { qualify, quoteIdent } from '../../sql/quote.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from '../warehouse.js'
+import { tableColumns, type ColumnType, type TableSpec } from '../table-spec.js'
+
+export function postgresType(type: ColumnType): string {
+  switch (type) {
+    case 'double':
+      return 'double precision'
+    case 'time':
+      return 'time'
+    default:
+      return type.startsWith('decimal') ? type.replace('decimal', 'numeric') : type
+  }
+}
+
+export function createTableSql(schema: string, spec: TableSpec): string {
+  const lines = tableColumns(spec).map((column) => {
+    // Fact record ids are serial for anyone inserting by hand; starline numbers them itself.
+    const type = column.name === spec.recordId ? 'serial' : postgresType(column.type)
+    return `  ${quoteIdent(column.name)} ${type}${column.nullable ? '' : ' NOT NULL'}`
+  })
+  const key = spec.recordId ? [spec.recordId] : spec.primaryKey
+  if (key) lines.push(`  PRIMARY KEY (${key.map(quoteIdent).join(', ')})`)
+  for (const column of spec.columns) {
+    if (!column.references) continue
+    lines.push(
+      `  FOREIGN KEY (${quoteIdent(column.name)}) REFERENCES ${qualify(schema, column.references.table)} (${quoteIdent(column.references.column)})`,
+    )
+  }
+  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, spec.name)} (\n${lines.join(',\n')}\n)`
+}
+
+/** The ledger: one row per loaded run, and one per table of it. New columns go at the end. */
+export function createLedgerSql(schema: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${qualify(schema, LEDGER_TABLE)} (
+  run_id text PRIMARY KEY,
+  dataset text NOT NULL,
+  manifest_sha256 text NOT NULL,
+  rows bigint NOT NULL,
+  status text NOT NULL,
+  loaded_at timestamptz NOT NULL DEFAULT now()
+)`,
+    `CREATE TABLE IF NOT EXISTS ${qualify(schema, LEDGER_TABLES_TABLE)} (
+  run_id text NOT NULL REFERENCES ${qualify(schema, LEDGER_TABLE)} (run_id),
+  table_name text NOT NULL,
+  rows bigint NOT NULL,
+  inserted bigint NOT NULL,
+  updated bigint NOT NULL,
+  PRIMARY KEY (run_id, table_name)
+)`,
+  ]
+}

@@ -1,0 +1,304 @@
+/**
+ * The PostgreSQL warehouse. A run loads in one transaction: each table's
+ * rows are COPYed from STDIN into a temporary staging table, dimensions are
+ * upserted, facts appended, and the run is recorded in the ledger. A second
+ * load of the same run finds it in the ledger and changes nothing; a load
+ * killed midway rolls back whole.
+ */
+import { createReadStream } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
+import { redactUrl } from '../../observe/redact.js'
+import { isRetryablePostgresError } from '../../sql/postgres-errors.js'
+import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
+import { messageOf, StarlineError } from '../../starline-error.js'
+import { openDuckDb, type DuckDb } from '../../transform/duckdb-engine.js'
+import { WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError, WarehouseUnreachableError } from '../errors.js'
+import { inDependencyOrder, tableColumns, type ColumnType, type TableSpec } from '../table-spec.js'
+import {
+  DEFAULT_CAPABILITIES,
+  LEDGER_TABLE,
+  LEDGER_TABLES_TABLE,
+  type LedgerRow,
+  type LoadedTable,
+  type LoadPlan,
+  type LoadResult,
+  type LoadTable,
+  type Warehouse,
+  type WarehouseCapabilities,
+} from '../warehouse.js'
+import type { PostgresWarehouseConfig } from './postgres-config.js'
+import { createLedgerSql, createTableSql } from './postgres-ddl.js'
+
+export class PostgresWarehouse implements Warehouse {
+  readonly capabilities: WarehouseCapabilities = DEFAULT_CAPABILITIES
+  readonly #pool: pg.Pool
+  readonly #ownsPool: boolean
+  readonly #describe: string
+  readonly #setting: string | undefined
+  #duckdb: Promise<{ db: DuckDb; dir: string }> | undefined
+
+  constructor(config: PostgresWarehouseConfig) {
+    if ('pool' in config) {
+      this.#pool = config.pool
+      this.#ownsPool = false
+      this.#describe = 'the warehouse database'
+      this.#setting = undefined
+    } else {
+      this.#pool = new pg.Pool({ connectionString: config.url, max: 2, application_name: 'starline', connectionTimeoutMillis: 15_000 })
+      // An idle client's error (server restart) must not crash the process.
+      this.#pool.on('error', () => {})
+      this.#ownsPool = true
+      this.#describe = `the warehouse database ${redactUrl(config.url)}`
+      this.#setting = config.setting
+    }
+  }
+
+  async ensureTables(schema: string, tables: readonly TableSpec[]): Promise<void> {
+    await this.#transaction(schema, async (client) => {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+      for (const spec of inDependencyOrder(tables)) await client.query(createTableSql(schema, spec))
+      for (const sql of createLedgerSql(schema)) await client.query(sql)
+      await checkColumns(client, schema, tables)
+    })
+  }
+
+  async loadRun(plan: LoadPlan): Promise<LoadResult> {
+    const csvFiles = await this.#toCsv(plan.tables)
+    try {
+      return await this.#transaction(plan.schema, async (client) => {
+        const already = await client.query(`SELECT 1 FROM ${qualify(plan.schema, LEDGER_TABLE)} WHERE run_id = $1`, [plan.runId])
+        if (already.rowCount) return { runId: plan.runId, status: 'already-loaded', tables: [] }
+        const loaded: LoadedTable[] = []
+        for (const [index, table] of plan.tables.entries()) {
+          loaded.push(await loadTable(client, plan, table, csvFiles[index]!))
+        }
+        const rows = loaded.reduce((sum, t) => sum + t.rows, 0)
+        await client.query(
+          `INSERT INTO ${qualify(plan.schema, LEDGER_TABLE)} (run_id, dataset, manifest_sha256, rows, status) VALUES ($1, $2, $3, $4, 'loaded')`,
+          [plan.runId, plan.dataset, plan.manifestSha256, rows],
+        )
+        for (const t of loaded) {
+          await client.query(
+            `INSERT INTO ${qualify(plan.schema, LEDGER_TABLES_TABLE)} (run_id, table_name, rows, inserted, updated) VALUES ($1, $2, $3, $4, $5)`,
+            [plan.runId, t.table, t.rows, t.inserted, t.updated],
+          )
+        }
+        return { runId: plan.runId, status: 'loaded', tables: loaded }
+      })
+    } finally {
+      await Promise.all(csvFiles.map((file) => rm(file, { force: true })))
+    }
+  }
+
+  async loadedRuns(schema: string): Promise<readonly LedgerRow[]> {
+    return this.#withClient(async (client) => {
+      const exists = await client.query('SELECT to_regclass($1) AS t', [qualify(schema, LEDGER_TABLE)])
+      if (!exists.rows[0]?.t) return []
+      const result = await client.query<{ run_id: string; dataset: string; manifest_sha256: string; rows: string; status: string; loaded_at: Date }>(
+        `SELECT run_id, dataset, manifest_sha256, rows::text AS rows, status, loaded_at FROM ${qualify(schema, LEDGER_TABLE)} ORDER BY run_id`,
+      )
+      return result.rows.map((r) => ({
+        runId: r.run_id,
+        dataset: r.dataset,
+        manifestSha256: r.manifest_sha256,
+        rows: Number(r.rows),
+        status: r.status,
+        loadedAt: r.loaded_at,
+      }))
+    })
+  }
+
+  async close(): Promise<void> {
+    const duck = await this.#duckdb?.catch(() => undefined)
+    if (duck) {
+      duck.db.close()
+      await rm(duck.dir, { recursive: true, force: true })
+    }
+    if (this.#ownsPool) await this.#pool.end()
+  }
+
+  /** Parquet -> CSV files PostgreSQL's COPY reads (DuckDB writes NULL unquoted-empty and '' as ""). */
+  async #toCsv(tables: readonly LoadTable[]): Promise<string[]> {
+    this.#duckdb ??= (async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'starline-load-'))
+      return { db: await openDuckDb({ scratchDir: dir }), dir }
+    })()
+    const { db, dir } = await this.#duckdb
+    const files: string[] = []
+    for (const table of tables) {
+      const out = join(dir, `${table.spec.name}-${files.length}.csv`)
+      const columns = quoteIdentList(table.spec.columns.map((c) => c.name))
+      await db.run(`COPY (SELECT ${columns} FROM read_parquet(${quoteLiteral(table.path)})) TO ${quoteLiteral(out)} (FORMAT csv, HEADER false)`)
+      files.push(out)
+    }
+    return files
+  }
+
+  /** A transaction holding the schema's advisory lock, so loads of one schema never interleave. */
+  async #transaction<T>(schema: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#withClient(async (client) => {
+      await client.query('BEGIN')
+      try {
+        await client.query("SELECT pg_advisory_xact_lock(hashtextextended('starline:' || $1, 0))", [schema])
+        const result = await work(client)
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw error
+      }
+    })
+  }
+
+  async #withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient
+    try {
+      client = await this.#pool.connect()
+    } catch (error) {
+      const hint = this.#setting ? ` Check ${this.#setting}.` : ''
+      throw new WarehouseUnreachableError(`Cannot connect to ${this.#describe}: ${messageOf(error)}.${hint}`, {
+        cause: error,
+        retryable: isRetryablePostgresError(error),
+      })
+    }
+    try {
+      return await work(client)
+    } catch (error) {
+      if (error instanceof StarlineError) throw error
+      throw new WarehouseError(`${this.#describe} failed: ${messageOf(error)}`, {
+        cause: error,
+        retryable: isRetryablePostgresError(error),
+      })
+    } finally {
+      client.release()
+    }
+  }
+}
+
+async function loadTable(client: pg.PoolClient, plan: LoadPlan, table: LoadTable, csvPath: string): Promise<LoadedTable> {
+  const { spec } = table
+  const target = qualify(plan.schema, spec.name)
+  const stage = quoteIdent(`_starline_stage_${spec.name}`)
+  const names = spec.columns.map((c) => c.name)
+  const columns = quoteIdentList(names)
+  // Staging copies the target's column types, without its constraints.
+  await client.query(`CREATE TEMP TABLE ${stage} ON COMMIT DROP AS SELECT ${columns} FROM ${target} WITH NO DATA`)
+  const copy = client.query(copyFrom(`COPY ${stage} (${columns}) FROM STDIN WITH (FORMAT csv)`))
+  try {
+    await pipeline(createReadStream(csvPath), copy)
+  } catch (error) {
+    throw new WarehouseLoadError(`Cannot load run ${plan.runId}: COPY into "${spec.name}" failed: ${messageOf(error)}`, {
+      cause: error,
+      retryable: isRetryablePostgresError(error),
+      context: { runId: plan.runId, table: spec.name },
+    })
+  }
+  if (copy.rowCount !== table.rows) {
+    throw new WarehouseLoadError(
+      `Cannot load run ${plan.runId}: "${spec.name}" holds ${copy.rowCount} rows but its manifest says ${table.rows}. The processed file is damaged; transform the run again.`,
+      { context: { runId: plan.runId, table: spec.name } },
+    )
+  }
+  try {
+    return spec.kind === 'fact' ? await appendFacts(client, target, stage, spec, copy.rowCount) : await upsertDimension(client, target, stage, spec, copy.rowCount)
+  } catch (error) {
+    throw new WarehouseLoadError(`Cannot load run ${plan.runId} into "${spec.name}": ${messageOf(error)}`, {
+      cause: error,
+      retryable: isRetryablePostgresError(error),
+      context: { runId: plan.runId, table: spec.name },
+    })
+  }
+}
+
+/** Insert new keys, update changed ones, leave identical rows untouched. */
+async function upsertDimension(client: pg.PoolClient, target: string, stage: string, spec: TableSpec, rows: number): Promise<LoadedTable> {
+  const key = spec.primaryKey ?? []
+  const names = spec.columns.map((c) => c.name)
+  const others = names.filter((n) => !key.includes(n))
+  const columns = quoteIdentList(names)
+  const onConflict =
+    others.length === 0
+      ? 'DO NOTHING'
+      : `DO UPDATE SET ${others.map((n) => `${quoteIdent(n)} = EXCLUDED.${quoteIdent(n)}`).join(', ')} ` +
+        `WHERE (${others.map((n) => `t.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${others.map((n) => `EXCLUDED.${quoteIdent(n)}`).join(', ')})`
+  // xmax = 0 on a returned row means it was inserted rather than updated.
+  const result = await client.query<{ inserted: string; updated: string }>(
+    `WITH changed AS (
+       INSERT INTO ${target} AS t (${columns}) SELECT ${columns} FROM ${stage}
+       ON CONFLICT (${quoteIdentList(key)}) ${onConflict}
+       RETURNING (xmax = 0) AS inserted)
+     SELECT count(*) FILTER (WHERE inserted)::text AS inserted, count(*) FILTER (WHERE NOT inserted)::text AS updated FROM changed`,
+  )
+  return { table: spec.name, rows, inserted: Number(result.rows[0]?.inserted ?? 0), updated: Number(result.rows[0]?.updated ?? 0) }
+}
+
+/**
+ * Append every row as a new fact. Record ids continue from the table's
+ * maximum in a fixed order, so a run loads with the same ids whether or not
+ * an earlier attempt was killed (a sequence would leave gaps).
+ */
+async function appendFacts(client: pg.PoolClient, target: string, stage: string, spec: TableSpec, rows: number): Promise<LoadedTable> {
+  const recordId = quoteIdent(spec.recordId!)
+  const columns = quoteIdentList(spec.columns.map((c) => c.name))
+  const order = quoteIdentList(spec.appendOrder ?? spec.columns.map((c) => c.name))
+  await client.query(
+    `INSERT INTO ${target} (${recordId}, ${columns})
+     SELECT (SELECT coalesce(max(${recordId}), 0) FROM ${target}) + row_number() OVER (ORDER BY ${order}), ${columns}
+       FROM ${stage}`,
+  )
+  // Keep the serial's sequence ahead of the ids, for anyone inserting by hand.
+  await client.query(
+    `SELECT setval(pg_get_serial_sequence($1, $2), coalesce((SELECT max(${recordId}) FROM ${target}), 0) + 1, false)`,
+    [target, spec.recordId],
+  )
+  return { table: spec.name, rows, inserted: rows, updated: 0 }
+}
+
+/** Existing tables must have every column of their spec, with a compatible type. */
+async function checkColumns(client: pg.PoolClient, schema: string, tables: readonly TableSpec[]): Promise<void> {
+  const result = await client.query<{ table_name: string; column_name: string; data_type: string; precision: number | null; scale: number | null }>(
+    `SELECT table_name, column_name, data_type, numeric_precision AS precision, numeric_scale AS scale
+       FROM information_schema.columns WHERE table_schema = $1 AND table_name = ANY($2::text[])`,
+    [schema, tables.map((t) => t.name)],
+  )
+  const actual = new Map(result.rows.map((r) => [`${r.table_name}.${r.column_name}`, r]))
+  const problems: string[] = []
+  for (const spec of tables) {
+    for (const column of tableColumns(spec)) {
+      const found = actual.get(`${spec.name}.${column.name}`)
+      if (!found) {
+        problems.push(`table "${spec.name}" has no column "${column.name}"`)
+      } else if (!typeMatches(column.type, found.data_type, found.precision, found.scale)) {
+        problems.push(`column "${spec.name}"."${column.name}" is ${found.data_type}, expected ${column.type}`)
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new WarehouseSchemaMismatchError(
+      `The warehouse schema "${schema}" does not match what starline loads: ${problems.join('; ')}. ` +
+        'Add or fix the columns, or drop the tables so they are recreated.',
+    )
+  }
+}
+
+function typeMatches(expected: ColumnType, dataType: string, precision: number | null, scale: number | null): boolean {
+  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(expected)
+  if (decimal) return dataType === 'numeric' && precision === Number(decimal[1]) && scale === Number(decimal[2])
+  const names: Record<string, readonly string[]> = {
+    integer: ['integer'],
+    bigint: ['bigint'],
+    text: ['text', 'character varying'],
+    varchar: ['character varying', 'text'],
+    date: ['date'],
+    time: ['time without time zone'],
+    timestamp: ['timestamp without time zone'],
+    boolean: ['boolean'],
+    double: ['double precision'],
+  }
+  return names[expected]?.includes(dataType) ?? false
+}

@@ -1,0 +1,78 @@
+/**
+ * The warehouse contract every engine implements (PostgreSQL now; Redshift
+ * and DuckDB behind the same interface). Stage code depends on this alone.
+ */
+import type { TableSpec } from './table-spec.js'
+
+export interface WarehouseCapabilities {
+  /**
+   * The engine reads files straight from the object store (Redshift's
+   * `COPY ... FROM 's3://...'`). Default false: the client streams them.
+   */
+  readonly copyFromObjectStore: boolean
+  /** Foreign keys are enforced, not just declared. Default true. */
+  readonly enforcesForeignKeys: boolean
+}
+
+export const DEFAULT_CAPABILITIES: WarehouseCapabilities = Object.freeze({
+  copyFromObjectStore: false,
+  enforcesForeignKeys: true,
+})
+
+export interface LoadTable {
+  readonly spec: TableSpec
+  /** Rows the processed manifest says the file holds. */
+  readonly rows: number
+  /** The object's key in the processed zone. */
+  readonly key: string
+  /** A local Parquet file with the table's rows (for engines that stream). */
+  readonly path: string
+}
+
+export interface LoadPlan {
+  readonly schema: string
+  readonly dataset: string
+  readonly runId: string
+  readonly manifestSha256: string
+  /** In load order: every table after the tables it references. */
+  readonly tables: readonly LoadTable[]
+}
+
+export interface LoadedTable {
+  readonly table: string
+  readonly rows: number
+  /** Dimensions: new keys. Facts: rows appended. */
+  readonly inserted: number
+  /** Dimensions: keys whose values changed. */
+  readonly updated: number
+}
+
+export interface LoadResult {
+  readonly runId: string
+  /** `already-loaded`: the ledger had the run, nothing was changed. */
+  readonly status: 'loaded' | 'already-loaded'
+  readonly tables: readonly LoadedTable[]
+}
+
+/** A row of the load ledger (`_starline_loads`): the warehouse says what it holds. */
+export interface LedgerRow {
+  readonly runId: string
+  readonly dataset: string
+  readonly manifestSha256: string
+  readonly rows: number
+  readonly status: string
+  readonly loadedAt: Date
+}
+
+export interface Warehouse {
+  readonly capabilities: WarehouseCapabilities
+  /** Creates the schema, the tables and the ledger if missing; checks existing tables have the columns. */
+  ensureTables(schema: string, tables: readonly TableSpec[]): Promise<void>
+  /** Loads one processed run and its ledger row in one transaction, unless the ledger already has it. */
+  loadRun(plan: LoadPlan): Promise<LoadResult>
+  loadedRuns(schema: string): Promise<readonly LedgerRow[]>
+  close(): Promise<void>
+}
+
+export const LEDGER_TABLE = '_starline_loads'
+export const LEDGER_TABLES_TABLE = '_starline_load_tables'

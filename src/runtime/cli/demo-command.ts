@@ -40,7 +40,7 @@ export async function demoCommand(values: { readonly scale?: string | undefined 
     const source = new pg.Client({ connectionString: sourceUrl })
     await source.connect()
     try {
-      const generated = await generateTotesys(source, { scale })
+      const generated = await generateTotesys(source, { scale, until: demoHistoryEnd(new Date()) })
       const total = Object.values(generated.rows).reduce((a, b) => a + b, 0)
       say(`demo: generated ToteSys at scale ${scale}: ${total.toLocaleString('en-GB')} rows up to ${generated.until.toISOString().slice(0, 10)}`)
     } finally {
@@ -68,7 +68,7 @@ export async function demoCommand(values: { readonly scale?: string | undefined 
       try {
         const day = await simulateActivity(simulator, { days: 1 })
         say(
-          `\n== a day passes in the source (${day.from.toISOString().slice(0, 10)}): ${day.salesOrders} sales orders, ` +
+          `\n== a day passes in the source (${new Date(day.to.getTime() - 1).toISOString().slice(0, 10)}): ${day.salesOrders} sales orders, ` +
             `${day.purchaseOrders} purchase orders, ${day.paymentsPaid} payments paid ==`,
         )
       } finally {
@@ -87,6 +87,17 @@ export async function demoCommand(values: { readonly scale?: string | undefined 
   } finally {
     await server.stop()
   }
+}
+
+/**
+ * History ends at the start of a Tuesday at least a week ago: the simulated
+ * day is then a Tuesday, a trading day, and still in the past, so the
+ * extract's window (which never runs ahead of the source's clock) takes it.
+ */
+export function demoHistoryEnd(now: Date): Date {
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 7))
+  const back = (day.getUTCDay() - 2 + 7) % 7
+  return new Date(day.getTime() - back * 86_400_000)
 }
 
 async function describeWarehouse(url: string, lastRunId: string | undefined): Promise<string> {

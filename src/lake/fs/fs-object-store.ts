@@ -98,7 +98,8 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async localPath(key: string): Promise<string> {
+  /** The object itself: a filesystem lake needs no copy, so `_scratchDir` is unused. */
+  async localPath(key: string, _scratchDir?: string): Promise<string> {
     const path = this.#path(key)
     await this.#mustExist(key, path)
     return path

@@ -120,7 +120,7 @@ describe('ToteSys pipeline into PostgreSQL', () => {
   })
 
   it('loads one fact row per source row, with money sums per currency equal to the source', async () => {
-    const sums = {
+    const sums: Record<string, [string, string]> = {
       fact_sales_order: ['SELECT currency_id, count(*)::text AS n, sum(units_sold * unit_price)::text AS total FROM sales_order GROUP BY 1 ORDER BY 1',
         'SELECT currency_id, count(*)::text AS n, sum(units_sold * unit_price)::text AS total FROM fact_sales_order GROUP BY 1 ORDER BY 1'],
       fact_purchase_order: ['SELECT currency_id, count(*)::text AS n, sum(item_quantity * item_unit_price)::text AS total FROM purchase_order GROUP BY 1 ORDER BY 1',

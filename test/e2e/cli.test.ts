@@ -1,0 +1,126 @@
+/**
+ * The `starline` command as a user runs it: exit codes, one-line errors that
+ * name the setting to fix, and a whole generate -> run -> simulate -> run.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { after, before, describe, it } from 'node:test'
+import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/runtime/embedded-postgres-server.js'
+import { runCli } from '../support/cli-process.js'
+
+const lakeDir = mkdtempSync(join(tmpdir(), 'starline-cli-'))
+const lake = {
+  STARLINE_INGESTION_URL: pathToFileURL(join(lakeDir, 'ingestion')).href,
+  STARLINE_PROCESSED_URL: pathToFileURL(join(lakeDir, 'processed')).href,
+}
+// Nothing listens on port 1: connections are refused at once.
+const UNREACHABLE = 'postgres://starline:hunter2-secret@127.0.0.1:1/totesys'
+
+after(() => rmSync(lakeDir, { recursive: true, force: true }))
+
+function assertOneLineNaming(stderr: string, setting: string): void {
+  const lines = stderr.trim().split('\n')
+  assert.equal(lines.length, 1, `one line: ${stderr}`)
+  assert.match(lines[0]!, new RegExp(setting))
+}
+
+describe('starline command', () => {
+  it('prints help listing every command', async () => {
+    const result = await runCli(['--help'], {})
+    assert.equal(result.code, 0)
+    for (const command of ['extract', 'transform', 'load', 'run', 'generate', 'simulate', 'demo']) assert.match(result.stdout, new RegExp(`\\b${command}\\b`))
+  })
+
+  it('rejects an unknown command with exit status 2', async () => {
+    const result = await runCli(['explode'], {})
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /unknown command "explode"/)
+  })
+
+  describe('bad configuration', () => {
+    const cases: [string, string[], Record<string, string>, string][] = [
+      ['a missing source URL', ['extract'], { ...lake }, 'STARLINE_SOURCE_URL'],
+      ['a source URL of another database kind', ['extract'], { ...lake, STARLINE_SOURCE_URL: 'mysql://u@h/db' }, 'STARLINE_SOURCE_URL'],
+      ['a source URL without a database', ['extract'], { ...lake, STARLINE_SOURCE_URL: 'postgres://u@h' }, 'STARLINE_SOURCE_URL'],
+      ['a missing warehouse URL', ['load'], { ...lake }, 'STARLINE_WAREHOUSE_URL'],
+      ['an invalid warehouse URL', ['load'], { ...lake, STARLINE_WAREHOUSE_URL: 'not a url' }, 'STARLINE_WAREHOUSE_URL'],
+      ['an unsupported lake URL', ['transform'], { STARLINE_INGESTION_URL: 'ftp://x/y' }, 'STARLINE_INGESTION_URL'],
+      ['an invalid extract lag', ['extract'], { ...lake, STARLINE_SOURCE_URL: UNREACHABLE, STARLINE_EXTRACT_LAG: 'soon' }, 'STARLINE_EXTRACT_LAG'],
+      ['a missing warehouse URL for run, before any work', ['run'], { ...lake, STARLINE_SOURCE_URL: UNREACHABLE }, 'STARLINE_WAREHOUSE_URL'],
+    ]
+    for (const [what, args, env, setting] of cases) {
+      it(`exits non-zero naming ${setting} for ${what}`, async () => {
+        const result = await runCli(args, env)
+        assert.notEqual(result.code, 0)
+        assertOneLineNaming(result.stderr, setting)
+      })
+    }
+
+    it('exits non-zero naming STARLINE_SOURCE_URL for an unreachable source, without its password', async () => {
+      const result = await runCli(['extract'], { ...lake, STARLINE_SOURCE_URL: UNREACHABLE })
+      assert.equal(result.code, 1, result.stderr)
+      assertOneLineNaming(result.stderr, 'STARLINE_SOURCE_URL')
+      assert.match(result.stderr, /127\.0\.0\.1:1/)
+      assert.doesNotMatch(result.stderr + result.stdout, /hunter2/)
+    })
+
+    it('exits non-zero naming STARLINE_WAREHOUSE_URL for an unreachable warehouse, without its password', async () => {
+      const result = await runCli(['load'], { ...lake, STARLINE_WAREHOUSE_URL: UNREACHABLE })
+      assert.equal(result.code, 1)
+      assertOneLineNaming(result.stderr, 'STARLINE_WAREHOUSE_URL')
+      assert.doesNotMatch(result.stderr + result.stdout, /hunter2/)
+    })
+  })
+
+  describe('against a real database', () => {
+    let server: EmbeddedPostgresServer
+    let env: Record<string, string>
+
+    before(async () => {
+      server = await startEmbeddedPostgres()
+      env = {
+        ...lake,
+        STARLINE_SOURCE_URL: await server.createDatabase('totesys'),
+        STARLINE_WAREHOUSE_URL: await server.createDatabase('warehouse'),
+        STARLINE_WAREHOUSE_SCHEMA: 'analytics',
+        STARLINE_EXTRACT_LAG: '0ms',
+      }
+    })
+    after(() => server?.stop())
+
+    it('generates a source, runs a cycle, simulates a day and runs again, reporting each as JSON', async () => {
+      const generated = await runCli(['generate', '--scale', '0.05', '--until', '2024-11-19T00:00:00Z', '--json'], env)
+      assert.equal(generated.code, 0, generated.stderr)
+      const rows = JSON.parse(generated.stdout).rows as Record<string, number>
+      assert.equal(Object.keys(rows).length, 11)
+
+      const first = await runCli(['run', '--json'], env)
+      assert.equal(first.code, 0, first.stderr)
+      const firstSummary = JSON.parse(first.stdout)
+      assert.equal(firstSummary.extract.rows, Object.values(rows).reduce((a, b) => a + b, 0), 'every source row extracted')
+      assert.equal(firstSummary.load.runs.length, 1)
+
+      const simulated = await runCli(['simulate', '--days', '1', '--json'], env)
+      assert.equal(simulated.code, 0, simulated.stderr)
+
+      const second = await runCli(['run'], env)
+      assert.equal(second.code, 0, second.stderr)
+      assert.match(second.stdout, /extract: run \d{8}T\d{9}Z/)
+      assert.match(second.stdout, /load: run /)
+
+      const idle = await runCli(['run'], env)
+      assert.equal(idle.code, 0, idle.stderr)
+      assert.match(idle.stdout, /extract: no changes in the source/)
+      assert.match(idle.stdout, /load: nothing to load/)
+    })
+
+    it('refuses to generate over an existing source unless told to replace it', async () => {
+      const again = await runCli(['generate', '--scale', '0.05'], env)
+      assert.equal(again.code, 1)
+      assert.match(again.stderr, /replace/)
+    })
+  })
+})

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { after, before, describe, it } from 'node:test'
+import { pathToFileURL } from 'node:url'
+import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.js'
+import { describeObjectStore } from './object-store-contract.js'
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'starline-fs-store-'))
+}
+
+describeObjectStore('FsObjectStore', async () => {
+  const dir = await tempDir()
+  // The root sits one level down, with a neighbour, so a listing that escapes the root has something to find.
+  await writeFile(join(dir, 'outside.txt'), 'not in the store')
+  return {
+    store: new FsObjectStore(join(dir, 'lake')),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  }
+})
+
+/** Every file under `dir`, as relative paths. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort()
+}
+
+describe('FsObjectStore on disk', () => {
+  let dir: string
+
+  before(async () => {
+    dir = await tempDir()
+  })
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('accepts a file URL or an absolute path and reports a file URL as root', () => {
+    const path = join(dir, 'zone')
+    assert.equal(new FsObjectStore(path).root, pathToFileURL(path).href)
+    assert.equal(new FsObjectStore(pathToFileURL(path).href).root, pathToFileURL(path).href)
+  })
+
+  it('writes an object to the file its key names', async () => {
+    const store = new FsObjectStore(join(dir, 'layout'))
+    await store.put('sales_order/2026/11/22/run.csv', 'x')
+    assert.deepEqual(await filesUnder(join(dir, 'layout')), [join('sales_order', '2026', '11', '22', 'run.csv')])
+    assert.equal(await store.localPath('sales_order/2026/11/22/run.csv', dir), join(dir, 'layout', 'sales_order', '2026', '11', '22', 'run.csv'))
+  })
+
+  it('removes its temporary file from disk when a put fails', async () => {
+    const root = join(dir, 'failed')
+    const store = new FsObjectStore(root)
+    let sent = 0
+    const body = new Readable({
+      read() {
+        if (sent++ < 3) this.push(Buffer.alloc(1024, 1))
+        else this.destroy(new Error('the source connection was lost'))
+      },
+    })
+    await assert.rejects(store.put('t/broken.csv', body), /the source connection was lost/)
+    assert.deepEqual(await filesUnder(root), [])
+  })
+
+  it('removes its temporary file from disk when the key already exists', async () => {
+    const root = join(dir, 'exists')
+    const store = new FsObjectStore(root)
+    await store.put('t/a.csv', 'a')
+    await assert.rejects(store.put('t/a.csv', 'b'))
+    assert.deepEqual(await filesUnder(root), [join('t', 'a.csv')])
+  })
+})

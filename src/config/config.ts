@@ -35,7 +35,7 @@ const SETTINGS = {
   warehouseUrl: { env: 'STARLINE_WAREHOUSE_URL', file: 'warehouse.url', parse: parsePostgresUrl },
   warehouseSchema: { env: 'STARLINE_WAREHOUSE_SCHEMA', file: 'warehouse.schema', parse: parseSchemaName },
   extractLagMs: { env: 'STARLINE_EXTRACT_LAG', file: 'extract.lag', parse: parseDuration },
-  leaseTtlMs: { env: 'STARLINE_LEASE_TTL', file: 'lease.ttl', parse: parseDuration },
+  leaseTtlMs: { env: 'STARLINE_LEASE_TTL', file: 'lease.ttl', parse: parseLeaseTtl },
   scratchDir: { env: 'STARLINE_SCRATCH_DIR', file: 'scratch.dir', parse: parseAbsolutePath },
   logLevel: { env: 'STARLINE_LOG_LEVEL', file: 'log.level', parse: parseLogLevel },
 } as const satisfies Record<keyof StarlineConfig, { env: string; file: string; parse: (v: string, name: string) => unknown }>
@@ -166,10 +166,16 @@ function parseSchemaName(value: string, from: string): string {
 }
 
 function parseDuration(value: string, from: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim())
+  const match = /^(\d{1,9}(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim())
   if (!match) throw new ConfigError(`${from} must be a duration such as 500ms, 10s, 5m or 1h; got ${JSON.stringify(value)}.`)
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']
   return Math.round(Number(match[1]) * factor)
+}
+
+function parseLeaseTtl(value: string, from: string): number {
+  const ms = parseDuration(value, from)
+  if (ms < 1000 || ms > 24 * 3_600_000) throw new ConfigError(`${from} must be between 1s and 24h; got ${JSON.stringify(value)}.`)
+  return ms
 }
 
 function parseAbsolutePath(value: string, from: string): string {
@@ -184,9 +190,11 @@ function parseLogLevel(value: string, from: string): LogLevel {
   return value as LogLevel
 }
 
+/** A password in the URL's user info, or as a `password` query parameter (which pg also honours). */
 function hasPassword(value: string): boolean {
   try {
-    return new URL(value).password !== ''
+    const url = new URL(value)
+    return url.password !== '' || url.searchParams.has('password')
   } catch {
     return false
   }

@@ -43,8 +43,23 @@ export function assertValidKey(key: string): void {
   for (const segment of key.split('/')) assertKeySegment(segment)
 }
 
+/**
+ * A listing prefix: '' (everything), or whole valid segments followed by an
+ * optional partial one ('sales' matches 'sales_order/...'). Never climbs out.
+ */
+export function assertValidPrefix(prefix: string): void {
+  if (prefix === '') return
+  if (prefix.startsWith('/')) throw new InvalidKeyError(`Invalid lake prefix ${JSON.stringify(prefix)}: prefixes are relative.`)
+  const segments = prefix.split('/')
+  const last = segments.pop()!
+  for (const segment of segments) assertKeySegment(segment)
+  if (last !== '' && (last === '.' || last === '..' || /[\0\\]/.test(last))) {
+    throw new InvalidKeyError(`Invalid lake prefix ${JSON.stringify(prefix)}.`)
+  }
+}
+
 function assertKeySegment(segment: string): void {
-  if (segment.length === 0 || segment === '.' || segment === '..' || /[\0\\]/.test(segment)) {
-    throw new InvalidKeyError(`Invalid lake key segment ${JSON.stringify(segment)}.`)
+  if (segment.length === 0 || segment === '.' || segment === '..' || /[\0\\/]/.test(segment)) {
+    throw new InvalidKeyError(`Invalid lake key segment ${JSON.stringify(segment)}: segments are non-empty, not . or .., without / \\ or NUL.`)
   }
 }

@@ -7,9 +7,9 @@
  * A lease is stale when its holder is gone: on the same host, its process no
  * longer exists; elsewhere (Lambda), it is older than its time to live.
  */
+import { createHash } from 'node:crypto'
 import { hostname } from 'node:os'
-import { LeaseHeldError } from './errors.js'
-import { ObjectExistsError } from './errors.js'
+import { LeaseHeldError, ObjectExistsError } from './errors.js'
 import { leaseKey } from './keys.js'
 import type { ObjectStore } from './object-store.js'
 
@@ -45,41 +45,79 @@ export async function acquireLease(store: ObjectStore, stage: string, runId: str
     acquiredAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + options.ttlMs).toISOString(),
   }
+  const body = JSON.stringify(record)
   let replaced: LeaseRecord | undefined
-  // Two attempts: the second follows the removal of a stale lease.
-  for (let attempt = 0; attempt < 2; attempt++) {
+  // A few rounds: each either takes a free lease, or clears one stale holder.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await tryPut(store, key, body)) {
+      return { record, ...(replaced ? { replaced } : {}), release: () => releaseIfMine(store, key, body) }
+    }
+    const held = await readLease(store, key)
+    if (held === undefined) continue // released in between: try again
+    if (held.record && !isStale(held.record, now)) throw heldError(store, stage, key, held.record)
+    // Stale. Claim the right to replace exactly this holder, so that two
+    // runners replacing it cannot both win: the claim's key names its bytes.
+    const claim = `${key}.takeover-${createHash('sha256').update(held.bytes).digest('hex').slice(0, 16)}`
+    if (!(await tryPut(store, claim, body))) throw heldError(store, stage, key, held.record)
     try {
-      await store.put(key, JSON.stringify(record))
-      return {
-        record,
-        ...(replaced ? { replaced } : {}),
-        release: () => store.delete(key),
+      const current = await readLease(store, key)
+      if (current !== undefined && !current.bytes.equals(held.bytes)) continue // someone else replaced it first
+      await store.delete(key)
+      replaced = held.record ?? replaced
+      if (await tryPut(store, key, body)) {
+        return { record, ...(replaced ? { replaced } : {}), release: () => releaseIfMine(store, key, body) }
       }
-    } catch (error) {
-      if (!(error instanceof ObjectExistsError)) throw error
+    } finally {
+      await store.delete(claim)
     }
-    const holder = await readLease(store, key)
-    if (holder && !isStale(holder, now)) {
-      throw new LeaseHeldError(
-        `Cannot start ${stage} run: run ${holder.runId} (host ${holder.host}, pid ${holder.pid}) has held the ${stage} lease since ${holder.acquiredAt}. ` +
-          `Wait for it to finish; if it died, its lease expires at ${holder.expiresAt}, or remove "${key}" from ${store.root} by hand.`,
-        { retryable: true, context: { stage, key } },
-      )
-    }
-    replaced = holder ?? replaced
-    await store.delete(key)
   }
-  throw new LeaseHeldError(`Cannot take the ${stage} lease at "${key}" in ${store.root}: another runner took it first.`, {
+  throw new LeaseHeldError(`Cannot take the ${stage} lease at "${key}" in ${store.root}: other runners keep taking it. Try again.`, {
     retryable: true,
   })
 }
 
-async function readLease(store: ObjectStore, key: string): Promise<LeaseRecord | undefined> {
+async function tryPut(store: ObjectStore, key: string, body: string): Promise<boolean> {
   try {
-    return JSON.parse((await store.getBytes(key)).toString('utf8')) as LeaseRecord
+    await store.put(key, body)
+    return true
+  } catch (error) {
+    if (error instanceof ObjectExistsError) return false
+    throw error
+  }
+}
+
+/** Removes the lease only while it is still this runner's: after an overrun, another may hold it. */
+async function releaseIfMine(store: ObjectStore, key: string, body: string): Promise<void> {
+  const current = await readLease(store, key)
+  if (current?.bytes.toString('utf8') === body) await store.delete(key)
+}
+
+function heldError(store: ObjectStore, stage: string, key: string, holder: LeaseRecord | undefined): LeaseHeldError {
+  const who = holder ? `run ${holder.runId} (host ${holder.host}, pid ${holder.pid}) has held the ${stage} lease since ${holder.acquiredAt}` : `another runner is taking over the ${stage} lease`
+  const expiry = holder ? `if it died, its lease expires at ${holder.expiresAt}, or ` : 'if none is running, '
+  return new LeaseHeldError(
+    `Cannot start ${stage} run: ${who}. Wait for it to finish; ${expiry}remove "${key}" from ${store.root} by hand.`,
+    { retryable: true, context: { stage, key } },
+  )
+}
+
+/** The lease's bytes, and its record when they hold one (a torn or foreign file holds none: stale). */
+async function readLease(store: ObjectStore, key: string): Promise<{ bytes: Buffer; record?: LeaseRecord } | undefined> {
+  let bytes: Buffer
+  try {
+    bytes = await store.getBytes(key)
   } catch {
-    // Gone in between, or a torn write from a crash: either way nobody holds it.
     return undefined
+  }
+  try {
+    const value = JSON.parse(bytes.toString('utf8')) as Partial<LeaseRecord> | null
+    const valid =
+      typeof value === 'object' && value !== null &&
+      typeof value.runId === 'string' && typeof value.host === 'string' &&
+      Number.isInteger(value.pid) && !Number.isNaN(Date.parse(String(value.expiresAt)))
+    return valid ? { bytes, record: value as LeaseRecord } : { bytes }
+  } catch {
+    return { bytes }
   }
 }
 

@@ -7,6 +7,8 @@
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url)
+    // Without a host the credentials may sit in the path (`postgres:/user:pw@host`): show nothing.
+    if (parsed.host === '' && url.includes('@')) return '<unparseable url>'
     parsed.password = ''
     parsed.search = ''
     return parsed.toString()

@@ -9,13 +9,13 @@
 import type pg from 'pg'
 import { dataKey, manifestKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
-import { latestManifest, writeManifest, type ManifestTable, type WatermarkRange } from '../lake/manifest.js'
+import { latestManifest, listRunIds, writeManifest, type ManifestTable, type WatermarkRange } from '../lake/manifest.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { beginSnapshot, connectSource, copyTableRange, readSourceColumns, readWindowEnd } from '../source/postgres-source.js'
 import { nonEmptyCsv } from '../source/non-empty-csv.js'
 import type { StageContext } from './context.js'
 import { PipelineError, StageAbortedError } from './errors.js'
-import { newRunId } from './run-id.js'
+import { nextRunId } from './run-id.js'
 
 export interface ExtractOptions {
   readonly sourceUrl: string
@@ -46,7 +46,8 @@ export interface ExtractSummary {
 
 export async function extract(ctx: StageContext, options: ExtractOptions): Promise<ExtractSummary> {
   const started = Date.now()
-  const runId = newRunId()
+  // Run ids must sort after every published run, even if this clock lags another runner's.
+  const runId = nextRunId((await listRunIds(ctx.ingestion)).at(-1))
   const lease = await acquireLease(ctx.ingestion, 'extract', runId, { ttlMs: ctx.leaseTtlMs })
   const recoveredRunId = lease.replaced ? await removeUnpublishedRun(ctx, lease.replaced.runId) : undefined
   let client: pg.Client | undefined
@@ -54,7 +55,8 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     const previous = await latestManifest(ctx.ingestion)
     if (previous && previous.manifest.runId >= runId) {
       throw new PipelineError(
-        `The lake's newest run ${previous.manifest.runId} is not older than this run ${runId}: this machine's clock is behind. Fix the clock and run again.`,
+        `Another extract run (${previous.manifest.runId}) committed while this one was starting. Run again.`,
+        { retryable: true },
       )
     }
     client = await connectSource(options.sourceUrl, { setting: 'STARLINE_SOURCE_URL' })

@@ -13,8 +13,15 @@ export function newRunId(now: Date = new Date()): string {
 /** `YYYY-MM-DD` of a run id. */
 export function runIdDate(runId: string): string {
   const match = RUN_ID.exec(runId)
-  if (!match) throw new StarlineError(`Invalid run id ${JSON.stringify(runId)}: expected the form 20261122T093000123Z.`)
+  // A real instant: the id must read back as the same time (no month 13, no 31 February).
+  if (!match || newRunId(new Date(runIdTime(match))) !== runId) {
+    throw new StarlineError(`Invalid run id ${JSON.stringify(runId)}: expected a UTC time of the form 20261122T093000123Z.`)
+  }
   return `${match[1]}-${match[2]}-${match[3]}`
+}
+
+function runIdTime(match: RegExpExecArray): number {
+  return Date.UTC(+match[1]!, +match[2]! - 1, +match[3]!, +match[4]!, +match[5]!, +match[6]!, +match[7]!)
 }
 
 /** A run id strictly after `previous`, even when the clock has not moved on. */
@@ -23,6 +30,5 @@ export function nextRunId(previous: string | undefined, now: Date = new Date()):
   if (previous === undefined || candidate > previous) return candidate
   const match = RUN_ID.exec(previous)
   if (!match) return candidate
-  const previousTime = Date.UTC(+match[1]!, +match[2]! - 1, +match[3]!, +match[4]!, +match[5]!, +match[6]!, +match[7]!)
-  return newRunId(new Date(previousTime + 1))
+  return newRunId(new Date(runIdTime(match) + 1))
 }

@@ -14,7 +14,7 @@ import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ObjectExistsError, ObjectNotFoundError } from '../errors.js'
-import { assertValidKey } from '../keys.js'
+import { assertValidKey, assertValidPrefix } from '../keys.js'
 import type { ObjectInfo, ObjectStore } from '../object-store.js'
 
 const TEMP_PREFIX = '.starline-tmp-'
@@ -84,6 +84,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertValidPrefix(prefix)
     // Walk only the directory the prefix names, not the whole lake.
     const slash = prefix.lastIndexOf('/')
     const baseKey = slash === -1 ? '' : prefix.slice(0, slash + 1)
@@ -91,8 +92,11 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
+    const path = this.#path(key)
+    // A key that only prefixes other keys is a directory here, not an object.
+    if ((await this.head(key)) === undefined) return
     try {
-      await unlink(this.#path(key))
+      await unlink(path)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
@@ -134,11 +138,13 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async #mustExist(key: string, path: string): Promise<void> {
+    let isFile = false
     try {
-      await stat(path)
+      isFile = (await stat(path)).isFile()
     } catch {
-      throw new ObjectNotFoundError(this.root, key)
+      // Missing: reported below.
     }
+    if (!isFile) throw new ObjectNotFoundError(this.root, key)
   }
 }
 

@@ -150,7 +150,7 @@ export function describeObjectStore(name: string, make: () => Promise<ObjectStor
         const info = await store.put('empty/nothing.csv', '')
         assert.deepEqual(info, { key: 'empty/nothing.csv', size: 0, sha256: sha256(new Uint8Array()) })
         assert.equal((await store.getBytes('empty/nothing.csv')).length, 0)
-        assert.deepEqual(await store.head('empty/nothing.csv'), { key: 'empty/nothing.csv', size: 0 })
+        assert.equal((await store.head('empty/nothing.csv'))?.size, 0)
       })
 
       it('refuses a key that already exists and keeps the original', async () => {
@@ -195,6 +195,32 @@ export function describeObjectStore(name: string, make: () => Promise<ObjectStor
         // Nothing blocks a retry of the same key.
         await store.put('sales_order/broken.csv', 'retried')
         assert.equal((await store.getBytes('sales_order/broken.csv')).toString('utf8'), 'retried')
+      })
+
+      it('shows nothing of an object while it is still being written', async () => {
+        let openGate!: () => void
+        const gate = new Promise<void>((resolve) => (openGate = resolve))
+        let blocked!: () => void
+        const writing = new Promise<void>((resolve) => (blocked = resolve))
+        let reads = 0
+        // Enough chunks ahead of the pause that the backend has begun writing somewhere.
+        const body = new Readable({
+          read() {
+            reads++
+            if (reads <= 8) this.push(Buffer.alloc(64 * 1024, 0x62))
+            else if (reads === 9) {
+              blocked()
+              void gate.then(() => this.push(null))
+            }
+          },
+        })
+        const put = store.put('slow/object.csv', body)
+        await writing
+        assert.equal(await store.head('slow/object.csv'), undefined)
+        assert.deepEqual(await keysOf(store, ''), [])
+        openGate()
+        assert.equal((await put).size, 8 * 64 * 1024)
+        assert.deepEqual(await keysOf(store, ''), ['slow/object.csv'])
       })
 
       it('leaves nothing behind when the body fails before its first byte', async () => {

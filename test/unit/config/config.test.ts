@@ -185,6 +185,11 @@ describe('loadConfig', () => {
       rejects({ STARLINE_LEASE_TTL: '15 minutes' }, 'STARLINE_LEASE_TTL')
     })
 
+    it('rejects a lease time to live outside 1s to 24h, and durations too long to hold', () => {
+      for (const value of ['0s', '999ms', '25h']) rejects({ STARLINE_LEASE_TTL: value }, 'STARLINE_LEASE_TTL', '1s and 24h')
+      rejects({ STARLINE_EXTRACT_LAG: '1'.repeat(400) }, 'STARLINE_EXTRACT_LAG')
+    })
+
     it('rejects an unknown log level and lists the valid ones', () => {
       rejects({ STARLINE_LOG_LEVEL: 'verbose' }, 'STARLINE_LOG_LEVEL', 'debug', 'silent')
       rejects({ STARLINE_LOG_LEVEL: 'WARN' }, 'STARLINE_LOG_LEVEL')

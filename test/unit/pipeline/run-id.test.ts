@@ -48,6 +48,12 @@ describe('runIdDate', () => {
     assert.equal(runIdDate(newRunId(new Date('2024-02-29T23:59:59.999Z'))), '2024-02-29')
   })
 
+  it('rejects run ids that name no real instant', () => {
+    for (const id of ['20261322T093000123Z', '20260231T093000123Z', '20261122T253000123Z']) {
+      assert.throws(() => runIdDate(id), /Invalid run id/, id)
+    }
+  })
+
   it('rejects ids that are not run ids', () => {
     const invalid = [
       '',

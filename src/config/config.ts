@@ -21,6 +21,8 @@ export interface StarlineConfig {
   readonly warehouseSchema: string
   /** Rows stamped within this long of the source's clock wait for the next run. */
   readonly extractLagMs: number
+  /** How often small tables are reconciled by row hash (silent edits); undefined = never. */
+  readonly reconcileIntervalMs?: number
   readonly leaseTtlMs: number
   readonly scratchDir: string
   readonly logLevel: LogLevel
@@ -36,6 +38,7 @@ const SETTINGS = {
   warehouseSchema: { env: 'STARLINE_WAREHOUSE_SCHEMA', file: 'warehouse.schema', parse: parseSchemaName },
   extractLagMs: { env: 'STARLINE_EXTRACT_LAG', file: 'extract.lag', parse: parseDuration },
   leaseTtlMs: { env: 'STARLINE_LEASE_TTL', file: 'lease.ttl', parse: parseLeaseTtl },
+  reconcileIntervalMs: { env: 'STARLINE_RECONCILE_INTERVAL', file: 'extract.reconcile', parse: parseOptionalDuration },
   scratchDir: { env: 'STARLINE_SCRATCH_DIR', file: 'scratch.dir', parse: parseAbsolutePath },
   logLevel: { env: 'STARLINE_LOG_LEVEL', file: 'log.level', parse: parseLogLevel },
 } as const satisfies Record<keyof StarlineConfig, { env: string; file: string; parse: (v: string, name: string) => unknown }>
@@ -87,8 +90,10 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
   }
   const sourceUrl = read('sourceUrl')
   const warehouseUrl = read('warehouseUrl')
+  const reconcileIntervalMs = read('reconcileIntervalMs', '1h')
   return {
     ...config,
+    ...(reconcileIntervalMs === undefined || reconcileIntervalMs === null ? {} : { reconcileIntervalMs }),
     ...(sourceUrl === undefined ? {} : { sourceUrl }),
     ...(warehouseUrl === undefined ? {} : { warehouseUrl }),
   }
@@ -170,6 +175,11 @@ function parseDuration(value: string, from: string): number {
   if (!match) throw new ConfigError(`${from} must be a duration such as 500ms, 10s, 5m or 1h; got ${JSON.stringify(value)}.`)
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']
   return Math.round(Number(match[1]) * factor)
+}
+
+/** A duration, or `off`. */
+function parseOptionalDuration(value: string, from: string): number | null {
+  return value.trim() === 'off' ? null : parseDuration(value, from)
 }
 
 function parseLeaseTtl(value: string, from: string): number {

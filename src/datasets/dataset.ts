@@ -24,6 +24,13 @@ export interface ModelSpec {
   readonly triggers: readonly string[]
 }
 
+/** A rule a source row must meet; rows that break one are quarantined with `reason`. */
+export interface RowCheck {
+  readonly reason: string
+  /** A DuckDB predicate over the row's typed columns, true when the row is bad. */
+  readonly failsWhen: string
+}
+
 /** A small fixed table models may join (dbt's seeds), e.g. ISO currency names. */
 export interface Seed {
   readonly name: string
@@ -35,6 +42,13 @@ export interface Dataset {
   readonly name: string
   readonly sourceTables: readonly SourceTableSpec[]
   readonly seeds: readonly Seed[]
+  /**
+   * Tables small enough to hash whole each reconciliation, to notice rows
+   * edited without their watermark moving.
+   */
+  readonly reconcileTables: readonly string[]
+  /** Checks per source table, on top of the types and NOT NULLs of the source catalog. */
+  readonly checks: Readonly<Record<string, readonly RowCheck[]>>
   /** In run order: a model may read the output of models before it. */
   readonly models: readonly ModelSpec[]
 }

@@ -5,6 +5,8 @@
  *   <table>/<YYYY>/<MM>/<DD>/<runId>.<ext>   data of one table in one run
  *   _manifests/<runId>.json                  a run's manifest (its commit marker)
  *   _leases/<stage>.json                     who is running a stage now
+ *   _reconcile/<table>/<runId>.csv           row hashes for noticing silent edits (ingestion)
+ *   _quarantine/<table>/<YYYY>/<MM>/<DD>/<runId>.csv   rows that failed validation (processed)
  *
  * Run ids sort in time order, so listing `_manifests/` lists runs in order.
  */
@@ -13,11 +15,24 @@ import { runIdDate } from '../pipeline/run-id.js'
 
 export const MANIFEST_PREFIX = '_manifests/'
 export const LEASE_PREFIX = '_leases/'
+export const RECONCILE_PREFIX = '_reconcile/'
+export const QUARANTINE_PREFIX = '_quarantine/'
 
 export function dataKey(table: string, runId: string, extension: 'csv' | 'parquet'): string {
   assertKeySegment(table)
   const day = runIdDate(runId)
   return `${table}/${day.slice(0, 4)}/${day.slice(5, 7)}/${day.slice(8, 10)}/${runId}.${extension}`
+}
+
+/** Rows of source table `table` that failed validation in transform run `runId`. */
+export function quarantineKey(table: string, runId: string): string {
+  return `${QUARANTINE_PREFIX}${dataKey(table, runId, 'csv')}`
+}
+
+/** The row-hash baseline of one table, taken by a reconciling extract run. */
+export function reconcileKey(table: string, runId: string): string {
+  assertKeySegment(table)
+  return `${RECONCILE_PREFIX}${table}/${runId}.csv`
 }
 
 export function manifestKey(runId: string): string {

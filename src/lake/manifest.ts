@@ -36,6 +36,20 @@ export interface WatermarkRange {
   readonly to: string
 }
 
+/** Rows a transform run set aside because they failed validation (see the model runner). */
+export interface QuarantinedTable extends ManifestTable {
+  /** The ingestion object the rows came from. */
+  readonly sourceKey: string
+}
+
+/** The row-hash baseline used to notice rows edited without their watermark moving. */
+export interface ReconciliationState {
+  /** When the hashes were taken. */
+  readonly at: string
+  /** Per table, the object holding `key,md5` of every row at that time. */
+  readonly hashes: Readonly<Record<string, string>>
+}
+
 export interface RunManifest {
   readonly formatVersion: number
   readonly runId: string
@@ -47,6 +61,16 @@ export interface RunManifest {
   /** Transform runs: the ingestion run they were built from. */
   readonly input?: { readonly runId: string; readonly manifestSha256: string }
   readonly tables: readonly ManifestTable[]
+  /** Extract runs: every source table's columns at the time (schema drift is measured against it). */
+  readonly sourceSchema?: Readonly<Record<string, readonly ManifestColumn[]>>
+  /** Extract runs: columns added to the source since the previous run, and accepted changes. */
+  readonly schemaChanges?: readonly { readonly table: string; readonly column: string; readonly kind: string; readonly from?: string; readonly to?: string }[]
+  /** Extract runs: the latest row-hash baseline (carried forward from earlier runs when not retaken). */
+  readonly reconciliation?: ReconciliationState
+  /** Extract runs: rows re-extracted because their content changed without their watermark moving. */
+  readonly silentEdits?: Readonly<Record<string, number>>
+  /** Transform runs: rows that failed validation, per source table. */
+  readonly quarantine?: readonly QuarantinedTable[]
 }
 
 export interface StoredManifest {

@@ -6,6 +6,7 @@ import type { ExtractSummary } from '../pipeline/extract.js'
 import type { LoadSummary } from '../pipeline/load.js'
 import type { RunSummary } from '../pipeline/run.js'
 import type { TransformSummary } from '../pipeline/transform.js'
+import { describeChange } from '../source/schema-drift.js'
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toLocaleString('en-GB') : c)))]
@@ -32,6 +33,13 @@ export function formatExtract(summary: ExtractSummary): string {
     )
     lines.push(indent(formatTable(['table', 'rows', 'bytes'], summary.tables.map((t) => [t.table, t.rows, t.bytes]))))
   }
+  for (const change of summary.schemaChanges) lines.push(`extract: schema change: ${describeChange(change)}`)
+  for (const table of summary.reconciled ?? []) {
+    if (table.silentEdits > 0 || table.deleted > 0) {
+      lines.push(`extract: reconciliation of "${table.table}": ${table.silentEdits} rows changed without last_updated moving (re-extracted), ${table.deleted} rows deleted in the source (not propagated)`)
+    }
+  }
+  if (summary.reconciled) lines.push(`extract: reconciled ${summary.reconciled.length} tables by row hash`)
   if (summary.heldBackByTransactionMs !== undefined) {
     lines.push(`extract: an open source transaction (${seconds(summary.heldBackByTransactionMs)} old) held the window back`)
   }
@@ -44,7 +52,8 @@ export function formatTransform(summary: TransformSummary): string {
     .map(
       (run) =>
         `transform: run ${run.runId}, ${run.rows.toLocaleString('en-GB')} rows (${seconds(run.durationMs)})\n` +
-        indent(formatTable(['table', 'rows'], run.tables.map((t) => [t.table, t.rows]))),
+        indent(formatTable(['table', 'rows'], run.tables.map((t) => [t.table, t.rows]))) +
+        run.quarantined.map((q) => `\ntransform: ${q.rows} "${q.table}" rows failed validation, quarantined in ${q.key}`).join(''),
     )
     .join('\n')
 }
@@ -55,7 +64,7 @@ export function formatLoad(summary: LoadSummary): string {
     .map(
       (run) =>
         `load: run ${run.runId}, ${run.rows.toLocaleString('en-GB')} rows (${seconds(run.durationMs)})\n` +
-        indent(formatTable(['table', 'rows', 'inserted', 'updated'], run.tables.map((t) => [t.table, t.rows, t.inserted, t.updated]))),
+        indent(formatTable(['table', 'rows', 'inserted', 'updated', 'held'], run.tables.map((t) => [t.table, t.rows, t.inserted, t.updated, t.held]))),
     )
     .join('\n')
 }

@@ -5,14 +5,28 @@
  * The window is `previous.to < last_updated <= to` (see readWindowEnd for how
  * `to` is chosen), so a row is taken by exactly one run even when many rows
  * share a timestamp at the boundary. All tables are read in one snapshot.
+ * Before any data moves, the source's columns are compared with the lake's
+ * (schema drift); periodically, small tables are reconciled by row hash to
+ * catch edits that left the watermark alone.
  */
 import type pg from 'pg'
-import { dataKey, manifestKey } from '../lake/keys.js'
-import { acquireLease, type Lease } from '../lake/lease.js'
-import { latestManifest, listRunIds, writeManifest, type ManifestTable, type WatermarkRange } from '../lake/manifest.js'
+import { dataKey, manifestKey, reconcileKey } from '../lake/keys.js'
+import { acquireLease } from '../lake/lease.js'
+import {
+  latestManifest,
+  listRunIds,
+  writeManifest,
+  type ManifestColumn,
+  type ManifestTable,
+  type ReconciliationState,
+  type RunManifest,
+  type WatermarkRange,
+} from '../lake/manifest.js'
 import type { ObjectStore } from '../lake/object-store.js'
-import { beginSnapshot, connectSource, copyTableRange, readSourceColumns, readWindowEnd } from '../source/postgres-source.js'
 import { nonEmptyCsv } from '../source/non-empty-csv.js'
+import { beginSnapshot, connectSource, copyTableRange, readSourceColumns, readWindowEnd } from '../source/postgres-source.js'
+import { parseHashes, reconcileTable, type ReconciledTable } from '../source/reconcile.js'
+import { breakingChanges, compareSchemas, schemaDriftError, type SchemaChange } from '../source/schema-drift.js'
 import type { StageContext } from './context.js'
 import { PipelineError, StageAbortedError } from './errors.js'
 import { nextRunId } from './run-id.js'
@@ -22,6 +36,10 @@ export interface ExtractOptions {
   readonly sourceSchema: string
   /** Leave rows stamped within this many ms of the source's clock for the next run. */
   readonly lagMs: number
+  /** Reconcile the dataset's small tables by row hash when this long has passed since the last time; undefined = never. */
+  readonly reconcileIntervalMs?: number
+  /** Carry on through removed or retyped source columns (the user has updated the models). */
+  readonly acceptSchemaChange?: boolean
 }
 
 export interface ExtractedTable {
@@ -31,6 +49,13 @@ export interface ExtractedTable {
   readonly key: string
 }
 
+export interface ReconcileSummary {
+  readonly table: string
+  readonly rows: number
+  readonly silentEdits: number
+  readonly deleted: number
+}
+
 export interface ExtractSummary {
   readonly stage: 'extract'
   /** The run written, or undefined when nothing changed. */
@@ -38,6 +63,10 @@ export interface ExtractSummary {
   readonly window?: WatermarkRange
   readonly tables: readonly ExtractedTable[]
   readonly rows: number
+  /** Source columns added (carried along) or, when accepted, removed or retyped. */
+  readonly schemaChanges: readonly SchemaChange[]
+  /** Set when this run reconciled small tables by row hash. */
+  readonly reconciled?: readonly ReconcileSummary[]
   /** A crashed run whose leftovers were removed first. */
   readonly recoveredRunId?: string
   readonly heldBackByTransactionMs?: number
@@ -51,76 +80,101 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
   const lease = await acquireLease(ctx.ingestion, 'extract', runId, { ttlMs: ctx.leaseTtlMs })
   const recoveredRunId = lease.replaced ? await removeUnpublishedRun(ctx, lease.replaced.runId) : undefined
   let client: pg.Client | undefined
+  const summary = (fields: Partial<ExtractSummary>): ExtractSummary => ({
+    stage: 'extract',
+    tables: [],
+    rows: 0,
+    schemaChanges: [],
+    ...fields,
+    ...(recoveredRunId === undefined ? {} : { recoveredRunId }),
+    durationMs: Date.now() - started,
+  })
   try {
-    const previous = await latestManifest(ctx.ingestion)
-    if (previous && previous.manifest.runId >= runId) {
-      throw new PipelineError(
-        `Another extract run (${previous.manifest.runId}) committed while this one was starting. Run again.`,
-        { retryable: true },
-      )
+    const previous = (await latestManifest(ctx.ingestion))?.manifest
+    if (previous && previous.runId >= runId) {
+      throw new PipelineError(`Another extract run (${previous.runId}) committed while this one was starting. Run again.`, { retryable: true })
     }
     client = await connectSource(options.sourceUrl, { setting: 'STARLINE_SOURCE_URL' })
     await beginSnapshot(client)
     const tables = ctx.dataset.sourceTables
     const columns = await readSourceColumns(client, options.sourceSchema, tables.map((t) => t.name))
+
+    // Drift is judged before any data moves: a breaking change stops here.
+    const schemaChanges = compareSchemas(previous?.sourceSchema ?? {}, columns)
+    const breaking = breakingChanges(schemaChanges)
+    if (breaking.length > 0 && !options.acceptSchemaChange) throw schemaDriftError(breaking, previous!.runId)
+    if (schemaChanges.length > 0) ctx.logger.warn('the source schema changed', { changes: schemaChanges })
+
     const end = await readWindowEnd(client, { schema: options.sourceSchema, tables, lagMs: options.lagMs })
-    const from = previous?.manifest.watermark?.to ?? null
     const heldBack = end.heldBackByTransactionMs === undefined ? {} : { heldBackByTransactionMs: end.heldBackByTransactionMs }
     if (end.heldBackByTransactionMs !== undefined) {
       ctx.logger.warn('an open source transaction holds the extract window back', { ageMs: end.heldBackByTransactionMs })
     }
-    if (end.to === null || (from !== null && end.to <= from)) {
-      return { stage: 'extract', tables: [], rows: 0, durationMs: Date.now() - started, ...recovered(recoveredRunId), ...heldBack }
+    const from = previous?.watermark?.to ?? null
+    const to = end.to === null || (from !== null && end.to < from) ? from : end.to
+    const window: WatermarkRange | undefined = to === null ? undefined : { column: 'last_updated', from, to }
+    const windowIsEmpty = to === null || to === from
+
+    const reconciled = isReconcileDue(previous?.reconciliation, options.reconcileIntervalMs)
+      ? await reconcile(ctx, client, options, columns, previous?.reconciliation, from)
+      : undefined
+    const silentEdits = new Map((reconciled ?? []).filter((r) => r.changedKeys.length > 0).map((r) => [r.table, r.changedKeys]))
+    if (windowIsEmpty && silentEdits.size === 0 && !(breaking.length > 0)) {
+      await client.query('COMMIT')
+      return summary({ schemaChanges, ...heldBack, ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}) })
     }
-    const window: WatermarkRange = { column: 'last_updated', from, to: end.to }
 
     const written: ManifestTable[] = []
     for (const table of tables) {
       if (ctx.signal?.aborted) throw new StageAbortedError('extract')
       const tableColumns = columns.get(table.name) ?? []
-      const range = { ...window, column: table.watermarkColumn }
-      const copy = copyTableRange(client, options.sourceSchema, table.name, tableColumns.map((c) => c.name), range)
+      const extraKeys = silentEdits.get(table.name) ?? []
+      if (windowIsEmpty && extraKeys.length === 0) continue
+      // An empty window still copies silent edits: from = to selects no row by watermark.
+      const range = { column: table.watermarkColumn, from: window!.from, to: window!.to }
+      const copy = copyTableRange(client, options.sourceSchema, table.name, tableColumns.map((c) => c.name), range, {
+        keyColumn: table.primaryKey,
+        keys: extraKeys,
+      })
       const body = await nonEmptyCsv(copy)
       if (body === undefined) continue
       const key = dataKey(table.name, runId, 'csv')
       const info = await ctx.ingestion.put(key, body)
-      written.push({
-        table: table.name,
-        key,
-        format: 'csv',
-        rows: copy.rowCount,
-        bytes: info.size,
-        sha256: info.sha256 ?? '',
-        columns: tableColumns,
-      })
+      written.push({ table: table.name, key, format: 'csv', rows: copy.rowCount, bytes: info.size, sha256: info.sha256 ?? '', columns: tableColumns })
       ctx.logger.debug('extracted table', { runId, table: table.name, rows: copy.rowCount })
     }
     await client.query('COMMIT')
-    if (written.length === 0) {
-      return { stage: 'extract', tables: [], rows: 0, durationMs: Date.now() - started, ...recovered(recoveredRunId), ...heldBack }
+    if (written.length === 0 && breaking.length === 0) {
+      return summary({ schemaChanges, ...heldBack, ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}) })
     }
     if (ctx.signal?.aborted) throw new StageAbortedError('extract')
-    await writeManifest(ctx.ingestion, {
+
+    const reconciliation = reconciled ? await writeBaseline(ctx.ingestion, runId, reconciled) : previous?.reconciliation
+    const manifest: RunManifest = {
       formatVersion: 1,
       runId,
       stage: 'extract',
       dataset: ctx.dataset.name,
       createdAt: new Date().toISOString(),
-      watermark: window,
+      watermark: window ?? { column: 'last_updated', from, to: from ?? '' },
       tables: written,
-    })
-    const summary: ExtractSummary = {
-      stage: 'extract',
-      runId,
-      window,
-      tables: written.map(({ table, rows, bytes, key }) => ({ table, rows, bytes, key })),
-      rows: written.reduce((sum, t) => sum + t.rows, 0),
-      durationMs: Date.now() - started,
-      ...recovered(recoveredRunId),
-      ...heldBack,
+      sourceSchema: Object.fromEntries(columns),
+      ...(schemaChanges.length > 0 ? { schemaChanges } : {}),
+      ...(reconciliation ? { reconciliation } : {}),
+      ...(silentEdits.size > 0 ? { silentEdits: Object.fromEntries([...silentEdits].map(([t, keys]) => [t, keys.length])) } : {}),
     }
-    ctx.logger.info('extract run committed', { runId, rows: summary.rows, tables: written.length })
-    return summary
+    await writeManifest(ctx.ingestion, manifest)
+    const rows = written.reduce((sum, t) => sum + t.rows, 0)
+    ctx.logger.info('extract run committed', { runId, rows, tables: written.length })
+    return summary({
+      runId,
+      ...(window ? { window } : {}),
+      tables: written.map(({ table, rows, bytes, key }) => ({ table, rows, bytes, key })),
+      rows,
+      schemaChanges,
+      ...heldBack,
+      ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}),
+    })
   } catch (error) {
     await deleteRunObjects(ctx, runId).catch(() => {})
     throw error
@@ -130,29 +184,76 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
   }
 }
 
-function recovered(runId: string | undefined): { recoveredRunId?: string } {
-  return runId === undefined ? {} : { recoveredRunId: runId }
+function isReconcileDue(last: ReconciliationState | undefined, intervalMs: number | undefined): boolean {
+  if (intervalMs === undefined) return false
+  return last === undefined || Date.now() - Date.parse(last.at) >= intervalMs
+}
+
+async function reconcile(
+  ctx: StageContext,
+  client: pg.ClientBase,
+  options: ExtractOptions,
+  columns: ReadonlyMap<string, readonly ManifestColumn[]>,
+  last: ReconciliationState | undefined,
+  settledUpTo: string | null,
+): Promise<ReconciledTable[]> {
+  const results: ReconciledTable[] = []
+  for (const name of ctx.dataset.reconcileTables) {
+    const table = ctx.dataset.sourceTables.find((t) => t.name === name)
+    const tableColumns = columns.get(name)
+    if (!table || !tableColumns) continue
+    const baselineKey = last?.hashes[name]
+    const previousHashes = baselineKey === undefined ? undefined : parseHashes((await ctx.ingestion.getBytes(baselineKey)).toString('utf8'))
+    const result = await reconcileTable(client, {
+      schema: options.sourceSchema,
+      table: name,
+      primaryKey: table.primaryKey,
+      watermarkColumn: table.watermarkColumn,
+      columns: tableColumns.map((c) => c.name),
+      settledUpTo,
+      previous: previousHashes,
+    })
+    if (result.changedKeys.length > 0 || result.deletedKeys.length > 0) {
+      ctx.logger.warn('reconciliation found rows changed behind the watermark', {
+        table: name,
+        silentEdits: result.changedKeys.length,
+        deleted: result.deletedKeys.length,
+      })
+    }
+    results.push(result)
+  }
+  return results
+}
+
+async function writeBaseline(store: ObjectStore, runId: string, reconciled: readonly ReconciledTable[]): Promise<ReconciliationState> {
+  const hashes: Record<string, string> = {}
+  for (const table of reconciled) {
+    const key = reconcileKey(table.table, runId)
+    await store.put(key, table.hashesCsv)
+    hashes[table.table] = key
+  }
+  return { at: new Date().toISOString(), hashes }
+}
+
+function reconcileSummary(reconciled: readonly ReconciledTable[]): ReconcileSummary[] {
+  return reconciled.map((r) => ({ table: r.table, rows: r.rows, silentEdits: r.changedKeys.length, deleted: r.deletedKeys.length }))
 }
 
 /**
- * Removes what a run wrote if it never published its manifest. Its keys are
- * known from its run id, so nothing needs listing. Returns the run id when
- * there was such a run.
+ * Removes what a run wrote if it never published its manifest. Returns the
+ * run id when there was such a run.
  */
 async function removeUnpublishedRun(ctx: StageContext, runId: string): Promise<string | undefined> {
-  if (await isPublished(ctx.ingestion, runId)) return undefined
+  if ((await ctx.ingestion.head(manifestKey(runId))) !== undefined) return undefined
   await deleteRunObjects(ctx, runId)
   ctx.logger.warn('removed the leftovers of an unfinished extract run', { runId })
   return runId
 }
 
-/** A run's data keys are fixed by its id, so nothing needs listing. */
+/** A run's keys are fixed by its id, so nothing needs listing. */
 async function deleteRunObjects(ctx: StageContext, runId: string): Promise<void> {
   for (const table of ctx.dataset.sourceTables) {
     await ctx.ingestion.delete(dataKey(table.name, runId, 'csv'))
+    await ctx.ingestion.delete(reconcileKey(table.name, runId))
   }
-}
-
-async function isPublished(store: ObjectStore, runId: string): Promise<boolean> {
-  return (await store.head(manifestKey(runId))) !== undefined
 }

@@ -63,7 +63,8 @@ async function loadRun(ctx: StageContext, options: LoadOptions, runId: string, s
           'It was written by another version or dataset; point STARLINE_PROCESSED_URL at the right zone.',
       )
     }
-    const result = await options.warehouse.loadRun({ schema: options.schema, dataset: ctx.dataset.name, runId, manifestSha256: sha256, tables })
+    const facts = specs.filter((spec) => spec.kind === 'fact')
+    const result = await options.warehouse.loadRun({ schema: options.schema, dataset: ctx.dataset.name, runId, manifestSha256: sha256, tables, facts })
     const rows = result.tables.reduce((s, t) => s + t.rows, 0)
     ctx.logger.info(result.status === 'loaded' ? 'load run committed' : 'load run was already in the ledger', { runId, rows })
     return { runId, tables: result.tables, rows, durationMs: Date.now() - started }

@@ -9,9 +9,9 @@
 import { createReadStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { dataKey } from '../lake/keys.js'
+import { dataKey, quarantineKey } from '../lake/keys.js'
 import { acquireLease } from '../lake/lease.js'
-import { listRunIds, readManifest, writeManifest, type ManifestTable, type StoredManifest } from '../lake/manifest.js'
+import { listRunIds, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
 import { openDuckDb } from '../transform/duckdb-engine.js'
 import { runModels, type SourceFile } from '../transform/model-runner.js'
 import type { StageContext } from './context.js'
@@ -27,6 +27,8 @@ export interface TransformedRun {
   readonly runId: string
   readonly tables: readonly { readonly table: string; readonly rows: number }[]
   readonly rows: number
+  /** Source rows that failed validation, per source table, and where they were put. */
+  readonly quarantined: readonly { readonly table: string; readonly rows: number; readonly key: string }[]
   readonly durationMs: number
 }
 
@@ -78,7 +80,7 @@ async function transformRun(
     for (const [id, stored] of manifests) {
       if (id > runId) break
       for (const table of stored.manifest.tables) {
-        const file: SourceFile = { path: await ctx.ingestion.localPath(table.key, scratch), runId: id, columns: table.columns }
+        const file: SourceFile = { key: table.key, path: await ctx.ingestion.localPath(table.key, scratch), runId: id, columns: table.columns }
         history.set(table.table, [...(history.get(table.table) ?? []), file])
       }
     }
@@ -88,8 +90,15 @@ async function transformRun(
     }
     const outputs = await runModels(db, ctx.dataset, { runId, changed, history, outputDir: scratch })
 
+    const quarantine: QuarantinedTable[] = []
+    for (const bad of outputs.quarantine) {
+      const key = quarantineKey(bad.table, runId)
+      const info = await ctx.processed.put(key, createReadStream(bad.path))
+      quarantine.push({ table: bad.table, key, format: 'csv', rows: bad.rows, bytes: info.size, sha256: info.sha256 ?? '', columns: [], sourceKey: bad.sourceKey })
+      ctx.logger.warn('rows failed validation and were quarantined', { runId, table: bad.table, rows: bad.rows, key })
+    }
     const written: ManifestTable[] = []
-    for (const output of outputs) {
+    for (const output of outputs.models) {
       if (output.path === undefined) continue
       const key = dataKey(output.model.table.name, runId, 'parquet')
       const info = await ctx.processed.put(key, createReadStream(output.path))
@@ -112,10 +121,17 @@ async function transformRun(
       createdAt: new Date().toISOString(),
       input: { runId, manifestSha256: input.sha256 },
       tables: written,
+      ...(quarantine.length > 0 ? { quarantine } : {}),
     })
     const rows = written.reduce((sum, t) => sum + t.rows, 0)
     ctx.logger.info('transform run committed', { runId, rows, tables: written.length })
-    return { runId, tables: written.map((t) => ({ table: t.table, rows: t.rows })), rows, durationMs: Date.now() - started }
+    return {
+      runId,
+      tables: written.map((t) => ({ table: t.table, rows: t.rows })),
+      rows,
+      quarantined: quarantine.map((q) => ({ table: q.table, rows: q.rows, key: q.key })),
+      durationMs: Date.now() - started,
+    }
   } catch (error) {
     await removeLeftovers(ctx, runId).catch(() => {})
     throw error
@@ -128,5 +144,8 @@ async function transformRun(
 async function removeLeftovers(ctx: StageContext, runId: string): Promise<void> {
   for (const model of ctx.dataset.models) {
     await ctx.processed.delete(dataKey(model.table.name, runId, 'parquet'))
+  }
+  for (const table of ctx.dataset.sourceTables) {
+    await ctx.processed.delete(quarantineKey(table.name, runId))
   }
 }

@@ -29,8 +29,14 @@ export function stageContext(
   }
 }
 
-export function extractOptions(config: StarlineConfig): ExtractOptions {
-  return { sourceUrl: requireSetting(config, 'sourceUrl'), sourceSchema: config.sourceSchema, lagMs: config.extractLagMs }
+export function extractOptions(config: StarlineConfig, flags: { readonly acceptSchemaChange?: boolean } = {}): ExtractOptions {
+  return {
+    sourceUrl: requireSetting(config, 'sourceUrl'),
+    sourceSchema: config.sourceSchema,
+    lagMs: config.extractLagMs,
+    ...(config.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: config.reconcileIntervalMs }),
+    ...(flags.acceptSchemaChange ? { acceptSchemaChange: true } : {}),
+  }
 }
 
 /** The caller closes the warehouse when done. */

@@ -140,11 +140,16 @@ export function copyTableRange(
   table: string,
   columns: readonly string[],
   range: WatermarkRange,
+  /** Rows to take whatever their watermark (silent edits found by reconciliation). */
+  extra?: { readonly keyColumn: string; readonly keys: readonly string[] },
 ): Readable & { rowCount: number } {
   const lower = range.from === null ? '' : `${quoteIdent(range.column)} > ${quoteLiteral(range.from)}::timestamp AND `
+  let where = `${lower}${quoteIdent(range.column)} <= ${quoteLiteral(range.to)}::timestamp`
+  if (extra && extra.keys.length > 0) {
+    where = `(${where}) OR ${quoteIdent(extra.keyColumn)}::text IN (${extra.keys.map(quoteLiteral).join(', ')})`
+  }
   const sql =
-    `COPY (SELECT ${columns.map(quoteIdent).join(', ')} FROM ${qualify(schema, table)} ` +
-    `WHERE ${lower}${quoteIdent(range.column)} <= ${quoteLiteral(range.to)}::timestamp) ` +
+    `COPY (SELECT ${columns.map(quoteIdent).join(', ')} FROM ${qualify(schema, table)} WHERE ${where}) ` +
     'TO STDOUT WITH (FORMAT csv, HEADER true)'
   return client.query(copyTo(sql)) as unknown as Readable & { rowCount: number }
 }

@@ -6,20 +6,24 @@
  * - `current_<source table>`: the latest version of every row up to and
  *   including this run, rebuilt from all earlier runs' files,
  * - `<model>`: the output of a model that ran before it in this run.
- * Each model becomes a table, is checked against its contract, and, when it
- * has rows, is written to a Parquet file.
+ * Source rows are validated first (types, NOT NULLs, the dataset's checks):
+ * a bad row never reaches a model; it is written to a quarantine file with
+ * its reasons. Each model becomes a table, is checked against its contract,
+ * and, when it has rows, is written to a Parquet file.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Dataset, ModelSpec } from '../datasets/dataset.js'
+import type { Dataset, ModelSpec, RowCheck } from '../datasets/dataset.js'
 import type { ManifestColumn } from '../lake/manifest.js'
-import { quoteIdent, quoteLiteral } from '../sql/quote.js'
+import { quoteIdent, quoteIdentList, quoteLiteral } from '../sql/quote.js'
 import type { DuckDb } from './duckdb-engine.js'
 import { ModelContractError } from './errors.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
 
 /** One CSV file of a source table, with the columns it was written with. */
 export interface SourceFile {
+  /** Its key in the ingestion zone (named in quarantine records). */
+  readonly key: string
   readonly path: string
   readonly runId: string
   readonly columns: readonly ManifestColumn[]
@@ -43,11 +47,25 @@ export interface ModelOutput {
   readonly columns: readonly ManifestColumn[]
 }
 
-export async function runModels(db: DuckDb, dataset: Dataset, input: ModelRunInput): Promise<ModelOutput[]> {
+/** Rows of one source table that failed validation in this run. */
+export interface QuarantineOutput {
+  readonly table: string
+  readonly sourceKey: string
+  readonly rows: number
+  /** A CSV file: reason, source_key, then the row's columns as they arrived. */
+  readonly path: string
+}
+
+export interface ModelRunOutput {
+  readonly models: readonly ModelOutput[]
+  readonly quarantine: readonly QuarantineOutput[]
+}
+
+export async function runModels(db: DuckDb, dataset: Dataset, input: ModelRunInput): Promise<ModelRunOutput> {
   await createSeeds(db, dataset)
   const sql = new Map<string, string>()
   for (const model of dataset.models) sql.set(model.table.name, await readFile(model.sqlFile, 'utf8'))
-  await createSourceViews(db, dataset, input, [...sql.values()].join('\n'))
+  const quarantine = await createSourceViews(db, dataset, input, [...sql.values()].join('\n'))
 
   const produced = new Set<string>([...input.changed.keys()])
   const outputs: ModelOutput[] = []
@@ -71,7 +89,7 @@ export async function runModels(db: DuckDb, dataset: Dataset, input: ModelRunInp
     await db.run(`COPY ${quoteIdent(name)} TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
     outputs.push({ model, rows: rowCount, path, columns })
   }
-  return outputs
+  return { models: outputs, quarantine }
 }
 
 async function createSeeds(db: DuckDb, dataset: Dataset): Promise<void> {
@@ -85,45 +103,94 @@ async function createSeeds(db: DuckDb, dataset: Dataset): Promise<void> {
   }
 }
 
-async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunInput, allSql: string): Promise<void> {
+async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunInput, allSql: string): Promise<QuarantineOutput[]> {
+  const quarantine: QuarantineOutput[] = []
   for (const table of dataset.sourceTables) {
     const history = input.history.get(table.name) ?? []
     const changed = input.changed.get(table.name)
     const knownColumns = changed?.columns ?? history.at(-1)?.columns
     if (knownColumns === undefined) continue // never seen: models that need it are not triggered
+    const checks = dataset.checks[table.name] ?? []
+    const names = quoteIdentList(knownColumns.map((c) => c.name))
     const view = quoteIdent(table.name)
     if (changed) {
-      await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM ${readCsv([changed])}`)
+      const checked = quoteIdent(`_checked_${table.name}`)
+      await db.run(`CREATE OR REPLACE TABLE ${checked} AS ${checkedRelation([changed], knownColumns, checks)}`)
+      await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT ${names} FROM ${checked} WHERE len(_reasons) = 0`)
+      const bad = await writeQuarantine(db, checked, table.name, changed, input.outputDir)
+      if (bad) quarantine.push(bad)
     } else {
       await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM (${emptyRelation(knownColumns)}) WHERE false`)
     }
     // Only build current_ views some model reads: they scan the table's whole history.
     const currentName = `current_${table.name}`
     if (!new RegExp(`\\b${currentName}\\b`).test(allSql)) continue
-    const groups = groupByColumns(history)
-    const unioned = groups.map((files) => `SELECT * FROM ${readCsv(files, true)}`).join(' UNION ALL BY NAME ')
+    // Rows that failed validation (when they arrived) stay out of the current state too.
     await db.run(
       `CREATE OR REPLACE VIEW ${quoteIdent(currentName)} AS ` +
-        `SELECT * EXCLUDE (filename) FROM (${unioned}) ` +
+        `SELECT ${names} FROM (${checkedRelation(history, knownColumns, checks)}) WHERE len(_reasons) = 0 ` +
         `QUALIFY row_number() OVER (PARTITION BY ${quoteIdent(table.primaryKey)} ` +
-        `ORDER BY ${quoteIdent(table.watermarkColumn)} DESC, filename DESC) = 1`,
+        `ORDER BY ${quoteIdent(table.watermarkColumn)} DESC, _file DESC) = 1`,
     )
   }
+  return quarantine
 }
 
 /**
- * read_csv over files that share one column list, with explicit types and
+ * The files' rows with typed columns, `_file` (which file), `_raw` (the text
+ * as it arrived) and `_reasons` (why the row is bad; empty when it is good).
+ * Files are read as text and cast here, so one bad value fails one row, not
+ * the run. Types are those of `columns` (the newest the lake knows).
+ */
+function checkedRelation(files: readonly SourceFile[], columns: readonly ManifestColumn[], checks: readonly RowCheck[]): string {
+  const raw = groupByColumns(files)
+    .map((group) => `SELECT * FROM ${readCsvAsText(group)}`)
+    .join(' UNION ALL BY NAME ')
+  const typed = columns.map((c) => {
+    const type = duckdbTypeForPostgres(c.type)
+    return type === 'VARCHAR' ? quoteIdent(c.name) : `TRY_CAST(${quoteIdent(c.name)} AS ${type}) AS ${quoteIdent(c.name)}`
+  })
+  const reasons = [
+    ...columns.map((c) => {
+      const type = duckdbTypeForPostgres(c.type)
+      const name = quoteIdent(c.name)
+      const badType =
+        type === 'VARCHAR' ? undefined : `WHEN _raw.${name} IS NOT NULL AND ${name} IS NULL THEN ${quoteLiteral(`${c.name} is not a valid ${c.type}: `)} || _raw.${name}`
+      const missing = c.nullable ? undefined : `WHEN _raw.${name} IS NULL THEN ${quoteLiteral(`${c.name} is null`)}`
+      return badType || missing ? `CASE ${[missing, badType].filter(Boolean).join(' ')} END` : undefined
+    }),
+    ...checks.map((check) => `CASE WHEN (${check.failsWhen}) THEN ${quoteLiteral(check.reason)} END`),
+  ].filter((r): r is string => r !== undefined)
+  return (
+    `SELECT *, list_filter([${reasons.join(', ')}]::VARCHAR[], r -> r IS NOT NULL) AS _reasons FROM (` +
+    `SELECT ${typed.join(', ')}, raw.filename AS _file, raw AS _raw FROM (${raw}) raw)`
+  )
+}
+
+/** Writes the run's bad rows of one table to a CSV file; undefined when every row passed. */
+async function writeQuarantine(db: DuckDb, checked: string, table: string, file: SourceFile, outputDir: string): Promise<QuarantineOutput | undefined> {
+  const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*)::varchar AS rows FROM ${checked} WHERE len(_reasons) > 0`)) as [{ rows: string }]
+  if (Number(rows) === 0) return undefined
+  const path = join(outputDir, `_quarantine_${table}.csv`)
+  const rawColumns = file.columns.map((c) => `_raw.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`).join(', ')
+  await db.run(
+    `COPY (SELECT array_to_string(_reasons, '; ') AS reason, ${quoteLiteral(file.key)} AS source_key, ${rawColumns} ` +
+      `FROM ${checked} WHERE len(_reasons) > 0) TO ${quoteLiteral(path)} (FORMAT csv, HEADER true)`,
+  )
+  return { table, sourceKey: file.key, rows: Number(rows), path }
+}
+
+/**
+ * read_csv over files that share one column list, every column as text, with
  * PostgreSQL's CSV conventions: an unquoted empty field is NULL, a quoted
  * empty field ("") is the empty string.
  */
-function readCsv(files: readonly SourceFile[], withFilename = false): string {
-  const columns = files[0]!.columns
-  const types = columns.map((c) => `${quoteLiteral(c.name)}: ${quoteLiteral(duckdbTypeForPostgres(c.type))}`).join(', ')
+function readCsvAsText(files: readonly SourceFile[]): string {
+  const columns = files[0]!.columns.map((c) => `${quoteLiteral(c.name)}: 'VARCHAR'`).join(', ')
   const paths = files.map((f) => quoteLiteral(f.path)).join(', ')
   return (
-    `read_csv([${paths}], header = true, auto_detect = false, columns = {${types}}, ` +
-    `delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, null_padding = false` +
-    `${withFilename ? ', filename = true' : ''})`
+    `read_csv([${paths}], header = true, auto_detect = false, columns = {${columns}}, ` +
+    `delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, null_padding = false, filename = true)`
   )
 }
 

@@ -46,6 +46,21 @@ export interface TableSpec {
   readonly recordId?: string
   /** Facts: the order in which a run's rows get record ids (deterministic). */
   readonly appendOrder?: readonly string[]
+  /**
+   * Facts: the source row's id. The warehouse offers `<table>_current`, the
+   * latest version of each, beside the full history.
+   */
+  readonly naturalKey?: readonly string[]
+}
+
+/** The view with the latest version of each fact's source row. */
+export function currentViewName(spec: TableSpec): string {
+  return `${spec.name}_current`
+}
+
+/** Where facts wait whose dimension rows have not arrived yet. */
+export function heldTableName(spec: TableSpec): string {
+  return `_starline_held_${spec.name}`
 }
 
 /** The columns a warehouse table has: the record id (facts) then the data columns. */

@@ -36,6 +36,8 @@ export interface LoadPlan {
   readonly manifestSha256: string
   /** In load order: every table after the tables it references. */
   readonly tables: readonly LoadTable[]
+  /** Every fact table of the dataset: those not in `tables` may still have held rows to release. */
+  readonly facts: readonly TableSpec[]
 }
 
 export interface LoadedTable {
@@ -45,6 +47,8 @@ export interface LoadedTable {
   readonly inserted: number
   /** Dimensions: keys whose values changed. */
   readonly updated: number
+  /** Facts: rows waiting after this run for a dimension row that has not arrived (earlier runs' included). */
+  readonly held: number
 }
 
 export interface LoadResult {

@@ -130,6 +130,7 @@ export const FACT_SALES_ORDER: TableSpec = {
   kind: 'fact',
   recordId: 'sales_record_id',
   appendOrder: ['last_updated_date', 'last_updated_time', 'sales_order_id'],
+  naturalKey: ['sales_order_id'],
   columns: [
     ...factTiming('sales_order_id'),
     col('sales_staff_id', 'integer', 'dim_staff.staff_id'),
@@ -149,6 +150,7 @@ export const FACT_PURCHASE_ORDER: TableSpec = {
   kind: 'fact',
   recordId: 'purchase_record_id',
   appendOrder: ['last_updated_date', 'last_updated_time', 'purchase_order_id'],
+  naturalKey: ['purchase_order_id'],
   columns: [
     ...factTiming('purchase_order_id'),
     col('staff_id', 'integer', 'dim_staff.staff_id'),
@@ -168,6 +170,7 @@ export const FACT_PAYMENT: TableSpec = {
   kind: 'fact',
   recordId: 'payment_record_id',
   appendOrder: ['last_updated_date', 'last_updated_time', 'payment_id'],
+  naturalKey: ['payment_id'],
   columns: [
     ...factTiming('payment_id'),
     col('transaction_id', 'integer', 'dim_transaction.transaction_id'),

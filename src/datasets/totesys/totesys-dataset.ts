@@ -20,6 +20,7 @@ import {
 } from './star-schema.js'
 import { TOTESYS_SOURCE_TABLES } from './source-tables.js'
 import { ISO_CURRENCY } from './iso-currency.js'
+import { TOTESYS_CHECKS } from './checks.js'
 
 function model(table: TableSpec, triggers: readonly string[]): ModelSpec {
   return { table, triggers, sqlFile: new URL(`./models/${table.name}.sql`, import.meta.url) }
@@ -29,6 +30,9 @@ export const TOTESYS: Dataset = {
   name: 'totesys',
   sourceTables: TOTESYS_SOURCE_TABLES,
   seeds: [ISO_CURRENCY],
+  checks: TOTESYS_CHECKS,
+  // The reference tables: a few hundred rows each (design grows with scale).
+  reconcileTables: ['address', 'counterparty', 'currency', 'department', 'design', 'staff', 'payment_type'],
   models: [
     model(DIM_LOCATION, ['address']),
     model(DIM_CURRENCY, ['currency']),

@@ -34,6 +34,8 @@ Source commands:
 
 Options:
   --config FILE   JSON file whose settings override the environment
+  --accept-schema-change
+                  extract/run: carry on through removed or retyped source columns
   --source URL    source database for generate/simulate (default STARLINE_SOURCE_URL)
   --json          print the summary as JSON
   -h, --help      this help
@@ -47,6 +49,7 @@ Environment:
   STARLINE_WAREHOUSE_URL      postgres://user:password@host:5432/db (the warehouse)
   STARLINE_WAREHOUSE_SCHEMA   warehouse schema (default public)
   STARLINE_EXTRACT_LAG        leave rows newer than this to the next run (default 10s)
+  STARLINE_RECONCILE_INTERVAL how often small tables are compared by row hash for silent edits (default 1h; off)
   STARLINE_LOG_LEVEL          debug | info | warn | error | silent (default warn); logs go to stderr as JSON
 `
 
@@ -65,6 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         until: { type: 'string' },
         days: { type: 'string' },
         replace: { type: 'boolean', default: false },
+        'accept-schema-change': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -101,7 +105,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'transform':
       case 'load':
       case 'run':
-        await pipelineCommand(command, loadConfig(values.config ? { file: values.config } : {}), controller.signal, print)
+        await pipelineCommand(command, loadConfig(values.config ? { file: values.config } : {}), controller.signal, print, {
+          acceptSchemaChange: values['accept-schema-change'],
+        })
         return 0
       case 'generate':
         await generateCommand(values, print)
@@ -130,11 +136,12 @@ async function pipelineCommand(
   config: StarlineConfig,
   signal: AbortSignal,
   print: (text: string, summary: unknown) => void,
+  flags: { readonly acceptSchemaChange: boolean },
 ): Promise<void> {
   const logger = createLogger({ level: config.logLevel })
   const ctx = stageContext(config, logger, { signal })
   if (command === 'extract') {
-    const summary = await extract(ctx, extractOptions(config))
+    const summary = await extract(ctx, extractOptions(config, flags))
     return print(formatExtract(summary), summary)
   }
   if (command === 'transform') {
@@ -149,7 +156,7 @@ async function pipelineCommand(
       const summary = await load(ctx, loadOptions(config, warehouse))
       return print(formatLoad(summary), summary)
     }
-    const summary = await runCycle(ctx, { extract: extractOptions(config), load: loadOptions(config, warehouse) })
+    const summary = await runCycle(ctx, { extract: extractOptions(config, flags), load: loadOptions(config, warehouse) })
     return print(formatRun(summary), summary)
   } finally {
     await warehouse.close()

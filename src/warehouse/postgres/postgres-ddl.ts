@@ -3,7 +3,7 @@
  */
 import { qualify, quoteIdent } from '../../sql/quote.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from '../warehouse.js'
-import { tableColumns, type ColumnType, type TableSpec } from '../table-spec.js'
+import { currentViewName, heldTableName, tableColumns, type ColumnType, type TableSpec } from '../table-spec.js'
 
 export function postgresType(type: ColumnType): string {
   switch (type) {
@@ -33,6 +33,21 @@ export function createTableSql(schema: string, spec: TableSpec): string {
   return `CREATE TABLE IF NOT EXISTS ${qualify(schema, spec.name)} (\n${lines.join(',\n')}\n)`
 }
 
+/** Facts: the latest version of each source row, by the highest record id. */
+export function createCurrentViewSql(schema: string, spec: TableSpec): string {
+  const key = (spec.naturalKey ?? []).map(quoteIdent).join(', ')
+  return (
+    `CREATE OR REPLACE VIEW ${qualify(schema, currentViewName(spec))} AS ` +
+    `SELECT DISTINCT ON (${key}) * FROM ${qualify(schema, spec.name)} ORDER BY ${key}, ${quoteIdent(spec.recordId!)} DESC`
+  )
+}
+
+/** Facts: rows waiting for a dimension row, with the run that first brought them. */
+export function createHeldTableSql(schema: string, spec: TableSpec): string {
+  const columns = spec.columns.map((c) => `  ${quoteIdent(c.name)} ${postgresType(c.type)}`)
+  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, heldTableName(spec))} (\n${columns.join(',\n')},\n  held_since_run text NOT NULL\n)`
+}
+
 /** The ledger: one row per loaded run, and one per table of it. New columns go at the end. */
 export function createLedgerSql(schema: string): string[] {
   return [
@@ -52,5 +67,6 @@ export function createLedgerSql(schema: string): string[] {
   updated bigint NOT NULL,
   PRIMARY KEY (run_id, table_name)
 )`,
+    `ALTER TABLE ${qualify(schema, LEDGER_TABLES_TABLE)} ADD COLUMN IF NOT EXISTS held bigint NOT NULL DEFAULT 0`,
   ]
 }

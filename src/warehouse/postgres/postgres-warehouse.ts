@@ -18,7 +18,7 @@ import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quo
 import { messageOf, StarlineError } from '../../starline-error.js'
 import { openDuckDb, type DuckDb } from '../../transform/duckdb-engine.js'
 import { WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError, WarehouseUnreachableError } from '../errors.js'
-import { inDependencyOrder, tableColumns, type ColumnType, type TableSpec } from '../table-spec.js'
+import { heldTableName, inDependencyOrder, tableColumns, type ColumnType, type TableSpec } from '../table-spec.js'
 import {
   DEFAULT_CAPABILITIES,
   LEDGER_TABLE,
@@ -32,7 +32,7 @@ import {
   type WarehouseCapabilities,
 } from '../warehouse.js'
 import type { PostgresWarehouseConfig } from './postgres-config.js'
-import { createLedgerSql, createTableSql } from './postgres-ddl.js'
+import { createCurrentViewSql, createHeldTableSql, createLedgerSql, createTableSql } from './postgres-ddl.js'
 
 export class PostgresWarehouse implements Warehouse {
   readonly capabilities: WarehouseCapabilities = DEFAULT_CAPABILITIES
@@ -61,7 +61,13 @@ export class PostgresWarehouse implements Warehouse {
   async ensureTables(schema: string, tables: readonly TableSpec[]): Promise<void> {
     await this.#transaction(schema, async (client) => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
-      for (const spec of inDependencyOrder(tables)) await client.query(createTableSql(schema, spec))
+      for (const spec of inDependencyOrder(tables)) {
+        await client.query(createTableSql(schema, spec))
+        if (spec.kind === 'fact') {
+          await client.query(createHeldTableSql(schema, spec))
+          await client.query(createCurrentViewSql(schema, spec))
+        }
+      }
       for (const sql of createLedgerSql(schema)) await client.query(sql)
       await checkColumns(client, schema, tables)
     })
@@ -77,6 +83,12 @@ export class PostgresWarehouse implements Warehouse {
         for (const [index, table] of plan.tables.entries()) {
           loaded.push(await loadTable(client, plan, table, csvFiles[index]!))
         }
+        // Facts held by earlier runs may be waiting for dimension rows this run brought.
+        for (const spec of plan.facts) {
+          if (plan.tables.some((t) => t.spec.name === spec.name)) continue
+          const released = await releaseHeldFacts(client, plan, spec)
+          if (released) loaded.push(released)
+        }
         const rows = loaded.reduce((sum, t) => sum + t.rows, 0)
         await client.query(
           `INSERT INTO ${qualify(plan.schema, LEDGER_TABLE)} (run_id, dataset, manifest_sha256, rows, status) VALUES ($1, $2, $3, $4, 'loaded')`,
@@ -84,8 +96,8 @@ export class PostgresWarehouse implements Warehouse {
         )
         for (const t of loaded) {
           await client.query(
-            `INSERT INTO ${qualify(plan.schema, LEDGER_TABLES_TABLE)} (run_id, table_name, rows, inserted, updated) VALUES ($1, $2, $3, $4, $5)`,
-            [plan.runId, t.table, t.rows, t.inserted, t.updated],
+            `INSERT INTO ${qualify(plan.schema, LEDGER_TABLES_TABLE)} (run_id, table_name, rows, inserted, updated, held) VALUES ($1, $2, $3, $4, $5, $6)`,
+            [plan.runId, t.table, t.rows, t.inserted, t.updated, t.held],
           )
         }
         return { runId: plan.runId, status: 'loaded', tables: loaded }
@@ -183,11 +195,8 @@ export class PostgresWarehouse implements Warehouse {
 async function loadTable(client: pg.PoolClient, plan: LoadPlan, table: LoadTable, csvPath: string): Promise<LoadedTable> {
   const { spec } = table
   const target = qualify(plan.schema, spec.name)
-  const stage = quoteIdent(`_starline_stage_${spec.name}`)
-  const names = spec.columns.map((c) => c.name)
-  const columns = quoteIdentList(names)
-  // Staging copies the target's column types, without its constraints.
-  await client.query(`CREATE TEMP TABLE ${stage} ON COMMIT DROP AS SELECT ${columns} FROM ${target} WITH NO DATA`)
+  const columns = quoteIdentList(spec.columns.map((c) => c.name))
+  const stage = await createStage(client, plan, spec)
   const copy = client.query(copyFrom(`COPY ${stage} (${columns}) FROM STDIN WITH (FORMAT csv)`))
   try {
     await pipeline(createReadStream(csvPath), copy)
@@ -205,7 +214,7 @@ async function loadTable(client: pg.PoolClient, plan: LoadPlan, table: LoadTable
     )
   }
   try {
-    return spec.kind === 'fact' ? await appendFacts(client, target, stage, spec, copy.rowCount) : await upsertDimension(client, target, stage, spec, copy.rowCount)
+    return spec.kind === 'fact' ? await appendFacts(client, plan, stage, spec, copy.rowCount) : await upsertDimension(client, target, stage, spec, copy.rowCount)
   } catch (error) {
     throw new WarehouseLoadError(`Cannot load run ${plan.runId} into "${spec.name}": ${messageOf(error)}`, {
       cause: error,
@@ -213,6 +222,21 @@ async function loadTable(client: pg.PoolClient, plan: LoadPlan, table: LoadTable
       context: { runId: plan.runId, table: spec.name },
     })
   }
+}
+
+async function releaseHeldFacts(client: pg.PoolClient, plan: LoadPlan, spec: TableSpec): Promise<LoadedTable | undefined> {
+  const waiting = await client.query(`SELECT 1 FROM ${qualify(plan.schema, heldTableName(spec))} LIMIT 1`)
+  if (!waiting.rowCount) return undefined
+  const stage = await createStage(client, plan, spec)
+  return appendFacts(client, plan, stage, spec, 0)
+}
+
+/** A temporary staging table with the target's data columns and types, without its constraints. */
+async function createStage(client: pg.PoolClient, plan: LoadPlan, spec: TableSpec): Promise<string> {
+  const stage = quoteIdent(`_starline_stage_${spec.name}`)
+  const columns = quoteIdentList(spec.columns.map((c) => c.name))
+  await client.query(`CREATE TEMP TABLE ${stage} ON COMMIT DROP AS SELECT ${columns} FROM ${qualify(plan.schema, spec.name)} WITH NO DATA`)
+  return stage
 }
 
 /** Insert new keys, update changed ones, leave identical rows untouched. */
@@ -234,19 +258,45 @@ async function upsertDimension(client: pg.PoolClient, target: string, stage: str
        RETURNING (xmax = 0) AS inserted)
      SELECT count(*) FILTER (WHERE inserted)::text AS inserted, count(*) FILTER (WHERE NOT inserted)::text AS updated FROM changed`,
   )
-  return { table: spec.name, rows, inserted: Number(result.rows[0]?.inserted ?? 0), updated: Number(result.rows[0]?.updated ?? 0) }
+  return { table: spec.name, rows, inserted: Number(result.rows[0]?.inserted ?? 0), updated: Number(result.rows[0]?.updated ?? 0), held: 0 }
 }
 
 /**
- * Append every row as a new fact. Record ids continue from the table's
- * maximum in a fixed order, so a run loads with the same ids whether or not
- * an earlier attempt was killed (a sequence would leave gaps).
+ * Append every row as a new fact, except rows whose dimension rows have not
+ * arrived: those wait in the held table (with rows held by earlier runs)
+ * and are appended by the first load after their dimensions exist, so the
+ * foreign keys always hold and nothing is dropped.
+ *
+ * Record ids continue from the table's maximum in a fixed order, so a run
+ * loads with the same ids whether or not an earlier attempt was killed.
  */
-async function appendFacts(client: pg.PoolClient, target: string, stage: string, spec: TableSpec, rows: number): Promise<LoadedTable> {
+async function appendFacts(client: pg.PoolClient, plan: LoadPlan, stage: string, spec: TableSpec, rows: number): Promise<LoadedTable> {
+  const target = qualify(plan.schema, spec.name)
+  const held = qualify(plan.schema, heldTableName(spec))
   const recordId = quoteIdent(spec.recordId!)
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
   const order = quoteIdentList(spec.appendOrder ?? spec.columns.map((c) => c.name))
+
+  await client.query(`ALTER TABLE ${stage} ADD COLUMN _held_since text`)
   await client.query(
+    `WITH released AS (DELETE FROM ${held} RETURNING *) INSERT INTO ${stage} (${columns}, _held_since) SELECT ${columns}, held_since_run FROM released`,
+  )
+  const unresolved = spec.columns
+    .filter((c) => c.references)
+    .map((c) => {
+      const parent = `SELECT 1 FROM ${qualify(plan.schema, c.references!.table)} p WHERE p.${quoteIdent(c.references!.column)} = s.${quoteIdent(c.name)}`
+      return `(s.${quoteIdent(c.name)} IS NOT NULL AND NOT EXISTS (${parent}))`
+    })
+  let heldRows = 0
+  if (unresolved.length > 0) {
+    const result = await client.query(
+      `WITH waiting AS (DELETE FROM ${stage} s WHERE ${unresolved.join(' OR ')} RETURNING *)
+       INSERT INTO ${held} (${columns}, held_since_run) SELECT ${columns}, coalesce(_held_since, $1) FROM waiting`,
+      [plan.runId],
+    )
+    heldRows = result.rowCount ?? 0
+  }
+  const appended = await client.query(
     `INSERT INTO ${target} (${recordId}, ${columns})
      SELECT (SELECT coalesce(max(${recordId}), 0) FROM ${target}) + row_number() OVER (ORDER BY ${order}), ${columns}
        FROM ${stage}`,
@@ -256,7 +306,7 @@ async function appendFacts(client: pg.PoolClient, target: string, stage: string,
     `SELECT setval(pg_get_serial_sequence($1, $2), coalesce((SELECT max(${recordId}) FROM ${target}), 0) + 1, false)`,
     [target, spec.recordId],
   )
-  return { table: spec.name, rows, inserted: rows, updated: 0 }
+  return { table: spec.name, rows, inserted: appended.rowCount ?? 0, updated: 0, held: heldRows }
 }
 
 /** Existing tables must have every column of their spec, with a compatible type. */

@@ -40,7 +40,9 @@ function filesUnder(dir: string, extension: string): string[] {
 async function assertNoOrphans(store: ObjectStore): Promise<void> {
   const listed = new Set<string>()
   for (const runId of await listRunIds(store)) {
-    for (const table of (await readManifest(store, runId)).manifest.tables) listed.add(table.key)
+    const { manifest } = await readManifest(store, runId)
+    for (const table of [...manifest.tables, ...(manifest.quarantine ?? [])]) listed.add(table.key)
+    for (const key of Object.values(manifest.reconciliation?.hashes ?? {})) listed.add(key)
   }
   const orphans = (await listAll(store, '')).map((o) => o.key).filter((key) => !key.startsWith(MANIFEST_PREFIX) && !listed.has(key))
   assert.deepEqual(orphans, [], `objects no manifest lists in ${store.root}`)

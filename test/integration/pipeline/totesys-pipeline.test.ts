@@ -11,101 +11,11 @@ import { listRunIds, readManifest } from '../../../src/lake/manifest.js'
 import { load } from '../../../src/pipeline/load.js'
 import { loadOptions, openWarehouse } from '../../../src/runtime/pipeline-setup.js'
 import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
+import { assertWarehouseMatchesSource } from '../../support/source-comparison.js'
 
 const fixture = new PipelineFixture()
 before(() => fixture.start())
 after(() => fixture.stop())
-
-/** Source-side SQL for each dimension, producing the same row text as the warehouse table. */
-const DIMENSIONS = {
-  dim_location: {
-    source: 'SELECT (address_id, address_line_1, address_line_2, district, city, postal_code, country, phone)::text AS r FROM address ORDER BY address_id',
-    warehouse: 'SELECT (location_id, address_line_1, address_line_2, district, city, postal_code, country, phone)::text AS r FROM dim_location ORDER BY location_id',
-  },
-  dim_currency: {
-    source: 'SELECT (currency_id, currency_code)::text AS r FROM currency ORDER BY currency_id',
-    warehouse: 'SELECT (currency_id, currency_code)::text AS r FROM dim_currency ORDER BY currency_id',
-  },
-  dim_design: {
-    source: 'SELECT (design_id, design_name, file_location, file_name)::text AS r FROM design ORDER BY design_id',
-    warehouse: 'SELECT (design_id, design_name, file_location, file_name)::text AS r FROM dim_design ORDER BY design_id',
-  },
-  dim_payment_type: {
-    source: 'SELECT (payment_type_id, payment_type_name::text)::text AS r FROM payment_type ORDER BY payment_type_id',
-    warehouse: 'SELECT (payment_type_id, payment_type_name)::text AS r FROM dim_payment_type ORDER BY payment_type_id',
-  },
-  dim_transaction: {
-    source: 'SELECT (transaction_id, transaction_type::text, sales_order_id, purchase_order_id)::text AS r FROM transaction ORDER BY transaction_id',
-    warehouse: 'SELECT (transaction_id, transaction_type, sales_order_id, purchase_order_id)::text AS r FROM dim_transaction ORDER BY transaction_id',
-  },
-  dim_staff: {
-    source: `SELECT (s.staff_id, s.first_name, s.last_name, d.department_name, coalesce(d.location, 'Unknown'), s.email_address)::text AS r
-               FROM staff s JOIN department d USING (department_id) ORDER BY s.staff_id`,
-    warehouse: 'SELECT (staff_id, first_name, last_name, department_name, location, email_address)::text AS r FROM dim_staff ORDER BY staff_id',
-  },
-  dim_counterparty: {
-    source: `SELECT (c.counterparty_id, c.counterparty_legal_name, a.address_line_1, a.address_line_2, a.district, a.city,
-                     a.postal_code, a.country, a.phone)::text AS r
-               FROM counterparty c JOIN address a ON a.address_id = c.legal_address_id ORDER BY c.counterparty_id`,
-    warehouse: `SELECT (counterparty_id, counterparty_legal_name, counterparty_legal_address_line_1, counterparty_legal_address_line_2,
-                        counterparty_legal_district, counterparty_legal_city, counterparty_legal_postal_code,
-                        counterparty_legal_country, counterparty_legal_phone_number)::text AS r
-               FROM dim_counterparty ORDER BY counterparty_id`,
-  },
-} as const
-
-/**
- * Source-side SQL for each fact's current rows, and the warehouse's latest
- * version of each source id, in the same row text.
- */
-const FACTS = {
-  fact_sales_order: {
-    source: `SELECT (sales_order_id, created_at::date, created_at::time, last_updated::date, last_updated::time, staff_id,
-                     counterparty_id, units_sold, unit_price, currency_id, design_id, agreed_payment_date::date,
-                     agreed_delivery_date::date, agreed_delivery_location_id)::text AS r FROM sales_order ORDER BY sales_order_id`,
-    latest: `SELECT (sales_order_id, created_date, created_time, last_updated_date, last_updated_time, sales_staff_id,
-                     counterparty_id, units_sold, unit_price, currency_id, design_id, agreed_payment_date,
-                     agreed_delivery_date, agreed_delivery_location_id)::text AS r
-               FROM (SELECT DISTINCT ON (sales_order_id) * FROM fact_sales_order ORDER BY sales_order_id, sales_record_id DESC) t
-              ORDER BY sales_order_id`,
-  },
-  fact_purchase_order: {
-    source: `SELECT (purchase_order_id, created_at::date, created_at::time, last_updated::date, last_updated::time, staff_id,
-                     counterparty_id, item_code, item_quantity, item_unit_price, currency_id, agreed_delivery_date::date,
-                     agreed_payment_date::date, agreed_delivery_location_id)::text AS r FROM purchase_order ORDER BY purchase_order_id`,
-    latest: `SELECT (purchase_order_id, created_date, created_time, last_updated_date, last_updated_time, staff_id,
-                     counterparty_id, item_code, item_quantity, item_unit_price, currency_id, agreed_delivery_date,
-                     agreed_payment_date, agreed_delivery_location_id)::text AS r
-               FROM (SELECT DISTINCT ON (purchase_order_id) * FROM fact_purchase_order ORDER BY purchase_order_id, purchase_record_id DESC) t
-              ORDER BY purchase_order_id`,
-  },
-  fact_payment: {
-    source: `SELECT (payment_id, created_at::date, created_at::time, last_updated::date, last_updated::time, transaction_id,
-                     counterparty_id, payment_amount, currency_id, payment_type_id, paid, payment_date::date)::text AS r
-               FROM payment ORDER BY payment_id`,
-    latest: `SELECT (payment_id, created_date, created_time, last_updated_date, last_updated_time, transaction_id,
-                     counterparty_id, payment_amount, currency_id, payment_type_id, paid, payment_date)::text AS r
-               FROM (SELECT DISTINCT ON (payment_id) * FROM fact_payment ORDER BY payment_id, payment_record_id DESC) t
-              ORDER BY payment_id`,
-  },
-} as const
-
-async function texts(query: Pipeline['source'], sql: string): Promise<string[]> {
-  return (await query<{ r: string }>(sql)).map((row) => row.r)
-}
-
-async function assertWarehouseMatchesSource(pipeline: Pipeline): Promise<void> {
-  for (const [table, sql] of Object.entries(DIMENSIONS)) {
-    const expected = await texts(pipeline.source, sql.source)
-    assert.ok(expected.length > 0, `${table}: the source has rows`)
-    assert.deepEqual(await texts(pipeline.warehouse, sql.warehouse), expected, `${table} equals its source rows`)
-  }
-  for (const [table, sql] of Object.entries(FACTS)) {
-    const expected = await texts(pipeline.source, sql.source)
-    assert.ok(expected.length > 0, `${table}: the source has rows`)
-    assert.deepEqual(await texts(pipeline.warehouse, sql.latest), expected, `${table}: latest versions equal the source rows`)
-  }
-}
 
 describe('ToteSys pipeline into PostgreSQL', () => {
   let pipeline: Pipeline
@@ -315,6 +225,7 @@ describe('loading again', () => {
         dataset: 'totesys',
         runId: runId!,
         manifestSha256: sha256,
+        facts: pipeline.ctx.dataset.models.map((m) => m.table).filter((t) => t.kind === 'fact'),
         tables: await Promise.all(
           manifest.tables.map(async (t) => ({
             spec: pipeline.ctx.dataset.models.find((m) => m.table.name === t.table)!.table,

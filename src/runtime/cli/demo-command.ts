@@ -106,7 +106,8 @@ async function describeWarehouse(url: string, lastRunId: string | undefined): Pr
   try {
     const tables = await client.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables
-        WHERE table_schema = 'public' AND (table_name LIKE 'dim\\_%' OR table_name LIKE 'fact\\_%') ORDER BY table_name`,
+        WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+          AND (table_name LIKE 'dim\\_%' OR table_name LIKE 'fact\\_%') ORDER BY table_name`,
     )
     const counts: [string, number, number][] = []
     for (const { table_name } of tables.rows) {

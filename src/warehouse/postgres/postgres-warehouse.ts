@@ -77,6 +77,8 @@ export class PostgresWarehouse implements Warehouse {
     const csvFiles = await this.#toCsv(plan.tables)
     try {
       return await this.#transaction(plan.schema, async (client) => {
+        // Hash joins of staging against dimensions want more than the 4 MB default.
+        await client.query("SET LOCAL work_mem = '256MB'")
         const already = await client.query(`SELECT 1 FROM ${qualify(plan.schema, LEDGER_TABLE)} WHERE run_id = $1`, [plan.runId])
         if (already.rowCount) return { runId: plan.runId, status: 'already-loaded', tables: [] }
         const loaded: LoadedTable[] = []
@@ -207,6 +209,8 @@ async function loadTable(client: pg.PoolClient, plan: LoadPlan, table: LoadTable
       context: { runId: plan.runId, table: spec.name },
     })
   }
+  // Temporary tables get no statistics on their own; the merge plans need them.
+  await client.query(`ANALYZE ${stage}`)
   if (copy.rowCount !== table.rows) {
     throw new WarehouseLoadError(
       `Cannot load run ${plan.runId}: "${spec.name}" holds ${copy.rowCount} rows but its manifest says ${table.rows}. The processed file is damaged; transform the run again.`,
@@ -239,26 +243,29 @@ async function createStage(client: pg.PoolClient, plan: LoadPlan, spec: TableSpe
   return stage
 }
 
-/** Insert new keys, update changed ones, leave identical rows untouched. */
+/**
+ * Insert new keys, update changed ones, leave identical rows untouched. Two
+ * set-based statements (a join and an anti-join) instead of a conflict check
+ * per row; the schema's advisory lock keeps other loads out in between.
+ */
 async function upsertDimension(client: pg.PoolClient, target: string, stage: string, spec: TableSpec, rows: number): Promise<LoadedTable> {
   const key = spec.primaryKey ?? []
   const names = spec.columns.map((c) => c.name)
   const others = names.filter((n) => !key.includes(n))
   const columns = quoteIdentList(names)
-  const onConflict =
-    others.length === 0
-      ? 'DO NOTHING'
-      : `DO UPDATE SET ${others.map((n) => `${quoteIdent(n)} = EXCLUDED.${quoteIdent(n)}`).join(', ')} ` +
-        `WHERE (${others.map((n) => `t.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${others.map((n) => `EXCLUDED.${quoteIdent(n)}`).join(', ')})`
-  // xmax = 0 on a returned row means it was inserted rather than updated.
-  const result = await client.query<{ inserted: string; updated: string }>(
-    `WITH changed AS (
-       INSERT INTO ${target} AS t (${columns}) SELECT ${columns} FROM ${stage}
-       ON CONFLICT (${quoteIdentList(key)}) ${onConflict}
-       RETURNING (xmax = 0) AS inserted)
-     SELECT count(*) FILTER (WHERE inserted)::text AS inserted, count(*) FILTER (WHERE NOT inserted)::text AS updated FROM changed`,
+  const matches = key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ')
+  let updated = 0
+  if (others.length > 0) {
+    const result = await client.query(
+      `UPDATE ${target} t SET ${others.map((n) => `${quoteIdent(n)} = s.${quoteIdent(n)}`).join(', ')} FROM ${stage} s
+        WHERE ${matches} AND (${others.map((n) => `t.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${others.map((n) => `s.${quoteIdent(n)}`).join(', ')})`,
+    )
+    updated = result.rowCount ?? 0
+  }
+  const inserted = await client.query(
+    `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM ${stage} s WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${matches})`,
   )
-  return { table: spec.name, rows, inserted: Number(result.rows[0]?.inserted ?? 0), updated: Number(result.rows[0]?.updated ?? 0), held: 0 }
+  return { table: spec.name, rows, inserted: inserted.rowCount ?? 0, updated, held: 0 }
 }
 
 /**
@@ -281,16 +288,18 @@ async function appendFacts(client: pg.PoolClient, plan: LoadPlan, stage: string,
   await client.query(
     `WITH released AS (DELETE FROM ${held} RETURNING *) INSERT INTO ${stage} (${columns}, _held_since) SELECT ${columns}, held_since_run FROM released`,
   )
-  const unresolved = spec.columns
-    .filter((c) => c.references)
-    .map((c) => {
-      const parent = `SELECT 1 FROM ${qualify(plan.schema, c.references!.table)} p WHERE p.${quoteIdent(c.references!.column)} = s.${quoteIdent(c.name)}`
-      return `(s.${quoteIdent(c.name)} IS NOT NULL AND NOT EXISTS (${parent}))`
-    })
+  // One pass over the staging rows, a hash join per foreign key, rather than a probe per row.
+  const references = spec.columns.filter((c) => c.references)
+  const joins = references
+    .map((c, i) => `LEFT JOIN ${qualify(plan.schema, c.references!.table)} p${i} ON p${i}.${quoteIdent(c.references!.column)} = s.${quoteIdent(c.name)}`)
+    .join(' ')
+  const missing = references
+    .map((c, i) => `(s.${quoteIdent(c.name)} IS NOT NULL AND p${i}.${quoteIdent(c.references!.column)} IS NULL)`)
+    .join(' OR ')
   let heldRows = 0
-  if (unresolved.length > 0) {
+  if (references.length > 0) {
     const result = await client.query(
-      `WITH waiting AS (DELETE FROM ${stage} s WHERE ${unresolved.join(' OR ')} RETURNING *)
+      `WITH waiting AS (DELETE FROM ${stage} WHERE ctid IN (SELECT s.ctid FROM ${stage} s ${joins} WHERE ${missing}) RETURNING *)
        INSERT INTO ${held} (${columns}, held_since_run) SELECT ${columns}, coalesce(_held_since, $1) FROM waiting`,
       [plan.runId],
     )

@@ -25,6 +25,8 @@ export interface StarlineConfig {
   readonly reconcileIntervalMs?: number
   readonly leaseTtlMs: number
   readonly scratchDir: string
+  /** DuckDB's memory limit; past it, DuckDB spills to scratchDir. */
+  readonly duckdbMemory: string
   readonly logLevel: LogLevel
 }
 
@@ -40,6 +42,7 @@ const SETTINGS = {
   leaseTtlMs: { env: 'STARLINE_LEASE_TTL', file: 'lease.ttl', parse: parseLeaseTtl },
   reconcileIntervalMs: { env: 'STARLINE_RECONCILE_INTERVAL', file: 'extract.reconcile', parse: parseOptionalDuration },
   scratchDir: { env: 'STARLINE_SCRATCH_DIR', file: 'scratch.dir', parse: parseAbsolutePath },
+  duckdbMemory: { env: 'STARLINE_DUCKDB_MEMORY', file: 'duckdb.memory', parse: parseMemorySize },
   logLevel: { env: 'STARLINE_LOG_LEVEL', file: 'log.level', parse: parseLogLevel },
 } as const satisfies Record<keyof StarlineConfig, { env: string; file: string; parse: (v: string, name: string) => unknown }>
 
@@ -86,6 +89,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
     extractLagMs: read('extractLagMs', '10s')!,
     leaseTtlMs: read('leaseTtlMs', `${DEFAULT_LEASE_TTL_MS}ms`)!,
     scratchDir: read('scratchDir', tmpdir())!,
+    duckdbMemory: read('duckdbMemory', '512MB')!,
     logLevel: read('logLevel', 'warn')!,
   }
   const sourceUrl = read('sourceUrl')
@@ -186,6 +190,12 @@ function parseLeaseTtl(value: string, from: string): number {
   const ms = parseDuration(value, from)
   if (ms < 1000 || ms > 24 * 3_600_000) throw new ConfigError(`${from} must be between 1s and 24h; got ${JSON.stringify(value)}.`)
   return ms
+}
+
+function parseMemorySize(value: string, from: string): string {
+  const match = /^(\d{1,6})\s*(MB|GB)$/i.exec(value.trim())
+  if (!match) throw new ConfigError(`${from} must be a size such as 512MB or 2GB; got ${JSON.stringify(value)}.`)
+  return `${match[1]}${match[2]!.toUpperCase()}`
 }
 
 function parseAbsolutePath(value: string, from: string): string {

@@ -16,6 +16,8 @@ export interface StageContext {
   readonly scratchDir: string
   /** How long a stage's lease lasts when its holder cannot be checked. */
   readonly leaseTtlMs: number
+  /** DuckDB's memory limit (e.g. '512MB'); past it DuckDB spills to scratchDir. */
+  readonly duckdbMemory?: string
 }
 
 export const DEFAULT_LEASE_TTL_MS = 15 * 60 * 1000

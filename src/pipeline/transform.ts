@@ -73,7 +73,8 @@ async function transformRun(
   const started = Date.now()
   await removeLeftovers(ctx, runId)
   const scratch = await mkdtemp(join(ctx.scratchDir, `transform-${runId}-`))
-  const db = await openDuckDb({ scratchDir: scratch, ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}) })
+  const memoryLimit = options.memoryLimit ?? ctx.duckdbMemory
+  const db = await openDuckDb({ scratchDir: scratch, ...(memoryLimit ? { memoryLimit } : {}) })
   try {
     const input = manifests.get(runId)!
     const history = new Map<string, SourceFile[]>()

@@ -25,6 +25,7 @@ export function stageContext(
     logger,
     scratchDir: config.scratchDir,
     leaseTtlMs: config.leaseTtlMs,
+    duckdbMemory: config.duckdbMemory,
     ...(options.signal ? { signal: options.signal } : {}),
   }
 }
@@ -41,7 +42,11 @@ export function extractOptions(config: StarlineConfig, flags: { readonly acceptS
 
 /** The caller closes the warehouse when done. */
 export function openWarehouse(config: StarlineConfig): PostgresWarehouse {
-  return new PostgresWarehouse({ url: requireSetting(config, 'warehouseUrl'), setting: 'STARLINE_WAREHOUSE_URL' })
+  return new PostgresWarehouse({
+    url: requireSetting(config, 'warehouseUrl'),
+    setting: 'STARLINE_WAREHOUSE_URL',
+    duckdb: { scratchDir: config.scratchDir, memoryLimit: config.duckdbMemory },
+  })
 }
 
 export function loadOptions(config: StarlineConfig, warehouse: PostgresWarehouse): LoadOptions {

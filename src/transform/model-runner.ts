@@ -161,9 +161,12 @@ function checkedRelation(files: readonly SourceFile[], columns: readonly Manifes
     }),
     ...checks.map((check) => `CASE WHEN (${check.failsWhen}) THEN ${quoteLiteral(check.reason)} END`),
   ].filter((r): r is string => r !== undefined)
+  // The text of a row is kept only when the row is bad (for its quarantine record): good rows
+  // would otherwise be held twice.
   return (
+    `SELECT * EXCLUDE (_raw), CASE WHEN len(_reasons) > 0 THEN _raw END AS _raw FROM (` +
     `SELECT *, list_filter([${reasons.join(', ')}]::VARCHAR[], r -> r IS NOT NULL) AS _reasons FROM (` +
-    `SELECT ${typed.join(', ')}, raw.filename AS _file, raw AS _raw FROM (${raw}) raw)`
+    `SELECT ${typed.join(', ')}, raw.filename AS _file, raw AS _raw FROM (${raw}) raw))`
   )
 }
 

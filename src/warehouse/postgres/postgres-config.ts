@@ -1,6 +1,10 @@
 import type pg from 'pg'
 
 /** How the PostgreSQL warehouse connects: a URL, or a ready pool (tests, Lambda). */
-export type PostgresWarehouseConfig =
+export type PostgresWarehouseConfig = (
   | { readonly url: string; readonly setting?: string }
   | { readonly pool: pg.Pool }
+) & {
+  /** Where and within how much memory DuckDB turns Parquet into COPY input. */
+  readonly duckdb?: { readonly scratchDir?: string; readonly memoryLimit?: string }
+}

@@ -41,8 +41,10 @@ export class PostgresWarehouse implements Warehouse {
   readonly #describe: string
   readonly #setting: string | undefined
   #duckdb: Promise<{ db: DuckDb; dir: string }> | undefined
+  readonly #duckdbOptions: { readonly scratchDir?: string; readonly memoryLimit?: string }
 
   constructor(config: PostgresWarehouseConfig) {
+    this.#duckdbOptions = Object.freeze({ ...config.duckdb })
     if ('pool' in config) {
       this.#pool = config.pool
       this.#ownsPool = false
@@ -139,8 +141,9 @@ export class PostgresWarehouse implements Warehouse {
   /** Parquet -> CSV files PostgreSQL's COPY reads (DuckDB writes NULL unquoted-empty and '' as ""). */
   async #toCsv(tables: readonly LoadTable[]): Promise<string[]> {
     this.#duckdb ??= (async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'starline-load-'))
-      return { db: await openDuckDb({ scratchDir: dir }), dir }
+      const dir = await mkdtemp(join(this.#duckdbOptions.scratchDir ?? tmpdir(), 'starline-load-'))
+      const memoryLimit = this.#duckdbOptions.memoryLimit
+      return { db: await openDuckDb({ scratchDir: dir, ...(memoryLimit ? { memoryLimit } : {}) }), dir }
     })()
     const { db, dir } = await this.#duckdb
     const files: string[] = []

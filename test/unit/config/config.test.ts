@@ -108,6 +108,7 @@ describe('loadConfig', () => {
         leaseTtlMs: 7_200_000,
         reconcileIntervalMs: 900_000,
         scratchDir: '/var/tmp/starline',
+        duckdbMemory: '512MB',
         logLevel: 'debug',
       })
     })
@@ -233,6 +234,7 @@ describe('loadConfig', () => {
         extract: { lag: '1s', reconcile: 'off' },
         lease: { ttl: '1m' },
         scratch: { dir: '/scratch' },
+        duckdb: { memory: '2gb' },
         log: { level: 'silent' },
       })
       assert.deepEqual(loadConfig({ file, cwd: dir, env: {} }), {
@@ -245,6 +247,7 @@ describe('loadConfig', () => {
         extractLagMs: 1000,
         leaseTtlMs: 60_000,
         scratchDir: '/scratch',
+        duckdbMemory: '2GB',
         logLevel: 'silent',
       })
     })

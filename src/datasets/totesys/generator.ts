@@ -16,6 +16,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { isRetryablePostgresError, sqlStateOf } from '../../sql/postgres-errors.js'
 import { quoteIdent, quoteIdentList } from '../../sql/quote.js'
 import { messageOf, StarlineError } from '../../starline-error.js'
+import { inTransaction } from '../../sql/transaction.js'
 import { createRandom, deriveSeed } from './random.js'
 import { buildReferenceTables, drawDesign, PAYMENT_TYPE_NAMES, REFERENCE_ROW_COUNTS } from './reference-data.js'
 import type { CellValue, PaymentTypeName } from './reference-data.js'
@@ -77,18 +78,16 @@ export async function generateTotesys(
   options: GenerateOptions & { readonly replace?: boolean },
 ): Promise<GenerateSummary> {
   const history = planHistory(options)
-  await client.query('BEGIN')
   try {
-    await prepareSchema(client, options.replace ?? false)
-    const constraints = await dropConstraints(client)
-    const rows = await loadHistory(client, history)
-    await restoreConstraints(client, constraints)
-    await resetSequences(client)
-    await client.query('COMMIT')
-    return { rows, from: new Date(history.referenceAt), until: new Date(history.untilMs) }
+    return await inTransaction(client, async () => {
+      await prepareSchema(client, options.replace ?? false)
+      const constraints = await dropConstraints(client)
+      const rows = await loadHistory(client, history)
+      await restoreConstraints(client, constraints)
+      await resetSequences(client)
+      return { rows, from: new Date(history.referenceAt), until: new Date(history.untilMs) }
+    })
   } catch (error) {
-    // The original error matters more than a failed rollback (e.g. a lost connection).
-    await client.query('ROLLBACK').catch(() => undefined)
     throw wrapSourceError(error, 'Generating the ToteSys source')
   }
 }

@@ -29,6 +29,7 @@ import {
   startOfDay,
 } from './order-plan.js'
 import type { OrderChoices, OrderRates, PlannedOrder } from './order-plan.js'
+import { inTransaction } from '../../sql/transaction.js'
 import { createRandom, deriveSeed } from './random.js'
 import type { SeededRandom } from './random.js'
 import { drawDesign, drawOtherFileLocation } from './reference-data.js'
@@ -68,26 +69,24 @@ const NEW_DESIGN_CHANCE = 0.1
 
 export async function simulateActivity(client: ClientBase, options: SimulateOptions = {}): Promise<SimulateSummary> {
   const settings = resolveOptions(options)
-  await client.query('BEGIN')
   try {
-    const clock = await sourceClock(client)
-    const source = await loadSource(client)
-    const random = createRandom(deriveSeed(settings.seed, 'simulate', clock))
-    const counts = newCounts()
-    const firstDay = startOfDay(clock) + DAY_MS // days strictly after the clock's day: all later than the clock
-    for (let day = firstDay; day < firstDay + settings.days * DAY_MS; day += DAY_MS) {
-      await simulateDay(client, { random, day, source, silentEditChance: settings.silentEditChance, counts })
-    }
-    if (counts.salesOrders + counts.purchaseOrders + counts.paymentsPaid + counts.newDesigns === 0) {
-      // Nothing moved the clock (a quiet weekend at a small scale): without this, the next run
-      // would start from the same clock with the same seed and do nothing again, forever.
-      await addDesign(client, random, firstDay + (settings.days - 1) * DAY_MS, source, counts)
-    }
-    await client.query('COMMIT')
-    return { from: new Date(clock), to: new Date(firstDay + settings.days * DAY_MS), ...counts }
+    return await inTransaction(client, async () => {
+      const clock = await sourceClock(client)
+      const source = await loadSource(client)
+      const random = createRandom(deriveSeed(settings.seed, 'simulate', clock))
+      const counts = newCounts()
+      const firstDay = startOfDay(clock) + DAY_MS // days strictly after the clock's day: all later than the clock
+      for (let day = firstDay; day < firstDay + settings.days * DAY_MS; day += DAY_MS) {
+        await simulateDay(client, { random, day, source, silentEditChance: settings.silentEditChance, counts })
+      }
+      if (counts.salesOrders + counts.purchaseOrders + counts.paymentsPaid + counts.newDesigns === 0) {
+        // Nothing moved the clock (a quiet weekend at a small scale): without this, the next run
+        // would start from the same clock with the same seed and do nothing again, forever.
+        await addDesign(client, random, firstDay + (settings.days - 1) * DAY_MS, source, counts)
+      }
+      return { from: new Date(clock), to: new Date(firstDay + settings.days * DAY_MS), ...counts }
+    })
   } catch (error) {
-    // The original error matters more than a failed rollback (e.g. a lost connection).
-    await client.query('ROLLBACK').catch(() => undefined)
     throw wrapSourceError(error, 'Simulating ToteSys activity')
   }
 }

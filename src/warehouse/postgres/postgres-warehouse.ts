@@ -15,6 +15,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { redactUrl } from '../../observe/redact.js'
 import { isRetryablePostgresError } from '../../sql/postgres-errors.js'
 import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
+import { inTransaction } from '../../sql/transaction.js'
 import { messageOf, StarlineError } from '../../starline-error.js'
 import { openDuckDb, type DuckDb } from '../../transform/duckdb-engine.js'
 import { WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError, WarehouseUnreachableError } from '../errors.js'
@@ -158,18 +159,12 @@ export class PostgresWarehouse implements Warehouse {
 
   /** A transaction holding the schema's advisory lock, so loads of one schema never interleave. */
   async #transaction<T>(schema: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.#withClient(async (client) => {
-      await client.query('BEGIN')
-      try {
+    return this.#withClient((client) =>
+      inTransaction(client, async () => {
         await client.query("SELECT pg_advisory_xact_lock(hashtextextended('starline:' || $1, 0))", [schema])
-        const result = await work(client)
-        await client.query('COMMIT')
-        return result
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw error
-      }
-    })
+        return work(client)
+      }),
+    )
   }
 
   async #withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -17,7 +17,8 @@ import type { Dataset, ModelSpec, RowCheck } from '../datasets/dataset.js'
 import type { ManifestColumn } from '../lake/manifest.js'
 import { quoteIdent, quoteIdentList, quoteLiteral } from '../sql/quote.js'
 import type { DuckDb } from './duckdb-engine.js'
-import { ModelContractError } from './errors.js'
+import { messageOf } from '../starline-error.js'
+import { ModelContractError, TransformError } from './errors.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
 
 /** One CSV file of a source table, with the columns it was written with. */
@@ -73,7 +74,15 @@ export async function runModels(db: DuckDb, dataset: Dataset, input: ModelRunInp
     const name = model.table.name
     const triggered = model.triggers.some((trigger) => produced.has(trigger))
     if (triggered) {
-      await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} AS ${stripTrailingSemicolon(sql.get(name) ?? '')}`)
+      try {
+        await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} AS ${stripTrailingSemicolon(sql.get(name) ?? '')}`)
+      } catch (error) {
+        throw new TransformError(
+          `Model "${name}" failed on run ${input.runId}: ${messageOf(error)}. ` +
+            `Fix ${fileName(model)} (after a source schema change, the columns it reads may be gone).`,
+          { cause: error, context: { model: name, runId: input.runId } },
+        )
+      }
     } else {
       await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} (${contractColumnsDdl(model)})`)
     }
@@ -223,7 +232,7 @@ async function checkContract(db: DuckDb, model: ModelSpec): Promise<ManifestColu
   if (actual.join(', ') !== expected.join(', ')) {
     throw new ModelContractError(
       `Model "${name}" does not match its contract. Expected columns: ${expected.join(', ')}. ` +
-        `Got: ${actual.join(', ')}. Fix ${model.sqlFile.pathname.split('/').pop()} or the table spec.`,
+        `Got: ${actual.join(', ')}. Fix ${fileName(model)} or the table spec.`,
       { context: { model: name } },
     )
   }
@@ -249,6 +258,10 @@ async function checkContract(db: DuckDb, model: ModelSpec): Promise<ManifestColu
     type: d.column_type,
     nullable: model.table.columns.find((c) => c.name === d.column_name)?.nullable ?? true,
   }))
+}
+
+function fileName(model: ModelSpec): string {
+  return model.sqlFile.pathname.split('/').pop() ?? model.table.name
 }
 
 function stripTrailingSemicolon(sql: string): string {

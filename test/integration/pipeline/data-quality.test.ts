@@ -10,6 +10,7 @@ import { listRunIds, readManifest } from '../../../src/lake/manifest.js'
 import { listAll } from '../../../src/lake/object-store.js'
 import { SchemaDriftError } from '../../../src/source/schema-drift.js'
 import { extract } from '../../../src/pipeline/extract.js'
+import { transform } from '../../../src/pipeline/transform.js'
 import { extractOptions } from '../../../src/runtime/pipeline-setup.js'
 import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
 import { assertWarehouseMatchesSource, FACTS, texts } from '../../support/source-comparison.js'
@@ -206,6 +207,19 @@ describe('schema drift', () => {
     assert.deepEqual([...(await listAll(pipeline.ctx.ingestion, '')), ...(await listAll(pipeline.ctx.processed, ''))], lakeBefore)
     assert.deepEqual(await warehouseSnapshot(pipeline), warehouseBefore)
     assert.equal((await listRunIds(pipeline.ctx.ingestion)).length, 1)
+  })
+
+  it('records an accepted drop, after which a model that reads the column fails naming its file', async () => {
+    const pipeline = await fixture.pipeline()
+    await pipeline.cycle()
+    await pipeline.source('ALTER TABLE design DROP COLUMN file_name')
+    await pipeline.source("UPDATE design SET design_name = 'renamed', last_updated = '2024-11-19 09:00:00' WHERE design_id = 4")
+    const accepted = await extract(pipeline.ctx, { ...extractOptions(pipeline.config), acceptSchemaChange: true })
+    assert.deepEqual(accepted.schemaChanges.map((c) => [c.column, c.kind]), [['file_name', 'removed']])
+    await assert.rejects(transform(pipeline.ctx), /Model "dim_design" failed on run \d+T\d+Z: .*Fix dim_design\.sql/)
+    assert.equal((await listRunIds(pipeline.ctx.processed)).length, 1, 'no processed run was published for it')
+    const again = await extract(pipeline.ctx, extractOptions(pipeline.config))
+    assert.deepEqual(again.schemaChanges, [], 'the accepted schema is the new baseline')
   })
 
   it('stops when a source column changes type', async () => {

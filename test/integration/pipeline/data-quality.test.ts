@@ -175,6 +175,24 @@ describe('late-arriving dimensions', () => {
     assert.equal(waiting?.n, 0)
     await assertWarehouseMatchesSource(pipeline)
   })
+
+  it('holds such a fact in a bulk first load too', async () => {
+    const pipeline = await fixture.pipeline()
+    const [design] = await pipeline.source<{ design_id: number }>(
+      "INSERT INTO design (design_name, file_location, file_name, created_at, last_updated) VALUES ('late', '/late', 'late.json', now(), now() + interval '1 hour') RETURNING design_id",
+    )
+    const [order] = await pipeline.source<{ sales_order_id: number }>(ORDER, [design!.design_id, 4321, '2024-11-22', '2024-11-18 11:00:00'])
+    const first = await pipeline.cycle()
+    const facts = first.load.runs[0]!.tables.find((t) => t.table === 'fact_sales_order')!
+    assert.equal(facts.held, 1)
+    assert.equal(facts.inserted, facts.rows - 1)
+    const [loaded] = await pipeline.warehouse<{ n: number }>('SELECT count(*)::int AS n FROM fact_sales_order WHERE sales_order_id = $1', [order!.sales_order_id])
+    assert.equal(loaded?.n, 0)
+
+    await pipeline.source('UPDATE design SET last_updated = clock_timestamp()::timestamp(3) WHERE design_id = $1', [design!.design_id])
+    await pipeline.cycle()
+    await assertWarehouseMatchesSource(pipeline)
+  })
 })
 
 describe('schema drift', () => {

@@ -2,7 +2,7 @@
  * DuckDB in-process: the engine that runs the SQL models and moves Parquet.
  * One small wrapper so the rest of the code never touches the driver's types.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import type { DuckDBConnection } from '@duckdb/node-api'
 import { quoteLiteral } from '../sql/quote.js'
 
 export interface DuckDbOptions {
@@ -21,6 +21,8 @@ export interface DuckDb {
 }
 
 export async function openDuckDb(options: DuckDbOptions): Promise<DuckDb> {
+  // Loaded on first use: the native module costs start-up time that extract never needs.
+  const { DuckDBInstance } = await import('@duckdb/node-api')
   const instance = await DuckDBInstance.create(':memory:')
   const connection: DuckDBConnection = await instance.connect()
   const db: DuckDb = {

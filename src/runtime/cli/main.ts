@@ -4,18 +4,9 @@
  * Exit status: 0 on success, 1 on failure (one line saying why), 2 on misuse.
  */
 import { parseArgs } from 'node:util'
-import { loadConfig, requireSetting, type StarlineConfig } from '../../config/config.js'
+import { loadConfig } from '../../config/config.js'
 import { ConfigError } from '../../config/errors.js'
-import { createLogger } from '../../observe/logger.js'
-import { formatExtract, formatLoad, formatRun, formatTransform } from '../../observe/summary-text.js'
-import { extract } from '../../pipeline/extract.js'
-import { load } from '../../pipeline/load.js'
-import { runCycle } from '../../pipeline/run.js'
-import { transform } from '../../pipeline/transform.js'
 import { messageOf } from '../../starline-error.js'
-import { extractOptions, loadOptions, openWarehouse, stageContext } from '../pipeline-setup.js'
-import { generateCommand, simulateCommand } from './source-commands.js'
-import { demoCommand } from './demo-command.js'
 
 const HELP = `starline - keep an analytics warehouse in step with an operational PostgreSQL database
 
@@ -104,19 +95,21 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'extract':
       case 'transform':
       case 'load':
-      case 'run':
-        await pipelineCommand(command, loadConfig(values.config ? { file: values.config } : {}), controller.signal, print, {
-          acceptSchemaChange: values['accept-schema-change'],
-        })
+      case 'run': {
+        // Each command loads only its own modules: start-up counts in every scheduled run.
+        const config = loadConfig(values.config ? { file: values.config } : {})
+        const { pipelineCommand } = await import('./pipeline-commands.js')
+        await pipelineCommand(command, config, controller.signal, print, { acceptSchemaChange: values['accept-schema-change'] })
         return 0
+      }
       case 'generate':
-        await generateCommand(values, print)
+        await (await import('./source-commands.js')).generateCommand(values, print)
         return 0
       case 'simulate':
-        await simulateCommand(values, print)
+        await (await import('./source-commands.js')).simulateCommand(values, print)
         return 0
       case 'demo':
-        await demoCommand(values, controller.signal)
+        await (await import('./demo-command.js')).demoCommand(values, controller.signal)
         return 0
       default:
         process.stderr.write(`starline: unknown command "${command}". See starline --help.\n`)
@@ -128,38 +121,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-  }
-}
-
-async function pipelineCommand(
-  command: 'extract' | 'transform' | 'load' | 'run',
-  config: StarlineConfig,
-  signal: AbortSignal,
-  print: (text: string, summary: unknown) => void,
-  flags: { readonly acceptSchemaChange: boolean },
-): Promise<void> {
-  const logger = createLogger({ level: config.logLevel })
-  const ctx = stageContext(config, logger, { signal })
-  if (command === 'extract') {
-    const summary = await extract(ctx, extractOptions(config, flags))
-    return print(formatExtract(summary), summary)
-  }
-  if (command === 'transform') {
-    const summary = await transform(ctx)
-    return print(formatTransform(summary), summary)
-  }
-  // Check every setting before doing any work.
-  if (command === 'run') requireSetting(config, 'sourceUrl')
-  const warehouse = openWarehouse(config)
-  try {
-    if (command === 'load') {
-      const summary = await load(ctx, loadOptions(config, warehouse))
-      return print(formatLoad(summary), summary)
-    }
-    const summary = await runCycle(ctx, { extract: extractOptions(config, flags), load: loadOptions(config, warehouse) })
-    return print(formatRun(summary), summary)
-  } finally {
-    await warehouse.close()
   }
 }
 

@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { redactUrl } from '../../observe/redact.js'
-import { isRetryablePostgresError } from '../../sql/postgres-errors.js'
+import { isRetryablePostgresError, sqlStateOf } from '../../sql/postgres-errors.js'
 import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
 import { inTransaction } from '../../sql/transaction.js'
 import { messageOf, StarlineError } from '../../starline-error.js'
@@ -213,23 +213,20 @@ async function loadTable(client: pg.PoolClient, plan: LoadPlan, table: LoadTable
   const { spec } = table
   const target = qualify(plan.schema, spec.name)
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
-  const stage = await createStage(client, plan, spec)
-  const copy = client.query(copyFrom(`COPY ${stage} (${columns}) FROM STDIN WITH (FORMAT csv)`))
   try {
-    await pipeline(createReadStream(csvPath), copy)
+    // An empty dimension takes its first load straight, without staging: its keys are unique
+    // (the transform checked them), and there is nothing to merge with.
+    if (spec.kind === 'dimension' && !(await client.query(`SELECT 1 FROM ${target} LIMIT 1`)).rowCount) {
+      assertCount(plan, spec, await copyCsvInto(client, plan, spec, target, columns, csvPath), table.rows)
+      return { table: spec.name, rows: table.rows, inserted: table.rows, updated: 0, held: 0 }
+    }
+    const stage = await createStage(client, plan, spec)
+    assertCount(plan, spec, await copyCsvInto(client, plan, spec, stage, columns, csvPath), table.rows)
+    // Temporary tables get no statistics on their own; the merge plans need them.
+    await client.query(`ANALYZE ${stage}`)
+    return spec.kind === 'fact' ? await appendFacts(client, plan, stage, spec, table.rows) : await upsertDimension(client, target, stage, spec, table.rows)
   } catch (error) {
-    throw new WarehouseLoadError(`Cannot load run ${plan.runId}: COPY into "${spec.name}" failed: ${messageOf(error)}`, {
-      cause: error,
-      retryable: isRetryablePostgresError(error),
-      context: { runId: plan.runId, table: spec.name },
-    })
-  }
-  // Temporary tables get no statistics on their own; the merge plans need them.
-  await client.query(`ANALYZE ${stage}`)
-  assertCount(plan, spec, copy.rowCount, table.rows)
-  try {
-    return spec.kind === 'fact' ? await appendFacts(client, plan, stage, spec, copy.rowCount) : await upsertDimension(client, target, stage, spec, copy.rowCount)
-  } catch (error) {
+    if (error instanceof StarlineError) throw error
     throw new WarehouseLoadError(`Cannot load run ${plan.runId} into "${spec.name}": ${messageOf(error)}`, {
       cause: error,
       retryable: isRetryablePostgresError(error),
@@ -318,29 +315,44 @@ async function copyFactsDirect(client: pg.PoolClient, plan: LoadPlan, table: Loa
   const target = qualify(plan.schema, spec.name)
   const recordId = quoteIdent(spec.recordId!)
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
-  const held = await withoutForeignKeyTriggers(client, target, async () => {
-    const copy = client.query(copyFrom(`COPY ${target} (${recordId}, ${columns}) FROM STDIN WITH (FORMAT csv)`))
-    try {
-      await pipeline(createReadStream(csvPath), copy)
-    } catch (error) {
-      throw new WarehouseLoadError(`Cannot load run ${plan.runId}: COPY into "${spec.name}" failed: ${messageOf(error)}`, {
-        cause: error,
-        retryable: isRetryablePostgresError(error),
-        context: { runId: plan.runId, table: spec.name },
-      })
-    }
-    assertCount(plan, spec, copy.rowCount, table.rows)
+  let held = 0
+  // Rows whose dimension row is missing are looked for only if re-adding the keys finds one:
+  // they are rare, and the search costs a join per key over the new rows.
+  const moveUnresolved = async () => {
     const unresolved = unresolvedRowsSql(plan, spec, target, `s.${recordId} > ${Math.trunc(base)}`)
-    if (unresolved === undefined) return 0
+    if (unresolved === undefined) return
     const moved = await client.query(
       `WITH waiting AS (DELETE FROM ${target} WHERE ctid IN (${unresolved}) RETURNING *)
        INSERT INTO ${qualify(plan.schema, heldTableName(spec))} (${columns}, held_since_run) SELECT ${columns}, $1 FROM waiting`,
       [plan.runId],
     )
-    return moved.rowCount ?? 0
-  })
+    held = moved.rowCount ?? 0
+  }
+  await withoutForeignKeyTriggers(
+    client,
+    target,
+    async () => {
+      assertCount(plan, spec, await copyCsvInto(client, plan, spec, target, `${recordId}, ${columns}`, csvPath), table.rows)
+    },
+    moveUnresolved,
+  )
   await syncSequence(client, target, spec)
   return { table: spec.name, rows: table.rows, inserted: table.rows - held, updated: 0, held }
+}
+
+/** Streams a CSV file into `relation` with COPY FROM STDIN; returns the rows copied. */
+async function copyCsvInto(client: pg.PoolClient, plan: LoadPlan, spec: TableSpec, relation: string, columns: string, csvPath: string): Promise<number> {
+  const copy = client.query(copyFrom(`COPY ${relation} (${columns}) FROM STDIN WITH (FORMAT csv)`))
+  try {
+    await pipeline(createReadStream(csvPath), copy)
+  } catch (error) {
+    throw new WarehouseLoadError(`Cannot load run ${plan.runId}: COPY into "${spec.name}" failed: ${messageOf(error)}`, {
+      cause: error,
+      retryable: isRetryablePostgresError(error),
+      context: { runId: plan.runId, table: spec.name },
+    })
+  }
+  return copy.rowCount
 }
 
 function assertCount(plan: LoadPlan, spec: TableSpec, copied: number, expected: number): void {
@@ -420,7 +432,13 @@ function isBulk(rows: number, existing: number): boolean {
  * every reference resolves. Takes an exclusive lock on the fact table until
  * commit, as any bulk load would.
  */
-async function withoutForeignKeyTriggers<T>(client: pg.PoolClient, target: string, work: () => Promise<T>): Promise<T> {
+async function withoutForeignKeyTriggers<T>(
+  client: pg.PoolClient,
+  target: string,
+  work: () => Promise<T>,
+  /** Called when re-adding a key finds a row it rejects: make every row valid, then keys are re-added again. */
+  repair?: () => Promise<void>,
+): Promise<T> {
   // With only pg_catalog on the path, the definitions name every table with its schema.
   const [{ was }] = (await client.query<{ was: string }>("SELECT current_setting('search_path') AS was")).rows as [{ was: string }]
   await client.query("SELECT set_config('search_path', 'pg_catalog', true)")
@@ -432,7 +450,19 @@ async function withoutForeignKeyTriggers<T>(client: pg.PoolClient, target: strin
     for (const key of keys.rows) await client.query(`ALTER TABLE ${target} DROP CONSTRAINT ${quoteIdent(key.name)}`)
     const result = await work()
     // The definitions are PostgreSQL's own rendering of constraints it holds.
-    for (const key of keys.rows) await client.query(`ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`)
+    const readd = async () => {
+      for (const key of keys.rows) await client.query(`ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`)
+    }
+    await client.query('SAVEPOINT starline_foreign_keys')
+    try {
+      await readd()
+    } catch (error) {
+      if (repair === undefined || sqlStateOf(error) !== '23503') throw error
+      await client.query('ROLLBACK TO SAVEPOINT starline_foreign_keys')
+      await repair()
+      await readd()
+    }
+    await client.query('RELEASE SAVEPOINT starline_foreign_keys')
     return result
   } finally {
     await client.query("SELECT set_config('search_path', $1, true)", [was])

@@ -85,7 +85,7 @@ const KILL_POINTS = {
   'while loading (COPY into the warehouse under way)': {
     reached: async (p: Pipeline) => {
       const rows = await p.warehouse<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY %_starline_stage_%'",
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY % FROM STDIN%' AND pid <> pg_backend_pid()",
       )
       return (rows[0]?.n ?? 0) > 0
     },

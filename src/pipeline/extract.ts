@@ -156,7 +156,8 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
       stage: 'extract',
       dataset: ctx.dataset.name,
       createdAt: new Date().toISOString(),
-      watermark: window ?? { column: 'last_updated', from, to: from ?? '' },
+      // No window only when the source has no rows at all (an accepted schema change on an empty source).
+      ...(window ? { watermark: window } : {}),
       tables: written,
       sourceSchema: Object.fromEntries(columns),
       ...(schemaChanges.length > 0 ? { schemaChanges } : {}),

@@ -335,6 +335,7 @@ async function copyFactsDirect(client: pg.PoolClient, plan: LoadPlan, table: Loa
       assertCount(plan, spec, await copyCsvInto(client, plan, spec, target, `${recordId}, ${columns}`, csvPath), table.rows)
     },
     moveUnresolved,
+    base === 0,
   )
   await syncSequence(client, target, spec)
   return { table: spec.name, rows: table.rows, inserted: table.rows - held, updated: 0, held }
@@ -438,14 +439,20 @@ async function withoutForeignKeyTriggers<T>(
   work: () => Promise<T>,
   /** Called when re-adding a key finds a row it rejects: make every row valid, then keys are re-added again. */
   repair?: () => Promise<void>,
+  /**
+   * Also drop the primary key (an empty fact table: nothing references it):
+   * building its index once, sorted, beats maintaining it row by row.
+   */
+  withPrimaryKey = false,
 ): Promise<T> {
   // With only pg_catalog on the path, the definitions name every table with its schema.
   const [{ was }] = (await client.query<{ was: string }>("SELECT current_setting('search_path') AS was")).rows as [{ was: string }]
   await client.query("SELECT set_config('search_path', 'pg_catalog', true)")
   try {
     const keys = await client.query<{ name: string; definition: string }>(
-      "SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname",
-      [target],
+      `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+        WHERE conrelid = $1::regclass AND contype = ANY($2::"char"[]) ORDER BY contype = 'p' DESC, conname`,
+      [target, withPrimaryKey ? ['f', 'p'] : ['f']],
     )
     for (const key of keys.rows) await client.query(`ALTER TABLE ${target} DROP CONSTRAINT ${quoteIdent(key.name)}`)
     const result = await work()

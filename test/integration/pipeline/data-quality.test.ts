@@ -34,7 +34,7 @@ async function simulate(pipeline: Pipeline, options: Parameters<typeof simulateA
 }
 
 describe('the warehouse as a whole', () => {
-  it('declares every foreign key of the three stars and keeps them valid', async () => {
+  it('declares every primary and foreign key of the three stars after a bulk first load', async () => {
     const pipeline = await fixture.pipeline()
     await pipeline.cycle()
     const [fks] = await pipeline.warehouse<{ n: number }>(
@@ -43,6 +43,11 @@ describe('the warehouse as a whole', () => {
     )
     // sales 9 (4 dates, staff, counterparty, currency, design, location), purchases 8 (no design), payments 7.
     assert.equal(fks?.n, 24)
+    const keys = await pipeline.warehouse<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.table_constraints
+        WHERE table_schema = 'public' AND constraint_type = 'PRIMARY KEY' AND table_name LIKE 'fact\\_%' ORDER BY 1`,
+    )
+    assert.deepEqual(keys.map((k) => k.table_name), ['fact_payment', 'fact_purchase_order', 'fact_sales_order'], 'primary keys rebuilt after a bulk load')
   })
 
   it('offers the current state of each fact as a view equal to the source', async () => {

@@ -7,11 +7,10 @@
 import type { StageContext } from './context.js'
 import { extract, type ExtractOptions, type ExtractSummary } from './extract.js'
 import { load, type LoadOptions, type LoadSummary } from './load.js'
-import { transform, type TransformOptions, type TransformSummary } from './transform.js'
+import { transform, type TransformSummary } from './transform.js'
 
 export interface RunOptions {
   readonly extract: ExtractOptions
-  readonly transform?: TransformOptions
   readonly load: LoadOptions
 }
 
@@ -25,7 +24,7 @@ export interface RunSummary {
 export async function runCycle(ctx: StageContext, options: RunOptions): Promise<RunSummary> {
   const started = Date.now()
   const extracted = await extract(ctx, options.extract)
-  const transformed = await transform(ctx, options.transform)
+  const transformed = await transform(ctx)
   const loaded = await load(ctx, options.load)
   return { extract: extracted, transform: transformed, load: loaded, durationMs: Date.now() - started }
 }

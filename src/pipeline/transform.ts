@@ -18,11 +18,6 @@ import type { StageContext } from './context.js'
 import { StageAbortedError } from './errors.js'
 import { newRunId } from './run-id.js'
 
-export interface TransformOptions {
-  /** DuckDB memory limit, e.g. '1GB'. */
-  readonly memoryLimit?: string
-}
-
 export interface TransformedRun {
   readonly runId: string
   readonly tables: readonly { readonly table: string; readonly rows: number }[]
@@ -39,7 +34,7 @@ export interface TransformSummary {
   readonly durationMs: number
 }
 
-export async function transform(ctx: StageContext, options: TransformOptions = {}): Promise<TransformSummary> {
+export async function transform(ctx: StageContext): Promise<TransformSummary> {
   const started = Date.now()
   const lease = await acquireLease(ctx.processed, 'transform', newRunId(), { ttlMs: ctx.leaseTtlMs })
   try {
@@ -55,7 +50,7 @@ export async function transform(ctx: StageContext, options: TransformOptions = {
       }
       for (const runId of pending) {
         if (ctx.signal?.aborted) throw new StageAbortedError('transform')
-        runs.push(await transformRun(ctx, runId, manifests, options))
+        runs.push(await transformRun(ctx, runId, manifests))
       }
     }
     return { stage: 'transform', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
@@ -68,13 +63,11 @@ async function transformRun(
   ctx: StageContext,
   runId: string,
   manifests: ReadonlyMap<string, StoredManifest>,
-  options: TransformOptions,
 ): Promise<TransformedRun> {
   const started = Date.now()
   await removeLeftovers(ctx, runId)
   const scratch = await mkdtemp(join(ctx.scratchDir, `transform-${runId}-`))
-  const memoryLimit = options.memoryLimit ?? ctx.duckdbMemory
-  const db = await openDuckDb({ scratchDir: scratch, ...(memoryLimit ? { memoryLimit } : {}) })
+  const db = await openDuckDb({ scratchDir: scratch, ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}) })
   try {
     const input = manifests.get(runId)!
     const history = new Map<string, SourceFile[]>()

@@ -3,7 +3,9 @@
  * warehouse, options. The CLI and (later) the Lambda handlers both use it,
  * so the stages never see where they run.
  */
-import { requireSetting, type StarlineConfig } from '../config/config.js'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { loadConfig, requireSetting, type StarlineConfig } from '../config/config.js'
 import type { Dataset } from '../datasets/dataset.js'
 import { TOTESYS } from '../datasets/totesys/totesys-dataset.js'
 import { openObjectStore } from '../lake/open-object-store.js'
@@ -28,6 +30,26 @@ export function stageContext(
     duckdbMemory: config.duckdbMemory,
     ...(options.signal ? { signal: options.signal } : {}),
   }
+}
+
+/**
+ * Configuration for a pipeline on this machine: given databases, and a lake
+ * in `lakeDir` (ingestion/ and processed/). Used by the demo and the tests.
+ */
+export function localConfig(
+  urls: { readonly sourceUrl: string; readonly warehouseUrl: string },
+  lakeDir: string,
+  env: Readonly<Record<string, string>> = {},
+): StarlineConfig {
+  return loadConfig({
+    env: {
+      STARLINE_SOURCE_URL: urls.sourceUrl,
+      STARLINE_WAREHOUSE_URL: urls.warehouseUrl,
+      STARLINE_INGESTION_URL: pathToFileURL(join(lakeDir, 'ingestion')).href,
+      STARLINE_PROCESSED_URL: pathToFileURL(join(lakeDir, 'processed')).href,
+      ...env,
+    },
+  })
 }
 
 export function extractOptions(config: StarlineConfig, flags: { readonly acceptSchemaChange?: boolean } = {}): ExtractOptions {

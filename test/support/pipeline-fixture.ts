@@ -6,15 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import pg from 'pg'
-import { loadConfig, type StarlineConfig } from '../../src/config/config.js'
+import type { StarlineConfig } from '../../src/config/config.js'
 import { generateTotesys } from '../../src/datasets/totesys/generator.js'
 import { silentLogger } from '../../src/observe/logger.js'
 import type { StageContext } from '../../src/pipeline/context.js'
 import { runCycle, type RunSummary } from '../../src/pipeline/run.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/runtime/embedded-postgres-server.js'
-import { extractOptions, loadOptions, openWarehouse, stageContext } from '../../src/runtime/pipeline-setup.js'
+import { extractOptions, loadOptions, localConfig, openWarehouse, stageContext } from '../../src/runtime/pipeline-setup.js'
 import { qualify, quoteIdent } from '../../src/sql/quote.js'
 
 /** History ends at the start of Tuesday 2024-11-19: the simulator's next day is a trading day. */
@@ -80,16 +79,7 @@ export class PipelineFixture {
     const sourceUrl = this.server.url(`source_${id}`)
     const warehouseUrl = await this.server.createDatabase(`warehouse_${id}`)
     const lakeDir = mkdtempSync(join(tmpdir(), 'starline-lake-'))
-    const config = loadConfig({
-      env: {
-        STARLINE_SOURCE_URL: sourceUrl,
-        STARLINE_WAREHOUSE_URL: warehouseUrl,
-        STARLINE_INGESTION_URL: pathToFileURL(join(lakeDir, 'ingestion')).href,
-        STARLINE_PROCESSED_URL: pathToFileURL(join(lakeDir, 'processed')).href,
-        STARLINE_EXTRACT_LAG: '0ms',
-        ...options.env,
-      },
-    })
+    const config = localConfig({ sourceUrl, warehouseUrl }, lakeDir, { STARLINE_EXTRACT_LAG: '0ms', ...options.env })
     const ctx = stageContext(config, silentLogger)
     const warehouse = openWarehouse(config)
     const sourcePool = new pg.Pool({ connectionString: sourceUrl, max: 2 })

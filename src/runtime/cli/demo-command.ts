@@ -7,9 +7,7 @@
  */
 import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import pg from 'pg'
-import { loadConfig } from '../../config/config.js'
 import { qualify } from '../../sql/quote.js'
 import { generateTotesys } from '../../datasets/totesys/generator.js'
 import { simulateActivity } from '../../datasets/totesys/simulator.js'
@@ -18,7 +16,7 @@ import { formatRun, formatTable, seconds } from '../../observe/summary-text.js'
 import { StageAbortedError } from '../../pipeline/errors.js'
 import { runCycle } from '../../pipeline/run.js'
 import { startEmbeddedPostgres } from '../embedded-postgres-server.js'
-import { extractOptions, loadOptions, openWarehouse, stageContext } from '../pipeline-setup.js'
+import { extractOptions, loadOptions, localConfig, openWarehouse, stageContext } from '../pipeline-setup.js'
 
 export async function demoCommand(values: { readonly scale?: string | undefined }, signal: AbortSignal): Promise<void> {
   const started = Date.now()
@@ -48,14 +46,7 @@ export async function demoCommand(values: { readonly scale?: string | undefined 
     }
     checkpoint()
 
-    const config = loadConfig({
-      env: {
-        STARLINE_SOURCE_URL: sourceUrl,
-        STARLINE_WAREHOUSE_URL: warehouseUrl,
-        STARLINE_INGESTION_URL: pathToFileURL(resolve(lakeDir, 'ingestion')).href,
-        STARLINE_PROCESSED_URL: pathToFileURL(resolve(lakeDir, 'processed')).href,
-      },
-    })
+    const config = localConfig({ sourceUrl, warehouseUrl }, lakeDir)
     const ctx = stageContext(config, createLogger({ level: 'warn' }), { signal })
     const warehouse = openWarehouse(config)
     try {

@@ -10,6 +10,7 @@ import { resolve } from 'node:path'
 import pg from 'pg'
 import { qualify } from '../../sql/quote.js'
 import { generateTotesys } from '../../datasets/totesys/generator.js'
+import { historyEndBeforeTradingDay } from '../../datasets/totesys/history-end.js'
 import { simulateActivity } from '../../datasets/totesys/simulator.js'
 import { createLogger } from '../../observe/logger.js'
 import { formatRun, formatTable, seconds } from '../../observe/summary-text.js'
@@ -38,7 +39,7 @@ export async function demoCommand(values: { readonly scale?: string | undefined 
     const source = new pg.Client({ connectionString: sourceUrl })
     await source.connect()
     try {
-      const generated = await generateTotesys(source, { scale, until: demoHistoryEnd(new Date()) })
+      const generated = await generateTotesys(source, { scale, until: historyEndBeforeTradingDay(new Date()) })
       const total = Object.values(generated.rows).reduce((a, b) => a + b, 0)
       say(`demo: generated ToteSys at scale ${scale}: ${total.toLocaleString('en-GB')} rows up to ${generated.until.toISOString().slice(0, 10)}`)
     } finally {
@@ -78,17 +79,6 @@ export async function demoCommand(values: { readonly scale?: string | undefined 
   } finally {
     await server.stop()
   }
-}
-
-/**
- * History ends at the start of a Tuesday at least a week ago: the simulated
- * day is then a Tuesday, a trading day, and still in the past, so the
- * extract's window (which never runs ahead of the source's clock) takes it.
- */
-export function demoHistoryEnd(now: Date): Date {
-  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 7))
-  const back = (day.getUTCDay() - 2 + 7) % 7
-  return new Date(day.getTime() - back * 86_400_000)
 }
 
 async function describeWarehouse(url: string, lastRunId: string | undefined): Promise<string> {

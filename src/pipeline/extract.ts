@@ -89,11 +89,16 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     ...(recoveredRunId === undefined ? {} : { recoveredRunId }),
     durationMs: Date.now() - started,
   })
+  // Checked before anything is written: the cleanup below must only ever touch this run's own keys.
+  const previous = (await latestManifest(ctx.ingestion).catch(async (error: unknown) => {
+    await lease.release().catch(() => {})
+    throw error
+  }))?.manifest
+  if (previous && previous.runId >= runId) {
+    await lease.release().catch(() => {})
+    throw new PipelineError(`Another extract run (${previous.runId}) committed while this one was starting. Run again.`, { retryable: true })
+  }
   try {
-    const previous = (await latestManifest(ctx.ingestion))?.manifest
-    if (previous && previous.runId >= runId) {
-      throw new PipelineError(`Another extract run (${previous.runId}) committed while this one was starting. Run again.`, { retryable: true })
-    }
     client = await connectSource(options.sourceUrl, { setting: 'STARLINE_SOURCE_URL' })
     await beginSnapshot(client)
     const tables = ctx.dataset.sourceTables

@@ -55,7 +55,7 @@ export const FACTS = {
     latest: `SELECT (sales_order_id, created_date, created_time, last_updated_date, last_updated_time, sales_staff_id,
                      counterparty_id, units_sold, unit_price, currency_id, design_id, agreed_payment_date,
                      agreed_delivery_date, agreed_delivery_location_id)::text AS r
-               FROM (SELECT DISTINCT ON (sales_order_id) * FROM fact_sales_order ORDER BY sales_order_id, sales_record_id DESC) t
+               FROM (SELECT DISTINCT ON (sales_order_id) * FROM fact_sales_order ORDER BY sales_order_id, last_updated_date DESC, last_updated_time DESC, sales_record_id DESC) t
               ORDER BY sales_order_id`,
   },
   fact_purchase_order: {
@@ -65,7 +65,7 @@ export const FACTS = {
     latest: `SELECT (purchase_order_id, created_date, created_time, last_updated_date, last_updated_time, staff_id,
                      counterparty_id, item_code, item_quantity, item_unit_price, currency_id, agreed_delivery_date,
                      agreed_payment_date, agreed_delivery_location_id)::text AS r
-               FROM (SELECT DISTINCT ON (purchase_order_id) * FROM fact_purchase_order ORDER BY purchase_order_id, purchase_record_id DESC) t
+               FROM (SELECT DISTINCT ON (purchase_order_id) * FROM fact_purchase_order ORDER BY purchase_order_id, last_updated_date DESC, last_updated_time DESC, purchase_record_id DESC) t
               ORDER BY purchase_order_id`,
   },
   fact_payment: {
@@ -74,7 +74,7 @@ export const FACTS = {
                FROM payment ORDER BY payment_id`,
     latest: `SELECT (payment_id, created_date, created_time, last_updated_date, last_updated_time, transaction_id,
                      counterparty_id, payment_amount, currency_id, payment_type_id, paid, payment_date)::text AS r
-               FROM (SELECT DISTINCT ON (payment_id) * FROM fact_payment ORDER BY payment_id, payment_record_id DESC) t
+               FROM (SELECT DISTINCT ON (payment_id) * FROM fact_payment ORDER BY payment_id, last_updated_date DESC, last_updated_time DESC, payment_record_id DESC) t
               ORDER BY payment_id`,
   },
 } as const

@@ -104,8 +104,7 @@ async function describeWarehouse(url: string, lastRunId: string | undefined): Pr
          FROM (SELECT payment_id, count(*) AS versions FROM fact_payment GROUP BY payment_id HAVING count(*) > 1) t`,
     )
     const sales = await client.query<{ month: string; currency_code: string; orders: string; amount: string }>(
-      `WITH latest AS (
-         SELECT DISTINCT ON (sales_order_id) * FROM fact_sales_order ORDER BY sales_order_id, sales_record_id DESC)
+      `WITH latest AS (SELECT * FROM fact_sales_order_current)
        SELECT to_char(date_trunc('month', l.created_date), 'YYYY-MM') AS month, c.currency_code,
               count(*)::text AS orders, to_char(sum(l.units_sold * l.unit_price), 'FM999,999,999,990.00') AS amount
          FROM latest l JOIN dim_currency c USING (currency_id)

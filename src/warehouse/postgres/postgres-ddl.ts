@@ -36,9 +36,12 @@ export function createTableSql(schema: string, spec: TableSpec): string {
 /** Facts: the latest version of each source row, by the highest record id. */
 export function createCurrentViewSql(schema: string, spec: TableSpec): string {
   const key = (spec.naturalKey ?? []).map(quoteIdent).join(', ')
+  // Latest by the source's own version order: a version held for a late dimension gets a
+  // higher record id when released, though a newer version may have been loaded before it.
+  const newestFirst = [...(spec.appendOrder ?? []), spec.recordId!].map((c) => `${quoteIdent(c)} DESC`).join(', ')
   return (
     `CREATE OR REPLACE VIEW ${qualify(schema, currentViewName(spec))} AS ` +
-    `SELECT DISTINCT ON (${key}) * FROM ${qualify(schema, spec.name)} ORDER BY ${key}, ${quoteIdent(spec.recordId!)} DESC`
+    `SELECT DISTINCT ON (${key}) * FROM ${qualify(schema, spec.name)} ORDER BY ${key}, ${newestFirst}`
   )
 }
 

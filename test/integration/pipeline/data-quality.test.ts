@@ -181,6 +181,27 @@ describe('late-arriving dimensions', () => {
     await assertWarehouseMatchesSource(pipeline)
   })
 
+  it('keeps the newest version current when an older one is released from hold later', async () => {
+    const pipeline = await fixture.pipeline()
+    await pipeline.cycle()
+    const [design] = await pipeline.source<{ design_id: number }>(
+      "INSERT INTO design (design_name, file_location, file_name, created_at, last_updated) VALUES ('late', '/late', 'late.json', now(), now() + interval '1 hour') RETURNING design_id",
+    )
+    // Version 2 waits for the late design; version 3 (an existing design) loads first.
+    await pipeline.source('UPDATE sales_order SET design_id = $1, units_sold = 11111, last_updated = clock_timestamp()::timestamp(3) WHERE sales_order_id = 1', [design!.design_id])
+    assert.equal((await pipeline.cycle()).load.runs[0]!.tables.find((t) => t.table === 'fact_sales_order')?.held, 1)
+    await pipeline.source('UPDATE sales_order SET design_id = 1, units_sold = 22222, last_updated = clock_timestamp()::timestamp(3) WHERE sales_order_id = 1')
+    await pipeline.cycle()
+    await pipeline.source('UPDATE design SET last_updated = clock_timestamp()::timestamp(3) WHERE design_id = $1', [design!.design_id])
+    await pipeline.cycle()
+
+    const versions = await pipeline.warehouse<{ units_sold: number }>('SELECT units_sold FROM fact_sales_order WHERE sales_order_id = 1 ORDER BY sales_record_id')
+    assert.deepEqual(versions.map((v) => v.units_sold).slice(-2), [22222, 11111], 'version 2 was released after version 3')
+    const [current] = await pipeline.warehouse<{ units_sold: number }>('SELECT units_sold FROM fact_sales_order_current WHERE sales_order_id = 1')
+    assert.equal(current?.units_sold, 22222)
+    await assertWarehouseMatchesSource(pipeline)
+  })
+
   it('holds such a fact in a bulk first load too', async () => {
     const pipeline = await fixture.pipeline()
     const [design] = await pipeline.source<{ design_id: number }>(

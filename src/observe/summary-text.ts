@@ -40,6 +40,9 @@ export function formatExtract(summary: ExtractSummary): string {
     }
   }
   if (summary.reconciled) lines.push(`extract: reconciled ${summary.reconciled.length} tables by row hash`)
+  if (!summary.seesAllSessions) {
+    lines.push("extract: WARNING the source user cannot see other users' open transactions; grant it pg_read_all_stats so late commits cannot be missed")
+  }
   if (summary.heldBackByTransactionMs !== undefined) {
     lines.push(`extract: an open source transaction (${seconds(summary.heldBackByTransactionMs)} old) held the window back`)
   }

@@ -24,7 +24,7 @@ import {
 } from '../lake/manifest.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { nonEmptyCsv } from '../source/non-empty-csv.js'
-import { beginSnapshot, connectSource, copyTableRange, readSourceColumns, readWindowEnd } from '../source/postgres-source.js'
+import { beginSnapshot, connectSource, copyTableRange, readOpenTransactions, readSourceColumns, readWindowEnd } from '../source/postgres-source.js'
 import { parseHashes, reconcileTable, type ReconciledTable } from '../source/reconcile.js'
 import { breakingChanges, compareSchemas, schemaDriftError, type SchemaChange } from '../source/schema-drift.js'
 import type { StageContext } from './context.js'
@@ -70,6 +70,8 @@ export interface ExtractSummary {
   /** A crashed run whose leftovers were removed first. */
   readonly recoveredRunId?: string
   readonly heldBackByTransactionMs?: number
+  /** False when the source user cannot see other users' open transactions (see readOpenTransactions). */
+  readonly seesAllSessions: boolean
   readonly durationMs: number
 }
 
@@ -80,11 +82,13 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
   const lease = await acquireLease(ctx.ingestion, 'extract', runId, { ttlMs: ctx.leaseTtlMs })
   const recoveredRunId = lease.replaced ? await removeUnpublishedRun(ctx, lease.replaced.runId) : undefined
   let client: pg.Client | undefined
+  let seesAllSessions = true
   const summary = (fields: Partial<ExtractSummary>): ExtractSummary => ({
     stage: 'extract',
     tables: [],
     rows: 0,
     schemaChanges: [],
+    seesAllSessions,
     ...fields,
     ...(recoveredRunId === undefined ? {} : { recoveredRunId }),
     durationMs: Date.now() - started,
@@ -100,6 +104,13 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
   }
   try {
     client = await connectSource(options.sourceUrl, { setting: 'STARLINE_SOURCE_URL' })
+    const openTransactions = await readOpenTransactions(client)
+    seesAllSessions = openTransactions.seesAllSessions
+    if (!openTransactions.seesAllSessions) {
+      ctx.logger.warn(
+        "the source user cannot see other users' transactions (grant it pg_read_all_stats): rows they commit later than STARLINE_EXTRACT_LAG after stamping could be missed",
+      )
+    }
     await beginSnapshot(client)
     const tables = ctx.dataset.sourceTables
     const columns = await readSourceColumns(client, options.sourceSchema, tables.map((t) => t.name))
@@ -110,7 +121,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     if (breaking.length > 0 && !options.acceptSchemaChange) throw schemaDriftError(breaking, previous!.runId)
     if (schemaChanges.length > 0) ctx.logger.warn('the source schema changed', { changes: schemaChanges })
 
-    const end = await readWindowEnd(client, { schema: options.sourceSchema, tables, lagMs: options.lagMs })
+    const end = await readWindowEnd(client, { schema: options.sourceSchema, tables, lagMs: options.lagMs, openTransactions })
     const heldBack = end.heldBackByTransactionMs === undefined ? {} : { heldBackByTransactionMs: end.heldBackByTransactionMs }
     if (end.heldBackByTransactionMs !== undefined) {
       ctx.logger.warn('an open source transaction holds the extract window back', { ageMs: end.heldBackByTransactionMs })

@@ -78,11 +78,55 @@ export async function readSourceColumns(
   return columns
 }
 
+/** The oldest transaction open in the source database when this was read. */
+export interface OpenTransactions {
+  /** Just below the oldest open transaction's start (`YYYY-MM-DD HH24:MI:SS.MS`), or null when none is open. */
+  readonly bound: string | null
+  /** How long the oldest one has been open, in ms. */
+  readonly oldestAgeMs?: number
+  /**
+   * False when this user cannot see other users' sessions (it needs
+   * pg_read_all_stats or superuser): their open transactions are then
+   * invisible, and only the lag protects rows they commit later.
+   */
+  readonly seesAllSessions: boolean
+}
+
+/**
+ * Reads the start of the oldest open transaction in the database. An
+ * application that stamps last_updated with now() writes its transaction's
+ * start, and the row becomes visible only at commit: the window must stay
+ * below it. NOTE: call this before the snapshot is taken, so that a
+ * transaction committing in between is visible to the snapshot instead of
+ * slipping past both.
+ */
+export async function readOpenTransactions(client: pg.ClientBase): Promise<OpenTransactions> {
+  const result = await client.query<{ bound: string | null; age_ms: string | null; sees_all: boolean }>(
+    `WITH open_tx AS (
+       SELECT min(xact_start) AS started FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+          AND backend_type = 'client backend')
+     SELECT to_char(date_trunc('milliseconds', started::timestamp) - interval '1 millisecond', 'YYYY-MM-DD HH24:MI:SS.MS') AS bound,
+            (extract(epoch FROM clock_timestamp() - started) * 1000)::bigint::text AS age_ms,
+            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+              OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees_all
+       FROM open_tx`,
+  )
+  const row = result.rows[0]
+  return {
+    bound: row?.bound ?? null,
+    ...(row?.age_ms == null ? {} : { oldestAgeMs: Number(row.age_ms) }),
+    seesAllSessions: row?.sees_all ?? false,
+  }
+}
+
 export interface WindowEndOptions {
   readonly schema: string
   readonly tables: readonly { readonly name: string; readonly watermarkColumn: string }[]
   /** Rows younger than this may still be committing; leave them for the next run. */
   readonly lagMs: number
+  /** From readOpenTransactions, read before the snapshot. */
+  readonly openTransactions: OpenTransactions
 }
 
 export interface WindowEnd {
@@ -94,39 +138,28 @@ export interface WindowEnd {
 
 /**
  * The newest watermark value this run may take, chosen so that no row can
- * later appear at or below it:
- * - at most the newest value present (nothing is claimed beyond what exists),
- * - at most now - lag (rows stamped just now may still be committing),
- * - below the start of any open transaction in the database: an application
- *   that stamps last_updated with now() writes its transaction's start time,
- *   and that row becomes visible only when it commits.
+ * later appear at or below it: at most the newest value present (nothing is
+ * claimed beyond what exists), at most now - lag (rows stamped just now may
+ * still be committing), and below the start of any transaction that was
+ * open before the snapshot (see readOpenTransactions).
  */
 export async function readWindowEnd(client: pg.ClientBase, options: WindowEndOptions): Promise<WindowEnd> {
   const newest = options.tables
     .map((t) => `SELECT max(${quoteIdent(t.watermarkColumn)})::timestamp(3) AS v FROM ${qualify(options.schema, t.name)}`)
     .join(' UNION ALL ')
-  const result = await client.query<{ to: string | null; oldest_xact: string | null; held_ms: string | null }>(
-    `WITH newest AS (SELECT max(v) AS v FROM (${newest}) t),
-          open_tx AS (
-            SELECT min(xact_start) AS started FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
-               AND backend_type = 'client backend'),
-          bound AS (
-            SELECT LEAST(
-                     (SELECT v FROM newest),
-                     localtimestamp - make_interval(secs => $1::double precision / 1000),
-                     (SELECT date_trunc('milliseconds', started::timestamp) - interval '1 millisecond' FROM open_tx)
-                   ) AS v)
-     SELECT to_char(date_trunc('milliseconds', (SELECT v FROM bound)), 'YYYY-MM-DD HH24:MI:SS.MS') AS to,
-            (SELECT started::timestamp FROM open_tx)::text AS oldest_xact,
-            CASE WHEN (SELECT started FROM open_tx) IS NOT NULL
-                  AND (SELECT date_trunc('milliseconds', started::timestamp) - interval '1 millisecond' FROM open_tx) < (SELECT v FROM newest)
-                 THEN (extract(epoch FROM clock_timestamp() - (SELECT started FROM open_tx)) * 1000)::bigint::text END AS held_ms`,
-    [options.lagMs],
+  const result = await client.query<{ to: string | null; newest: string | null }>(
+    `WITH newest AS (SELECT max(v) AS v FROM (${newest}) t)
+     SELECT to_char(date_trunc('milliseconds', LEAST((SELECT v FROM newest),
+                    localtimestamp - make_interval(secs => $1::double precision / 1000),
+                    $2::timestamp)), 'YYYY-MM-DD HH24:MI:SS.MS') AS to,
+            to_char((SELECT v FROM newest), 'YYYY-MM-DD HH24:MI:SS.MS') AS newest`,
+    [options.lagMs, options.openTransactions.bound],
   )
   const row = result.rows[0]
-  const heldMs = row?.held_ms == null ? undefined : Number(row.held_ms)
-  return heldMs === undefined ? { to: row?.to ?? null } : { to: row?.to ?? null, heldBackByTransactionMs: heldMs }
+  const to = row?.to ?? null
+  const { bound, oldestAgeMs } = options.openTransactions
+  const heldBack = bound !== null && row?.newest != null && bound < row.newest && oldestAgeMs !== undefined
+  return heldBack ? { to, heldBackByTransactionMs: oldestAgeMs } : { to }
 }
 
 /**

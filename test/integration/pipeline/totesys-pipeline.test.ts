@@ -9,7 +9,9 @@ import { simulateActivity } from '../../../src/datasets/totesys/simulator.js'
 import { listAll } from '../../../src/lake/object-store.js'
 import { listRunIds, readManifest } from '../../../src/lake/manifest.js'
 import { load } from '../../../src/pipeline/load.js'
-import { loadOptions, openWarehouse } from '../../../src/runtime/pipeline-setup.js'
+import { extract } from '../../../src/pipeline/extract.js'
+import { formatExtract } from '../../../src/observe/summary-text.js'
+import { extractOptions, loadOptions, openWarehouse } from '../../../src/runtime/pipeline-setup.js'
 import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
 import { assertWarehouseMatchesSource } from '../../support/source-comparison.js'
 
@@ -195,6 +197,23 @@ describe('incremental runs', () => {
     )
     assert.deepEqual(names.map((r) => r.design_name), ['early', 'late'])
     await assertWarehouseMatchesSource(pipeline)
+  })
+
+  it("says so when the source user cannot see other users' transactions", async () => {
+    const pipeline = await fixture.pipeline()
+    await pipeline.source("CREATE ROLE starline_reader LOGIN PASSWORD 'reader'")
+    await pipeline.source('GRANT SELECT ON ALL TABLES IN SCHEMA public TO starline_reader')
+    const url = new URL(pipeline.sourceUrl)
+    url.username = 'starline_reader'
+    url.password = 'reader'
+    const summary = await extract(pipeline.ctx, { ...extractOptions(pipeline.config), sourceUrl: url.toString() })
+    assert.equal(summary.seesAllSessions, false)
+    assert.match(formatExtract(summary), /grant it pg_read_all_stats/)
+    await pipeline.source('GRANT pg_read_all_stats TO starline_reader')
+    await pipeline.source("UPDATE design SET file_location = '/x', last_updated = '2024-11-19 09:00:00' WHERE design_id = 1")
+    const granted = await extract(pipeline.ctx, { ...extractOptions(pipeline.config), sourceUrl: url.toString() })
+    assert.equal(granted.seesAllSessions, true)
+    await pipeline.source('DROP OWNED BY starline_reader')
   })
 
   it('keeps nulls null and empty strings empty', async () => {

@@ -1,5 +1,7 @@
 -- dim_counterparty: counterparty joined to its legal address. Rebuilt from
--- the current state whenever either table changes.
+-- the current state whenever either table changes. A counterparty whose
+-- address is not in the lake keeps its place with 'Unknown' in the NOT NULL
+-- address columns until the address arrives: no row is dropped.
 with counterparty as (
     select * from current_counterparty
 ),
@@ -12,15 +14,15 @@ joined as (
     select
         counterparty.counterparty_id,
         counterparty.counterparty_legal_name,
-        address.address_line_1,
+        coalesce(address.address_line_1, 'Unknown') as address_line_1,
         address.address_line_2,
         address.district,
-        address.city,
-        address.postal_code,
-        address.country,
-        address.phone
+        coalesce(address.city, 'Unknown') as city,
+        coalesce(address.postal_code, 'Unknown') as postal_code,
+        coalesce(address.country, 'Unknown') as country,
+        coalesce(address.phone, 'Unknown') as phone
     from counterparty
-    inner join address on address.address_id = counterparty.legal_address_id
+    left join address on address.address_id = counterparty.legal_address_id
 )
 
 select

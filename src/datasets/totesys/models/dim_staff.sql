@@ -1,6 +1,8 @@
 -- dim_staff: staff joined to their department. Rebuilt from the current
 -- state whenever either table changes, because a department edit changes
--- every one of its staff rows.
+-- every one of its staff rows. A staff row whose department is not in the
+-- lake (quarantined, or not arrived) keeps its place with 'Unknown' values
+-- and is corrected when the department arrives: no row is dropped.
 with staff as (
     select * from current_staff
 ),
@@ -14,12 +16,12 @@ joined as (
         staff.staff_id,
         staff.first_name,
         staff.last_name,
-        department.department_name,
+        coalesce(department.department_name, 'Unknown') as department_name,
         -- location is NOT NULL in the warehouse; the source allows null.
         coalesce(department.location, 'Unknown') as location,
         staff.email_address
     from staff
-    inner join department on department.department_id = staff.department_id
+    left join department on department.department_id = staff.department_id
 )
 
 select

@@ -26,6 +26,8 @@ export interface Lease {
   readonly record: LeaseRecord
   /** The record of the stale lease this one replaced, for the caller to clean up after. */
   readonly replaced?: LeaseRecord
+  /** Whether the lease is still this runner's (not taken over after an overrun). */
+  isHeld(): Promise<boolean>
   release(): Promise<void>
 }
 
@@ -49,9 +51,7 @@ export async function acquireLease(store: ObjectStore, stage: string, runId: str
   let replaced: LeaseRecord | undefined
   // A few rounds: each either takes a free lease, or clears one stale holder.
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (await tryPut(store, key, body)) {
-      return { record, ...(replaced ? { replaced } : {}), release: () => releaseIfMine(store, key, body) }
-    }
+    if (await tryPut(store, key, body)) return lease(store, key, body, record, replaced)
     const held = await readLease(store, key)
     if (held === undefined) continue // released in between: try again
     if (held.record && !isStale(held.record, now)) throw heldError(store, stage, key, held.record)
@@ -64,9 +64,7 @@ export async function acquireLease(store: ObjectStore, stage: string, runId: str
       if (current !== undefined && !current.bytes.equals(held.bytes)) continue // someone else replaced it first
       await store.delete(key)
       replaced = held.record ?? replaced
-      if (await tryPut(store, key, body)) {
-        return { record, ...(replaced ? { replaced } : {}), release: () => releaseIfMine(store, key, body) }
-      }
+      if (await tryPut(store, key, body)) return lease(store, key, body, record, replaced)
     } finally {
       await store.delete(claim)
     }
@@ -74,6 +72,15 @@ export async function acquireLease(store: ObjectStore, stage: string, runId: str
   throw new LeaseHeldError(`Cannot take the ${stage} lease at "${key}" in ${store.root}: other runners keep taking it. Try again.`, {
     retryable: true,
   })
+}
+
+function lease(store: ObjectStore, key: string, body: string, record: LeaseRecord, replaced: LeaseRecord | undefined): Lease {
+  return {
+    record,
+    ...(replaced ? { replaced } : {}),
+    isHeld: async () => (await readLease(store, key))?.bytes.toString('utf8') === body,
+    release: () => releaseIfMine(store, key, body),
+  }
 }
 
 async function tryPut(store: ObjectStore, key: string, body: string): Promise<boolean> {
@@ -88,6 +95,7 @@ async function tryPut(store: ObjectStore, key: string, body: string): Promise<bo
 
 /** Removes the lease only while it is still this runner's: after an overrun, another may hold it. */
 async function releaseIfMine(store: ObjectStore, key: string, body: string): Promise<void> {
+  // NOTE: read-then-delete is not atomic; the window is one round trip.
   const current = await readLease(store, key)
   if (current?.bytes.toString('utf8') === body) await store.delete(key)
 }

@@ -10,3 +10,14 @@ export class StageAbortedError extends PipelineError {
     })
   }
 }
+
+/** Another runner took the stage's lease over while this one was working (it overran the lease's time to live). */
+export class LeaseLostError extends PipelineError {
+  constructor(stage: string, runId: string) {
+    super(
+      `The ${stage} run ${runId} lost its lease to another runner (it ran longer than STARLINE_LEASE_TTL); it published nothing. ` +
+        'Raise STARLINE_LEASE_TTL above the longest run.',
+      { retryable: true },
+    )
+  }
+}

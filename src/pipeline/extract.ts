@@ -28,7 +28,7 @@ import { beginSnapshot, connectSource, copyTableRange, readOpenTransactions, rea
 import { parseHashes, reconcileTable, type ReconciledTable } from '../source/reconcile.js'
 import { breakingChanges, compareSchemas, schemaDriftError, type SchemaChange } from '../source/schema-drift.js'
 import type { StageContext } from './context.js'
-import { PipelineError, StageAbortedError } from './errors.js'
+import { LeaseLostError, PipelineError, StageAbortedError } from './errors.js'
 import { nextRunId } from './run-id.js'
 
 export interface ExtractOptions {
@@ -164,6 +164,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
       return summary({ schemaChanges, ...heldBack, ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}) })
     }
     if (ctx.signal?.aborted) throw new StageAbortedError('extract')
+    if (!(await lease.isHeld())) throw new LeaseLostError('extract', runId)
 
     const reconciliation = reconciled ? await writeBaseline(ctx.ingestion, runId, reconciled) : previous?.reconciliation
     const manifest: RunManifest = {

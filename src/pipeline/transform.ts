@@ -10,12 +10,12 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { dataKey, quarantineKey } from '../lake/keys.js'
-import { acquireLease } from '../lake/lease.js'
+import { acquireLease, type Lease } from '../lake/lease.js'
 import { listRunIds, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
 import { openDuckDb } from '../transform/duckdb-engine.js'
 import { runModels, type SourceFile } from '../transform/model-runner.js'
 import type { StageContext } from './context.js'
-import { StageAbortedError } from './errors.js'
+import { LeaseLostError, StageAbortedError } from './errors.js'
 import { newRunId } from './run-id.js'
 
 export interface TransformedRun {
@@ -50,7 +50,7 @@ export async function transform(ctx: StageContext): Promise<TransformSummary> {
       }
       for (const runId of pending) {
         if (ctx.signal?.aborted) throw new StageAbortedError('transform')
-        runs.push(await transformRun(ctx, runId, manifests))
+        runs.push(await transformRun(ctx, runId, manifests, lease))
       }
     }
     return { stage: 'transform', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
@@ -63,6 +63,7 @@ async function transformRun(
   ctx: StageContext,
   runId: string,
   manifests: ReadonlyMap<string, StoredManifest>,
+  lease: Lease,
 ): Promise<TransformedRun> {
   const started = Date.now()
   await removeLeftovers(ctx, runId)
@@ -107,6 +108,7 @@ async function transformRun(
       })
     }
     if (ctx.signal?.aborted) throw new StageAbortedError('transform')
+    if (!(await lease.isHeld())) throw new LeaseLostError('transform', runId)
     await writeManifest(ctx.processed, {
       formatVersion: 1,
       runId,
@@ -127,7 +129,8 @@ async function transformRun(
       durationMs: Date.now() - started,
     }
   } catch (error) {
-    await removeLeftovers(ctx, runId).catch(() => {})
+    // A runner that took the lease over owns these keys now: leave them to it.
+    if (await lease.isHeld().catch(() => false)) await removeLeftovers(ctx, runId).catch(() => {})
     throw error
   } finally {
     db.close()

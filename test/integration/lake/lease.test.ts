@@ -210,6 +210,14 @@ describe('Lease.release', () => {
     assert.deepEqual(await listAll(store, ''), [])
   })
 
+  it('knows when another runner has taken the lease over', async () => {
+    const mine = await acquireLease(store, STAGE, RUN_A, { ttlMs: TTL_MS, now: NOW })
+    assert.equal(await mine.isHeld(), true)
+    await store.delete(KEY)
+    await store.put(KEY, JSON.stringify(record({ runId: RUN_B, host: OTHER_HOST, pid: 4242 })))
+    assert.equal(await mine.isHeld(), false)
+  })
+
   it('leaves alone a lease that another runner has since taken over', async () => {
     const mine = await acquireLease(store, STAGE, RUN_A, { ttlMs: TTL_MS, now: NOW })
     // As after this runner overran its TTL and a runner on another host replaced its lease.

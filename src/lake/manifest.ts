@@ -48,6 +48,12 @@ export interface ReconciliationState {
   readonly at: string
   /** Per table, the object holding `key,md5` of every row at that time. */
   readonly hashes: Readonly<Record<string, string>>
+  /**
+   * The watermark the lake held every row up to when the hashes were taken.
+   * A later row at or below it whose hash changed was edited silently; rows
+   * above it were taken by a window since.
+   */
+  readonly settledUpTo?: string | null
 }
 
 export interface RunManifest {

@@ -132,7 +132,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     const windowIsEmpty = to === null || to === from
 
     const reconciled = isReconcileDue(previous?.reconciliation, options.reconcileIntervalMs)
-      ? await reconcile(ctx, client, options, columns, previous?.reconciliation, from)
+      ? await reconcile(ctx, client, options, columns, previous?.reconciliation, previous?.reconciliation?.settledUpTo ?? from)
       : undefined
     const silentEdits = new Map((reconciled ?? []).filter((r) => r.changedKeys.length > 0).map((r) => [r.table, r.changedKeys]))
     if (windowIsEmpty && silentEdits.size === 0 && !(breaking.length > 0)) {
@@ -166,7 +166,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     if (ctx.signal?.aborted) throw new StageAbortedError('extract')
     if (!(await lease.isHeld())) throw new LeaseLostError('extract', runId)
 
-    const reconciliation = reconciled ? await writeBaseline(ctx.ingestion, runId, reconciled) : previous?.reconciliation
+    const reconciliation = reconciled ? await writeBaseline(ctx.ingestion, runId, reconciled, window?.to ?? from) : previous?.reconciliation
     const manifest: RunManifest = {
       formatVersion: 1,
       runId,
@@ -243,14 +243,19 @@ async function reconcile(
   return results
 }
 
-async function writeBaseline(store: ObjectStore, runId: string, reconciled: readonly ReconciledTable[]): Promise<ReconciliationState> {
+async function writeBaseline(
+  store: ObjectStore,
+  runId: string,
+  reconciled: readonly ReconciledTable[],
+  settledUpTo: string | null,
+): Promise<ReconciliationState> {
   const hashes: Record<string, string> = {}
   for (const table of reconciled) {
     const key = reconcileKey(table.table, runId)
     await store.put(key, table.hashesCsv)
     hashes[table.table] = key
   }
-  return { at: new Date().toISOString(), hashes }
+  return { at: new Date().toISOString(), hashes, settledUpTo }
 }
 
 function reconcileSummary(reconciled: readonly ReconciledTable[]): ReconcileSummary[] {

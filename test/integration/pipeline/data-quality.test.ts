@@ -105,6 +105,17 @@ describe('silent edits', () => {
     await assertWarehouseMatchesSource(pipeline)
   })
 
+  it('does not count rows updated in the open since the last comparison as silent edits', async () => {
+    const pipeline = await fixture.pipeline({ env: { STARLINE_RECONCILE_INTERVAL: '1h' } })
+    await pipeline.cycle()
+    await pipeline.source("UPDATE design SET file_location = '/visible', last_updated = '2024-11-19 09:00:00' WHERE design_id = 2")
+    const between = await pipeline.cycle()
+    assert.equal(between.extract.reconciled, undefined, 'not due: the window alone takes the update')
+    const due = await extract(pipeline.ctx, { ...extractOptions(pipeline.config), reconcileIntervalMs: 0 })
+    assert.equal(due.reconciled?.find((r) => r.table === 'design')?.silentEdits, 0)
+    assert.equal(due.runId, undefined, 'nothing to extract again')
+  })
+
   it('does not report rows whose last_updated moved as silent edits', async () => {
     const pipeline = await fixture.pipeline({ env: { STARLINE_RECONCILE_INTERVAL: '0s' } })
     await pipeline.cycle()

@@ -93,16 +93,14 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     ...(recoveredRunId === undefined ? {} : { recoveredRunId }),
     durationMs: Date.now() - started,
   })
-  // Checked before anything is written: the cleanup below must only ever touch this run's own keys.
-  const previous = (await latestManifest(ctx.ingestion).catch(async (error: unknown) => {
-    await lease.release().catch(() => {})
-    throw error
-  }))?.manifest
-  if (previous && previous.runId >= runId) {
-    await lease.release().catch(() => {})
-    throw new PipelineError(`Another extract run (${previous.runId}) committed while this one was starting. Run again.`, { retryable: true })
-  }
+  // Until the run id is known to be new, its keys may be a committed run's: never clean them up.
+  let ownsRunKeys = false
   try {
+    const previous = (await latestManifest(ctx.ingestion))?.manifest
+    if (previous && previous.runId >= runId) {
+      throw new PipelineError(`Another extract run (${previous.runId}) committed while this one was starting. Run again.`, { retryable: true })
+    }
+    ownsRunKeys = true
     client = await connectSource(options.sourceUrl, { setting: 'STARLINE_SOURCE_URL' })
     const openTransactions = await readOpenTransactions(client)
     seesAllSessions = openTransactions.seesAllSessions
@@ -194,7 +192,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
       ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}),
     })
   } catch (error) {
-    await deleteRunObjects(ctx, runId).catch(() => {})
+    if (ownsRunKeys) await deleteRunObjects(ctx, runId).catch(() => {})
     throw error
   } finally {
     await client?.end().catch(() => {})

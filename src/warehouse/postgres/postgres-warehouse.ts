@@ -290,6 +290,29 @@ function unresolvedRowsSql(plan: LoadPlan, spec: TableSpec, relation: string, wh
 }
 
 /**
+ * Moves the rows of `relation` whose foreign keys do not resolve to the
+ * fact's held table, stamped with `heldSince` (SQL; $1 is this run's id).
+ * Returns how many moved.
+ */
+async function moveUnresolvedToHeld(
+  client: pg.PoolClient,
+  plan: LoadPlan,
+  spec: TableSpec,
+  relation: string,
+  options: { readonly where?: string; readonly heldSince: string },
+): Promise<number> {
+  const unresolved = unresolvedRowsSql(plan, spec, relation, options.where)
+  if (unresolved === undefined) return 0
+  const columns = quoteIdentList(spec.columns.map((c) => c.name))
+  const moved = await client.query(
+    `WITH waiting AS (DELETE FROM ${relation} WHERE ctid IN (${unresolved}) RETURNING *)
+     INSERT INTO ${qualify(plan.schema, heldTableName(spec))} (${columns}, held_since_run) SELECT ${columns}, ${options.heldSince} FROM waiting`,
+    [plan.runId],
+  )
+  return moved.rowCount ?? 0
+}
+
+/**
  * The record id a bulk append of `table` continues from, when the direct
  * path applies: a bulk append, and no earlier rows held (those need the
  * staging path's re-check). Undefined otherwise.
@@ -319,14 +342,7 @@ async function copyFactsDirect(client: pg.PoolClient, plan: LoadPlan, table: Loa
   // Rows whose dimension row is missing are looked for only if re-adding the keys finds one:
   // they are rare, and the search costs a join per key over the new rows.
   const moveUnresolved = async () => {
-    const unresolved = unresolvedRowsSql(plan, spec, target, `s.${recordId} > ${Math.trunc(base)}`)
-    if (unresolved === undefined) return
-    const moved = await client.query(
-      `WITH waiting AS (DELETE FROM ${target} WHERE ctid IN (${unresolved}) RETURNING *)
-       INSERT INTO ${qualify(plan.schema, heldTableName(spec))} (${columns}, held_since_run) SELECT ${columns}, $1 FROM waiting`,
-      [plan.runId],
-    )
-    held = moved.rowCount ?? 0
+    held = await moveUnresolvedToHeld(client, plan, spec, target, { where: `s.${recordId} > ${Math.trunc(base)}`, heldSince: '$1' })
   }
   await withoutForeignKeyTriggers(
     client,
@@ -393,16 +409,8 @@ async function appendFacts(client: pg.PoolClient, plan: LoadPlan, stage: string,
   await client.query(
     `WITH released AS (DELETE FROM ${held} RETURNING *) INSERT INTO ${stage} (${columns}, _held_since) SELECT ${columns}, held_since_run FROM released`,
   )
-  const unresolved = unresolvedRowsSql(plan, spec, stage)
-  let heldRows = 0
-  if (unresolved !== undefined) {
-    const result = await client.query(
-      `WITH waiting AS (DELETE FROM ${stage} WHERE ctid IN (${unresolved}) RETURNING *)
-       INSERT INTO ${held} (${columns}, held_since_run) SELECT ${columns}, coalesce(_held_since, $1) FROM waiting`,
-      [plan.runId],
-    )
-    heldRows = result.rowCount ?? 0
-  }
+  // Rows released above keep the run that first held them.
+  const heldRows = await moveUnresolvedToHeld(client, plan, spec, stage, { heldSince: 'coalesce(_held_since, $1)' })
   const [{ last, waiting }] = (
     await client.query<{ last: string; waiting: string }>(
       `SELECT (SELECT coalesce(max(${recordId}), 0) FROM ${target})::text AS last, (SELECT count(*) FROM ${stage})::text AS waiting`,
@@ -414,7 +422,7 @@ async function appendFacts(client: pg.PoolClient, plan: LoadPlan, stage: string,
        SELECT $1::bigint + row_number() OVER (ORDER BY ${order}), ${columns} FROM ${stage}`,
       [last],
     )
-  // Record ids are dense, so `last` is the table's row count.
+  // Record ids are dense but for rows moved to hold, so `last` stands in for the table's size.
   const appended = isBulk(Number(waiting), Number(last)) ? await withoutForeignKeyTriggers(client, target, append) : await append()
   await syncSequence(client, target, spec)
   return { table: spec.name, rows, inserted: appended.rowCount ?? 0, updated: 0, held: heldRows }

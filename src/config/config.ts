@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { LOG_LEVELS, type LogLevel } from '../observe/logger.js'
-import { DEFAULT_LEASE_TTL_MS } from '../pipeline/context.js'
+
 import { ConfigError } from './errors.js'
 
 export interface StarlineConfig {
@@ -87,7 +87,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
     processedUrl: read('processedUrl', `${lakeRoot}/processed`)!,
     warehouseSchema: read('warehouseSchema', 'public')!,
     extractLagMs: read('extractLagMs', '10s')!,
-    leaseTtlMs: read('leaseTtlMs', `${DEFAULT_LEASE_TTL_MS}ms`)!,
+    leaseTtlMs: read('leaseTtlMs', '15m')!,
     scratchDir: read('scratchDir', tmpdir())!,
     duckdbMemory: read('duckdbMemory', '512MB')!,
     logLevel: read('logLevel', 'warn')!,

@@ -1,4 +1,4 @@
-import { StarlineError } from '../starline-error.js'
+import { StarlineError } from '../core/starline-error.js'
 
 /** A setting is missing or invalid. The message names the setting. */
 export class ConfigError extends StarlineError {}

@@ -1,4 +1,4 @@
-import { StarlineError, type StarlineErrorOptions } from '../starline-error.js'
+import { StarlineError, type StarlineErrorOptions } from '../core/starline-error.js'
 
 export class LakeError extends StarlineError {}
 

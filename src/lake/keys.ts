@@ -11,7 +11,7 @@
  * Run ids sort in time order, so listing `_manifests/` lists runs in order.
  */
 import { InvalidKeyError } from './errors.js'
-import { runIdDate } from '../pipeline/run-id.js'
+import { runIdDate } from '../core/run-id.js'
 
 export const MANIFEST_PREFIX = '_manifests/'
 export const LEASE_PREFIX = '_leases/'

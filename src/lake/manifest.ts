@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { ManifestError } from './errors.js'
 import { MANIFEST_PREFIX, manifestKey, runIdOfManifestKey } from './keys.js'
 import type { ObjectStore } from './object-store.js'
+import type { WatermarkRange } from '../schema/watermark.js'
 
 export const MANIFEST_FORMAT_VERSION = 1
 
@@ -25,15 +26,6 @@ export interface ManifestTable {
   readonly bytes: number
   readonly sha256: string
   readonly columns: readonly ManifestColumn[]
-}
-
-/** The range of the watermark column an extract covered: `from < value <= to`. */
-export interface WatermarkRange {
-  readonly column: string
-  /** Exclusive lower bound; null on the first (full) run. */
-  readonly from: string | null
-  /** Inclusive upper bound. */
-  readonly to: string
 }
 
 /** Rows a transform run set aside because they failed validation (see the model runner). */

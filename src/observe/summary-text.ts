@@ -2,11 +2,8 @@
  * Short plain-text summaries of stage results for a terminal: rows per table
  * per stage, and time.
  */
-import type { ExtractSummary } from '../pipeline/extract.js'
-import type { LoadSummary } from '../pipeline/load.js'
-import type { RunSummary } from '../pipeline/run.js'
-import type { TransformSummary } from '../pipeline/transform.js'
-import { describeChange } from '../source/schema-drift.js'
+import type { ExtractSummary, LoadSummary, RunSummary, TransformSummary } from '../schema/summaries.js'
+import { describeChange } from '../schema/schema-change.js'
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toLocaleString('en-GB') : c)))]

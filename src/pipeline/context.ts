@@ -2,7 +2,7 @@
  * What every stage receives: where the lake zones are, which dataset, how to
  * log, and a signal to stop early. Stages return summaries; they never print.
  */
-import type { Dataset } from '../datasets/dataset.js'
+import type { Dataset } from '../schema/dataset.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import type { Logger } from '../observe/logger.js'
 
@@ -20,4 +20,3 @@ export interface StageContext {
   readonly duckdbMemory?: string
 }
 
-export const DEFAULT_LEASE_TTL_MS = 15 * 60 * 1000

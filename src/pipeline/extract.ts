@@ -20,16 +20,17 @@ import {
   type ManifestTable,
   type ReconciliationState,
   type RunManifest,
-  type WatermarkRange,
 } from '../lake/manifest.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { nonEmptyCsv } from '../source/non-empty-csv.js'
-import { beginSnapshot, connectSource, copyTableRange, readOpenTransactions, readSourceColumns, readWindowEnd } from '../source/postgres-source.js'
+import { beginSnapshot, connectSource, copyTableRange, readOpenTransactions, readSourceColumns, readWindowEnd } from '../source/postgres/postgres-source.js'
 import { parseHashes, reconcileTable, type ReconciledTable } from '../source/reconcile.js'
-import { breakingChanges, compareSchemas, schemaDriftError, type SchemaChange } from '../source/schema-drift.js'
+import { breakingChanges, compareSchemas, schemaDriftError } from '../source/schema-drift.js'
 import type { StageContext } from './context.js'
 import { LeaseLostError, PipelineError, StageAbortedError } from './errors.js'
-import { nextRunId } from './run-id.js'
+import { nextRunId } from '../core/run-id.js'
+import type { ExtractSummary, ReconcileSummary } from '../schema/summaries.js'
+import type { WatermarkRange } from '../schema/watermark.js'
 
 export interface ExtractOptions {
   readonly sourceUrl: string
@@ -40,39 +41,6 @@ export interface ExtractOptions {
   readonly reconcileIntervalMs?: number
   /** Carry on through removed or retyped source columns (the user has updated the models). */
   readonly acceptSchemaChange?: boolean
-}
-
-export interface ExtractedTable {
-  readonly table: string
-  readonly rows: number
-  readonly bytes: number
-  readonly key: string
-}
-
-export interface ReconcileSummary {
-  readonly table: string
-  readonly rows: number
-  readonly silentEdits: number
-  readonly deleted: number
-}
-
-export interface ExtractSummary {
-  readonly stage: 'extract'
-  /** The run written, or undefined when nothing changed. */
-  readonly runId?: string
-  readonly window?: WatermarkRange
-  readonly tables: readonly ExtractedTable[]
-  readonly rows: number
-  /** Source columns added (carried along) or, when accepted, removed or retyped. */
-  readonly schemaChanges: readonly SchemaChange[]
-  /** Set when this run reconciled small tables by row hash. */
-  readonly reconciled?: readonly ReconcileSummary[]
-  /** A crashed run whose leftovers were removed first. */
-  readonly recoveredRunId?: string
-  readonly heldBackByTransactionMs?: number
-  /** False when the source user cannot see other users' open transactions (see readOpenTransactions). */
-  readonly seesAllSessions: boolean
-  readonly durationMs: number
 }
 
 export async function extract(ctx: StageContext, options: ExtractOptions): Promise<ExtractSummary> {

@@ -5,28 +5,15 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { listRunIds, readManifest } from '../lake/manifest.js'
-import { inDependencyOrder, type TableSpec } from '../warehouse/table-spec.js'
-import type { LoadedTable, Warehouse } from '../warehouse/warehouse.js'
+import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
+import type { LoadedRun, LoadSummary } from '../schema/summaries.js'
+import type { Warehouse } from '../warehouse/warehouse.js'
 import type { StageContext } from './context.js'
 import { PipelineError, StageAbortedError } from './errors.js'
 
 export interface LoadOptions {
   readonly warehouse: Warehouse
   readonly schema: string
-}
-
-export interface LoadedRun {
-  readonly runId: string
-  readonly tables: readonly LoadedTable[]
-  readonly rows: number
-  readonly durationMs: number
-}
-
-export interface LoadSummary {
-  readonly stage: 'load'
-  readonly runs: readonly LoadedRun[]
-  readonly rows: number
-  readonly durationMs: number
 }
 
 export async function load(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {

@@ -5,20 +5,14 @@
  * point converges to the state one clean cycle would have produced.
  */
 import type { StageContext } from './context.js'
-import { extract, type ExtractOptions, type ExtractSummary } from './extract.js'
-import { load, type LoadOptions, type LoadSummary } from './load.js'
-import { transform, type TransformSummary } from './transform.js'
+import type { RunSummary } from '../schema/summaries.js'
+import { extract, type ExtractOptions } from './extract.js'
+import { load, type LoadOptions } from './load.js'
+import { transform } from './transform.js'
 
 export interface RunOptions {
   readonly extract: ExtractOptions
   readonly load: LoadOptions
-}
-
-export interface RunSummary {
-  readonly extract: ExtractSummary
-  readonly transform: TransformSummary
-  readonly load: LoadSummary
-  readonly durationMs: number
 }
 
 export async function runCycle(ctx: StageContext, options: RunOptions): Promise<RunSummary> {

@@ -12,27 +12,12 @@ import { join } from 'node:path'
 import { dataKey, quarantineKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
 import { listRunIds, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
-import { openDuckDb } from '../transform/duckdb-engine.js'
+import { openDuckDb } from '../engines/duckdb/duckdb-engine.js'
 import { runModels, type SourceFile } from '../transform/model-runner.js'
+import type { TransformedRun, TransformSummary } from '../schema/summaries.js'
 import type { StageContext } from './context.js'
 import { LeaseLostError, StageAbortedError } from './errors.js'
-import { newRunId } from './run-id.js'
-
-export interface TransformedRun {
-  readonly runId: string
-  readonly tables: readonly { readonly table: string; readonly rows: number }[]
-  readonly rows: number
-  /** Source rows that failed validation, per source table, and where they were put. */
-  readonly quarantined: readonly { readonly table: string; readonly rows: number; readonly key: string }[]
-  readonly durationMs: number
-}
-
-export interface TransformSummary {
-  readonly stage: 'transform'
-  readonly runs: readonly TransformedRun[]
-  readonly rows: number
-  readonly durationMs: number
-}
+import { newRunId } from '../core/run-id.js'
 
 export async function transform(ctx: StageContext): Promise<TransformSummary> {
   const started = Date.now()

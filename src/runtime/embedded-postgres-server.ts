@@ -17,7 +17,7 @@ import { arch, platform, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { quoteIdent } from '../sql/quote.js'
-import { StarlineError } from '../starline-error.js'
+import { StarlineError } from '../core/starline-error.js'
 
 export interface EmbeddedPostgresServer {
   readonly port: number

@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { loadConfig, requireSetting, type StarlineConfig } from '../config/config.js'
-import type { Dataset } from '../datasets/dataset.js'
+import type { Dataset } from '../schema/dataset.js'
 import { TOTESYS } from '../datasets/totesys/totesys-dataset.js'
 import { openObjectStore } from '../lake/open-object-store.js'
 import type { Logger } from '../observe/logger.js'

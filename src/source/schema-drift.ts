@@ -6,20 +6,8 @@
  * warehouse depend on it.
  */
 import type { ManifestColumn } from '../lake/manifest.js'
+import { describeChange, type SchemaChange } from '../schema/schema-change.js'
 import { SourceError } from './errors.js'
-
-export const SCHEMA_CHANGE_KINDS = ['added', 'removed', 'retyped'] as const
-export type SchemaChangeKind = (typeof SCHEMA_CHANGE_KINDS)[number]
-
-export interface SchemaChange {
-  readonly table: string
-  readonly column: string
-  readonly kind: SchemaChangeKind
-  /** The type before (removed, retyped). */
-  readonly from?: string
-  /** The type now (added, retyped). */
-  readonly to?: string
-}
 
 export class SchemaDriftError extends SourceError {}
 
@@ -48,17 +36,6 @@ export function compareSchemas(
 /** Changes a run cannot carry on through: anything but an added column. */
 export function breakingChanges(changes: readonly SchemaChange[]): SchemaChange[] {
   return changes.filter((change) => change.kind !== 'added')
-}
-
-export function describeChange(change: SchemaChange): string {
-  switch (change.kind) {
-    case 'added':
-      return `"${change.table}"."${change.column}" was added (${change.to})`
-    case 'removed':
-      return `"${change.table}"."${change.column}" was removed (it was ${change.from})`
-    case 'retyped':
-      return `"${change.table}"."${change.column}" changed type from ${change.from} to ${change.to}`
-  }
 }
 
 export function schemaDriftError(changes: readonly SchemaChange[], sinceRunId: string): SchemaDriftError {

@@ -5,7 +5,7 @@
  * is only for statements that cannot take parameters (`COPY (SELECT ...) TO
  * STDOUT`, DuckDB `COPY ... TO 'path'`, Redshift `COPY ... IAM_ROLE '...'`).
  */
-import { StarlineError } from '../starline-error.js'
+import { StarlineError } from '../core/starline-error.js'
 
 export class InvalidIdentifierError extends StarlineError {}
 

@@ -13,11 +13,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Dataset, ModelSpec, RowCheck } from '../datasets/dataset.js'
+import type { Dataset, ModelSpec, RowCheck } from '../schema/dataset.js'
 import type { ManifestColumn } from '../lake/manifest.js'
 import { quoteIdent, quoteIdentList, quoteLiteral } from '../sql/quote.js'
-import type { DuckDb } from './duckdb-engine.js'
-import { messageOf } from '../starline-error.js'
+import type { DuckDb } from '../engines/duckdb/duckdb-engine.js'
+import { messageOf } from '../core/starline-error.js'
 import { ModelContractError, TransformError } from './errors.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
 

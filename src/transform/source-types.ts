@@ -3,7 +3,7 @@
  * with. Types are always explicit: inference would turn money into doubles
  * and text dates into dates before they are validated.
  */
-import type { ColumnType } from '../warehouse/table-spec.js'
+import type { ColumnType } from '../schema/table-spec.js'
 
 const EXACT: Readonly<Record<string, string>> = {
   integer: 'INTEGER',

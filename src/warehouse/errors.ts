@@ -1,4 +1,4 @@
-import { StarlineError } from '../starline-error.js'
+import { StarlineError } from '../core/starline-error.js'
 
 export class WarehouseError extends StarlineError {}
 

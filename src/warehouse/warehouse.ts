@@ -2,7 +2,8 @@
  * The warehouse contract every engine implements (PostgreSQL now; Redshift
  * and DuckDB behind the same interface). Stage code depends on this alone.
  */
-import type { TableSpec } from './table-spec.js'
+import type { LoadedTable } from '../schema/summaries.js'
+import type { TableSpec } from '../schema/table-spec.js'
 
 export interface WarehouseCapabilities {
   /**
@@ -38,17 +39,6 @@ export interface LoadPlan {
   readonly tables: readonly LoadTable[]
   /** Every fact table of the dataset: those not in `tables` may still have held rows to release. */
   readonly facts: readonly TableSpec[]
-}
-
-export interface LoadedTable {
-  readonly table: string
-  readonly rows: number
-  /** Dimensions: new keys. Facts: rows appended. */
-  readonly inserted: number
-  /** Dimensions: keys whose values changed. */
-  readonly updated: number
-  /** Facts: rows waiting after this run for a dimension row that has not arrived (earlier runs' included). */
-  readonly held: number
 }
 
 export interface LoadResult {

@@ -4,7 +4,7 @@
  * typed columns that is true when the row is bad; a bad row is quarantined
  * with the reason, never loaded.
  */
-import type { RowCheck } from '../dataset.js'
+import type { RowCheck } from '../../schema/dataset.js'
 
 /** A text date must be exactly YYYY-MM-DD and a real day (no 2024-11-31). */
 function textDate(column: string): RowCheck {

@@ -3,7 +3,7 @@
  * Node's ICU data knows every code, so no hand-kept list goes stale:
  * GBP -> "British Pound", USD -> "US Dollar", EUR -> "Euro".
  */
-import type { Seed } from '../dataset.js'
+import type { Seed } from '../../schema/dataset.js'
 
 export const ISO_CURRENCY: Seed = {
   name: 'iso_currency',

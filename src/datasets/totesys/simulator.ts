@@ -12,7 +12,7 @@
  */
 import type { ClientBase } from 'pg'
 import { quoteIdent } from '../../sql/quote.js'
-import { StarlineError } from '../../starline-error.js'
+import { StarlineError } from '../../core/starline-error.js'
 import { wrapSourceError } from './generator.js'
 import {
   DAY_MS,
@@ -29,7 +29,7 @@ import {
   startOfDay,
 } from './order-plan.js'
 import type { OrderChoices, OrderRates, PlannedOrder } from './order-plan.js'
-import { inTransaction } from '../../sql/transaction.js'
+import { inTransaction } from '../../engines/postgres/postgres-transaction.js'
 import { createRandom, deriveSeed } from './random.js'
 import type { SeededRandom } from './random.js'
 import { drawDesign, drawOtherFileLocation } from './reference-data.js'

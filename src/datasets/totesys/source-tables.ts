@@ -1,4 +1,4 @@
-import type { SourceTableSpec } from '../dataset.js'
+import type { SourceTableSpec } from '../../schema/dataset.js'
 
 /**
  * The ToteSys source tables starline extracts, in foreign-key order (parents

@@ -3,7 +3,7 @@
  * sharing dimensions, as specified in shared/docs/totesys.md. Each table here
  * is built by the model file of the same name in ./models/.
  */
-import type { ColumnSpec, ColumnType, TableSpec } from '../../warehouse/table-spec.js'
+import type { ColumnSpec, ColumnType, TableSpec } from '../../schema/table-spec.js'
 
 const MONEY: ColumnType = 'decimal(10,2)'
 

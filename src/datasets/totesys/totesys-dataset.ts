@@ -3,8 +3,8 @@
  * order; facts come before dim_date because the calendar is built from the
  * dates the facts refer to. (Loading reverses that: dimensions first.)
  */
-import type { Dataset, ModelSpec } from '../dataset.js'
-import type { TableSpec } from '../../warehouse/table-spec.js'
+import type { Dataset, ModelSpec } from '../../schema/dataset.js'
+import type { TableSpec } from '../../schema/table-spec.js'
 import {
   DIM_COUNTERPARTY,
   DIM_CURRENCY,

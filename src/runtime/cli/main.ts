@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/config.js'
 import { ConfigError } from '../../config/errors.js'
-import { messageOf } from '../../starline-error.js'
+import { messageOf } from '../../core/starline-error.js'
 
 const HELP = `starline - keep an analytics warehouse in step with an operational PostgreSQL database
 

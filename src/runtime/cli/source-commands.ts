@@ -6,7 +6,7 @@ import { ConfigError } from '../../config/errors.js'
 import { generateTotesys } from '../../datasets/totesys/generator.js'
 import { simulateActivity } from '../../datasets/totesys/simulator.js'
 import { formatTable, seconds } from '../../observe/summary-text.js'
-import { connectSource } from '../../source/postgres-source.js'
+import { connectSource } from '../../source/postgres/postgres-source.js'
 
 interface SourceCommandValues {
   readonly source?: string | undefined

@@ -3,7 +3,7 @@
  */
 import { qualify, quoteIdent } from '../../sql/quote.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from '../warehouse.js'
-import { currentViewName, heldTableName, tableColumns, type ColumnType, type TableSpec } from '../table-spec.js'
+import { currentViewName, heldTableName, tableColumns, type ColumnType, type TableSpec } from '../../schema/table-spec.js'
 
 export function postgresType(type: ColumnType): string {
   switch (type) {

@@ -14,25 +14,25 @@ import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { redactUrl } from '../../observe/redact.js'
-import { isRetryablePostgresError, sqlStateOf } from '../../sql/postgres-errors.js'
+import { isRetryablePostgresError, sqlStateOf } from '../../engines/postgres/postgres-errors.js'
 import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
-import { inTransaction } from '../../sql/transaction.js'
-import { messageOf, StarlineError } from '../../starline-error.js'
-import { openDuckDb, type DuckDb } from '../../transform/duckdb-engine.js'
+import { inTransaction } from '../../engines/postgres/postgres-transaction.js'
+import { messageOf, StarlineError } from '../../core/starline-error.js'
+import { openDuckDb, type DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import { WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError, WarehouseUnreachableError } from '../errors.js'
-import { heldTableName, inDependencyOrder, tableColumns, type ColumnType, type TableSpec } from '../table-spec.js'
+import { heldTableName, inDependencyOrder, tableColumns, type ColumnType, type TableSpec } from '../../schema/table-spec.js'
 import {
   DEFAULT_CAPABILITIES,
   LEDGER_TABLE,
   LEDGER_TABLES_TABLE,
   type LedgerRow,
-  type LoadedTable,
   type LoadPlan,
   type LoadResult,
   type LoadTable,
   type Warehouse,
   type WarehouseCapabilities,
 } from '../warehouse.js'
+import type { LoadedTable } from '../../schema/summaries.js'
 import type { PostgresWarehouseConfig } from './postgres-config.js'
 import { createCurrentViewSql, createHeldTableSql, createLedgerSql, createTableSql } from './postgres-ddl.js'
 

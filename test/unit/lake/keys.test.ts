@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { InvalidKeyError } from '../../../src/lake/errors.js'
 import { assertValidKey, dataKey, LEASE_PREFIX, leaseKey, MANIFEST_PREFIX, manifestKey, runIdOfManifestKey } from '../../../src/lake/keys.js'
-import { newRunId } from '../../../src/pipeline/run-id.js'
+import { newRunId } from '../../../src/core/run-id.js'
 
 const RUN_ID = '20261122T093000123Z'
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { InvalidIdentifierError, qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../../src/sql/quote.js'
-import { StarlineError } from '../../../src/starline-error.js'
+import { StarlineError } from '../../../src/core/starline-error.js'
 
 /** Reverses quoteIdent, as an SQL parser reads a quoted identifier. */
 function unquoteIdent(quoted: string): string {

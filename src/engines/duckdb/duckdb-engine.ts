@@ -3,7 +3,7 @@
  * One small wrapper so the rest of the code never touches the driver's types.
  */
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { quoteLiteral } from '../sql/quote.js'
+import { quoteLiteral } from '../../sql/quote.js'
 
 export interface DuckDbOptions {
   /** Where DuckDB spills when a sort or join outgrows memory. */

@@ -2,7 +2,7 @@
  * A dataset is what the generic pipeline needs to know about one source:
  * the tables to extract, and the models that build the warehouse from them.
  */
-import type { TableSpec } from '../warehouse/table-spec.js'
+import type { TableSpec } from './table-spec.js'
 
 export interface SourceTableSpec {
   readonly name: string

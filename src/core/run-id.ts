@@ -2,7 +2,7 @@
  * Run ids are UTC timestamps with milliseconds, `20261122T093000123Z`, so
  * they sort in run order as plain strings and read as a time.
  */
-import { StarlineError } from '../starline-error.js'
+import { StarlineError } from './starline-error.js'
 
 const RUN_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/
 

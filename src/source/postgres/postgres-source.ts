@@ -5,12 +5,13 @@
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import type { Readable } from 'node:stream'
-import { quoteIdent, quoteLiteral, qualify } from '../sql/quote.js'
-import { isRetryablePostgresError } from '../sql/postgres-errors.js'
-import { redactUrl } from '../observe/redact.js'
-import { messageOf } from '../starline-error.js'
-import type { ManifestColumn, WatermarkRange } from '../lake/manifest.js'
-import { SourceTableMissingError, SourceUnreachableError } from './errors.js'
+import { quoteIdent, quoteLiteral, qualify } from '../../sql/quote.js'
+import { isRetryablePostgresError } from '../../engines/postgres/postgres-errors.js'
+import { redactUrl } from '../../observe/redact.js'
+import { messageOf } from '../../core/starline-error.js'
+import type { ManifestColumn } from '../../lake/manifest.js'
+import type { WatermarkRange } from '../../schema/watermark.js'
+import { SourceTableMissingError, SourceUnreachableError } from '../errors.js'
 
 export interface SourceConnectOptions {
   /** Named in errors so the user knows which setting to fix. */

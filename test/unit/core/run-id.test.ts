@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { newRunId, nextRunId, runIdDate } from '../../../src/pipeline/run-id.js'
-import { StarlineError } from '../../../src/starline-error.js'
+import { newRunId, nextRunId, runIdDate } from '../../../src/core/run-id.js'
+import { StarlineError } from '../../../src/core/starline-error.js'
 
 const RUN_ID_FORM = /^\d{8}T\d{9}Z$/
 

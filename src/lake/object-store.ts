@@ -45,3 +45,8 @@ export async function listAll(store: ObjectStore, prefix: string): Promise<Objec
   for await (const info of store.list(prefix)) out.push(info)
   return out
 }
+
+/** The URL of an object: the store's root URL and the key, joined by one slash. */
+export function objectUrlOf(store: ObjectStore, key: string): string {
+  return `${store.root.replace(/\/+$/, '')}/${key}`
+}

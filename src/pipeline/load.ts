@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { listRunIds, readManifest } from '../lake/manifest.js'
+import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
 import type { LoadedRun, LoadSummary } from '../schema/summaries.js'
 import type { Warehouse } from '../warehouse/warehouse.js'
@@ -41,7 +42,10 @@ async function loadRun(ctx: StageContext, options: LoadOptions, runId: string, s
     for (const spec of inDependencyOrder(specs)) {
       const entry = byName.get(spec.name)
       if (!entry) continue
-      tables.push({ spec, rows: entry.rows, key: entry.key, path: await ctx.processed.localPath(entry.key, scratch) })
+      const objectUrl = objectUrlOf(ctx.processed, entry.key)
+      // An engine that reads the store itself (Redshift's COPY FROM 's3://...') needs no download.
+      const path = options.warehouse.capabilities.copyFromObjectStore ? undefined : await ctx.processed.localPath(entry.key, scratch)
+      tables.push({ spec, rows: entry.rows, key: entry.key, objectUrl, ...(path === undefined ? {} : { path }) })
     }
     const unknown = manifest.tables.filter((t) => !specs.some((s) => s.name === t.table))
     if (unknown.length > 0) {

@@ -13,7 +13,8 @@ import type { Logger } from '../observe/logger.js'
 import type { StageContext } from '../pipeline/context.js'
 import type { ExtractOptions } from '../pipeline/extract.js'
 import type { LoadOptions } from '../pipeline/load.js'
-import { PostgresWarehouse } from '../warehouse/postgres/postgres-warehouse.js'
+import { openWarehouse } from '../warehouse/open-warehouse.js'
+import type { Warehouse } from '../warehouse/warehouse.js'
 
 export function stageContext(
   config: StarlineConfig,
@@ -63,14 +64,14 @@ export function extractOptions(config: StarlineConfig, flags: { readonly acceptS
 }
 
 /** The caller closes the warehouse when done. */
-export function openWarehouse(config: StarlineConfig): PostgresWarehouse {
-  return new PostgresWarehouse({
-    url: requireSetting(config, 'warehouseUrl'),
+export function openConfiguredWarehouse(config: StarlineConfig): Promise<Warehouse> {
+  return openWarehouse(requireSetting(config, 'warehouseUrl'), {
     setting: 'STARLINE_WAREHOUSE_URL',
-    duckdb: { scratchDir: config.scratchDir, memoryLimit: config.duckdbMemory },
+    scratchDir: config.scratchDir,
+    duckdbMemory: config.duckdbMemory,
   })
 }
 
-export function loadOptions(config: StarlineConfig, warehouse: PostgresWarehouse): LoadOptions {
+export function loadOptions(config: StarlineConfig, warehouse: Warehouse): LoadOptions {
   return { warehouse, schema: config.warehouseSchema }
 }

@@ -26,8 +26,13 @@ export interface LoadTable {
   readonly rows: number
   /** The object's key in the processed zone. */
   readonly key: string
-  /** A local Parquet file with the table's rows (for engines that stream). */
-  readonly path: string
+  /** The object's URL (`file:///...`, `s3://bucket/...`), for engines that read the store themselves. */
+  readonly objectUrl: string
+  /**
+   * A local Parquet file with the table's rows, for engines that stream
+   * (absent when the engine has `copyFromObjectStore`).
+   */
+  readonly path?: string
 }
 
 export interface LoadPlan {

@@ -14,7 +14,7 @@ import type { StageContext } from '../../src/pipeline/context.js'
 import { runCycle } from '../../src/pipeline/run.js'
 import type { RunSummary } from '../../src/schema/summaries.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/runtime/embedded-postgres-server.js'
-import { extractOptions, loadOptions, localConfig, openWarehouse, stageContext } from '../../src/runtime/pipeline-setup.js'
+import { extractOptions, loadOptions, localConfig, openConfiguredWarehouse, stageContext } from '../../src/runtime/pipeline-setup.js'
 import { qualify, quoteIdent } from '../../src/sql/quote.js'
 
 /** History ends at the start of Tuesday 2024-11-19: the simulator's next day is a trading day. */
@@ -82,7 +82,7 @@ export class PipelineFixture {
     const lakeDir = mkdtempSync(join(tmpdir(), 'starline-lake-'))
     const config = localConfig({ sourceUrl, warehouseUrl }, lakeDir, { STARLINE_EXTRACT_LAG: '0ms', ...options.env })
     const ctx = stageContext(config, silentLogger)
-    const warehouse = openWarehouse(config)
+    const warehouse = await openConfiguredWarehouse(config)
     const sourcePool = new pg.Pool({ connectionString: sourceUrl, max: 2 })
     const warehousePool = new pg.Pool({ connectionString: warehouseUrl, max: 2 })
     const pipeline: Pipeline = {

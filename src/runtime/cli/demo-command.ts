@@ -17,7 +17,7 @@ import { formatRun, formatTable, seconds } from '../../observe/summary-text.js'
 import { StageAbortedError } from '../../pipeline/errors.js'
 import { runCycle } from '../../pipeline/run.js'
 import { startEmbeddedPostgres } from '../embedded-postgres-server.js'
-import { extractOptions, loadOptions, localConfig, openWarehouse, stageContext } from '../pipeline-setup.js'
+import { extractOptions, loadOptions, localConfig, openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
 
 export async function demoCommand(values: { readonly scale?: string | undefined }, signal: AbortSignal): Promise<void> {
   const started = Date.now()
@@ -49,7 +49,7 @@ export async function demoCommand(values: { readonly scale?: string | undefined 
 
     const config = localConfig({ sourceUrl, warehouseUrl }, lakeDir)
     const ctx = stageContext(config, createLogger({ level: 'warn' }), { signal })
-    const warehouse = openWarehouse(config)
+    const warehouse = await openConfiguredWarehouse(config)
     try {
       say('\n== cycle 1: the first, full run ==')
       say(formatRun(await runCycle(ctx, { extract: extractOptions(config), load: loadOptions(config, warehouse) })))

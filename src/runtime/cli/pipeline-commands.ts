@@ -5,7 +5,7 @@
 import { requireSetting, type StarlineConfig } from '../../config/config.js'
 import { createLogger } from '../../observe/logger.js'
 import { formatExtract, formatLoad, formatRun, formatTransform } from '../../observe/summary-text.js'
-import { extractOptions, loadOptions, openWarehouse, stageContext } from '../pipeline-setup.js'
+import { extractOptions, loadOptions, openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
 
 export async function pipelineCommand(
   command: 'extract' | 'transform' | 'load' | 'run',
@@ -28,7 +28,7 @@ export async function pipelineCommand(
   }
   // Check every setting before doing any work.
   if (command === 'run') requireSetting(config, 'sourceUrl')
-  const warehouse = openWarehouse(config)
+  const warehouse = await openConfiguredWarehouse(config)
   try {
     if (command === 'load') {
       const { load } = await import('../../pipeline/load.js')

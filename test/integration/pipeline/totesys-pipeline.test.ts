@@ -8,10 +8,11 @@ import pg from 'pg'
 import { simulateActivity } from '../../../src/datasets/totesys/simulator.js'
 import { listAll } from '../../../src/lake/object-store.js'
 import { listRunIds, readManifest } from '../../../src/lake/manifest.js'
+import { objectUrlOf } from '../../../src/lake/object-store.js'
 import { load } from '../../../src/pipeline/load.js'
 import { extract } from '../../../src/pipeline/extract.js'
 import { formatExtract } from '../../../src/observe/summary-text.js'
-import { extractOptions, loadOptions, openWarehouse } from '../../../src/runtime/pipeline-setup.js'
+import { extractOptions, loadOptions, openConfiguredWarehouse } from '../../../src/runtime/pipeline-setup.js'
 import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
 import { assertWarehouseMatchesSource } from '../../support/source-comparison.js'
 
@@ -233,7 +234,7 @@ describe('loading again', () => {
     const pipeline = await fixture.pipeline()
     await pipeline.cycle()
     const before = await warehouseSnapshot(pipeline)
-    const warehouse = openWarehouse(pipeline.config)
+    const warehouse = await openConfiguredWarehouse(pipeline.config)
     try {
       const again = await load(pipeline.ctx, loadOptions(pipeline.config, warehouse))
       assert.equal(again.runs.length, 0)
@@ -250,6 +251,7 @@ describe('loading again', () => {
             spec: pipeline.ctx.dataset.models.find((m) => m.table.name === t.table)!.table,
             rows: t.rows,
             key: t.key,
+            objectUrl: objectUrlOf(pipeline.ctx.processed, t.key),
             path: await pipeline.ctx.processed.localPath(t.key, pipeline.lakeDir),
           })),
         ),

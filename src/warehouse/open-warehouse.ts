@@ -1,0 +1,34 @@
+/**
+ * Picks the warehouse engine for a URL: the one place that knows which
+ * engines exist. Stage code receives the result as a `Warehouse` and reads
+ * its capabilities, never its engine.
+ */
+import { WarehouseError } from './errors.js'
+import type { Warehouse } from './warehouse.js'
+
+export interface OpenWarehouseOptions {
+  /** The setting the URL came from, named in connection errors. */
+  readonly setting?: string
+  /** Scratch space for engines that convert files on the way in. */
+  readonly scratchDir?: string
+  /** DuckDB's memory limit where an engine uses DuckDB (e.g. '512MB'). */
+  readonly duckdbMemory?: string
+}
+
+export const WAREHOUSE_URL_SCHEMES = ['postgres:', 'postgresql:'] as const
+
+export async function openWarehouse(url: string, options: OpenWarehouseOptions = {}): Promise<Warehouse> {
+  const scheme = new URL(url).protocol
+  if (scheme === 'postgres:' || scheme === 'postgresql:') {
+    // Engines load on demand: a CLI command pays only for the engine it uses.
+    const { PostgresWarehouse } = await import('./postgres/postgres-warehouse.js')
+    return new PostgresWarehouse({
+      url,
+      ...(options.setting ? { setting: options.setting } : {}),
+      duckdb: { ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}), ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}) },
+    })
+  }
+  throw new WarehouseError(
+    `Warehouse URL scheme "${scheme}" is not supported: use ${WAREHOUSE_URL_SCHEMES.map((s) => `${s}//`).join(' or ')}.`,
+  )
+}

@@ -1,0 +1,176 @@
+/**
+ * Facts keep full history: every row of a run is appended as a new fact
+ * row, never updated. Record ids continue from the table's maximum in a
+ * fixed order (the spec's appendOrder), so a run loads with the same ids
+ * whether or not an earlier attempt was killed.
+ */
+import type pg from 'pg'
+import { sqlStateOf } from '../../engines/postgres/postgres-errors.js'
+import type { LoadedTable } from '../../schema/summaries.js'
+import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
+import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
+import type { LoadPlan, LoadTable } from '../warehouse.js'
+import { hasHeldRows, moveUnresolvedToHeld, takeHeldRows } from './postgres-held-rows.js'
+import { copyCsvInto, createStage, type ParquetToCsv } from './postgres-staging.js'
+
+/**
+ * Loads a fact table's rows of one run: straight into the table when it is a
+ * bulk append with nothing held (see copyFactsDirect), through a staging
+ * table otherwise.
+ */
+export async function loadFacts(client: pg.ClientBase, plan: LoadPlan, table: LoadTable, toCsv: ParquetToCsv, csvFiles: string[]): Promise<LoadedTable> {
+  const direct = await directAppendBase(client, plan, table)
+  const csvPath = await toCsv.convert(table, direct)
+  csvFiles.push(csvPath)
+  if (direct !== undefined) return copyFactsDirect(client, plan, table, csvPath, direct)
+  const stage = await createStage(client, plan, table.spec)
+  await copyCsvInto(client, plan, table, stage, quoteIdentList(table.spec.columns.map((c) => c.name)), csvPath)
+  await client.query(`ANALYZE ${stage}`)
+  return appendFacts(client, plan, stage, table.spec, table.rows)
+}
+
+/** A run that brought no rows of `spec` may still bring the dimension rows its held facts wait for. */
+export async function releaseHeldFacts(client: pg.ClientBase, plan: LoadPlan, spec: TableSpec): Promise<LoadedTable | undefined> {
+  if (!(await hasHeldRows(client, plan, spec))) return undefined
+  const stage = await createStage(client, plan, spec)
+  return appendFacts(client, plan, stage, spec, 0)
+}
+
+/**
+ * The record id a bulk append of `table` continues from, when the direct
+ * path applies: a bulk append, and no earlier rows held (those need the
+ * staging path's re-check). Undefined otherwise.
+ */
+async function directAppendBase(client: pg.ClientBase, plan: LoadPlan, table: LoadTable): Promise<number | undefined> {
+  const { spec } = table
+  const result = await client.query<{ last: string; held: boolean }>(
+    `SELECT (SELECT coalesce(max(${quoteIdent(spec.recordId!)}), 0) FROM ${qualify(plan.schema, spec.name)})::text AS last,
+            EXISTS (SELECT 1 FROM ${qualify(plan.schema, heldTableName(spec))}) AS held`,
+  )
+  const row = result.rows[0]!
+  return !row.held && isBulk(table.rows, Number(row.last)) ? Number(row.last) : undefined
+}
+
+/**
+ * A bulk fact append without staging: the rows arrive numbered and are
+ * COPYed straight into the fact table (foreign keys dropped meanwhile), then
+ * any row whose dimension row is missing moves to the held table. Half the
+ * writes of staging then inserting.
+ */
+async function copyFactsDirect(client: pg.ClientBase, plan: LoadPlan, table: LoadTable, csvPath: string, base: number): Promise<LoadedTable> {
+  const { spec } = table
+  const target = qualify(plan.schema, spec.name)
+  const recordId = quoteIdent(spec.recordId!)
+  const columns = quoteIdentList(spec.columns.map((c) => c.name))
+  let held = 0
+  // Rows whose dimension row is missing are looked for only if re-adding the keys finds one:
+  // they are rare, and the search costs a join per key over the new rows.
+  const moveUnresolved = async () => {
+    held = await moveUnresolvedToHeld(client, plan, spec, target, { where: `s.${recordId} > ${Math.trunc(base)}`, heldSince: '$1' })
+  }
+  await withoutForeignKeyTriggers(
+    client,
+    target,
+    () => copyCsvInto(client, plan, table, target, `${recordId}, ${columns}`, csvPath),
+    moveUnresolved,
+    base === 0,
+  )
+  await syncSequence(client, target, spec)
+  return { table: spec.name, rows: table.rows, inserted: table.rows - held, updated: 0, held }
+}
+
+/**
+ * Append every staged row as a new fact, except rows whose dimension rows
+ * have not arrived: those wait in the held table (with rows held by earlier
+ * runs, which are released into the stage first and re-checked).
+ */
+async function appendFacts(client: pg.ClientBase, plan: LoadPlan, stage: string, spec: TableSpec, rows: number): Promise<LoadedTable> {
+  const target = qualify(plan.schema, spec.name)
+  const recordId = quoteIdent(spec.recordId!)
+  const columns = quoteIdentList(spec.columns.map((c) => c.name))
+  const order = quoteIdentList(spec.appendOrder ?? spec.columns.map((c) => c.name))
+
+  await client.query(`ALTER TABLE ${stage} ADD COLUMN _held_since text`)
+  await takeHeldRows(client, plan, spec, stage)
+  // Rows released above keep the run that first held them.
+  const heldRows = await moveUnresolvedToHeld(client, plan, spec, stage, { heldSince: 'coalesce(_held_since, $1)' })
+  const [{ last, waiting }] = (
+    await client.query<{ last: string; waiting: string }>(
+      `SELECT (SELECT coalesce(max(${recordId}), 0) FROM ${target})::text AS last, (SELECT count(*) FROM ${stage})::text AS waiting`,
+    )
+  ).rows as [{ last: string; waiting: string }]
+  const append = () =>
+    client.query(
+      `INSERT INTO ${target} (${recordId}, ${columns})
+       SELECT $1::bigint + row_number() OVER (ORDER BY ${order}), ${columns} FROM ${stage}`,
+      [last],
+    )
+  // Record ids are dense but for rows moved to hold, so `last` stands in for the table's size.
+  const appended = isBulk(Number(waiting), Number(last)) ? await withoutForeignKeyTriggers(client, target, append) : await append()
+  await syncSequence(client, target, spec)
+  return { table: spec.name, rows, inserted: appended.rowCount ?? 0, updated: 0, held: heldRows }
+}
+
+/** Large enough, next to what the table holds, that one validation pass beats a check per row. */
+function isBulk(rows: number, existing: number): boolean {
+  return rows >= 1_000 && rows * 10 >= existing
+}
+
+/** Keeps the serial's sequence ahead of the ids, for anyone inserting by hand. */
+async function syncSequence(client: pg.ClientBase, target: string, spec: TableSpec): Promise<void> {
+  await client.query(
+    `SELECT setval(pg_get_serial_sequence($1, $2), coalesce((SELECT max(${quoteIdent(spec.recordId!)}) FROM ${target}), 0) + 1, false)`,
+    [target, spec.recordId],
+  )
+}
+
+/**
+ * PostgreSQL checks foreign keys row by row, one index probe per key per
+ * row (measured: 90% of a 16,000-row fact append). For a bulk append the
+ * keys are dropped and re-added in the same transaction: re-adding checks
+ * the whole table in one join. The held-row check has already made sure
+ * every reference resolves. Takes an exclusive lock on the fact table until
+ * commit, as any bulk load would.
+ */
+async function withoutForeignKeyTriggers<T>(
+  client: pg.ClientBase,
+  target: string,
+  work: () => Promise<T>,
+  /** Called when re-adding a key finds a row it rejects: make every row valid, then keys are re-added again. */
+  repair?: () => Promise<void>,
+  /**
+   * Also drop the primary key (an empty fact table: nothing references it):
+   * building its index once, sorted, beats maintaining it row by row.
+   */
+  withPrimaryKey = false,
+): Promise<T> {
+  // With only pg_catalog on the path, the definitions name every table with its schema.
+  const [{ was }] = (await client.query<{ was: string }>("SELECT current_setting('search_path') AS was")).rows as [{ was: string }]
+  await client.query("SELECT set_config('search_path', 'pg_catalog', true)")
+  try {
+    const keys = await client.query<{ name: string; definition: string }>(
+      `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+        WHERE conrelid = $1::regclass AND contype = ANY($2::"char"[]) ORDER BY contype = 'p' DESC, conname`,
+      [target, withPrimaryKey ? ['f', 'p'] : ['f']],
+    )
+    for (const key of keys.rows) await client.query(`ALTER TABLE ${target} DROP CONSTRAINT ${quoteIdent(key.name)}`)
+    const result = await work()
+    // The definitions are PostgreSQL's own rendering of constraints it holds.
+    const readd = async () => {
+      for (const key of keys.rows) await client.query(`ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`)
+    }
+    await client.query('SAVEPOINT starline_foreign_keys')
+    try {
+      await readd()
+    } catch (error) {
+      if (repair === undefined || sqlStateOf(error) !== '23503') throw error
+      await client.query('ROLLBACK TO SAVEPOINT starline_foreign_keys')
+      await repair()
+      await readd()
+    }
+    await client.query('RELEASE SAVEPOINT starline_foreign_keys')
+    return result
+  } finally {
+    await client.query("SELECT set_config('search_path', $1, true)", [was])
+  }
+}

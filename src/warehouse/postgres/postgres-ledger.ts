@@ -1,0 +1,45 @@
+/**
+ * The load ledger (dlt's `_dlt_loads`): one row per loaded run and one per
+ * table of it, written in the same transaction as the data, so the
+ * warehouse itself says what it holds and a run is never loaded twice.
+ */
+import type pg from 'pg'
+import type { LoadedTable } from '../../schema/summaries.js'
+import { qualify } from '../../sql/quote.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type LedgerRow, type LoadPlan } from '../warehouse.js'
+
+export async function isLoaded(client: pg.ClientBase, plan: LoadPlan): Promise<boolean> {
+  const found = await client.query(`SELECT 1 FROM ${qualify(plan.schema, LEDGER_TABLE)} WHERE run_id = $1`, [plan.runId])
+  return Boolean(found.rowCount)
+}
+
+export async function recordLoad(client: pg.ClientBase, plan: LoadPlan, loaded: readonly LoadedTable[]): Promise<void> {
+  const rows = loaded.reduce((sum, t) => sum + t.rows, 0)
+  await client.query(
+    `INSERT INTO ${qualify(plan.schema, LEDGER_TABLE)} (run_id, dataset, manifest_sha256, rows, status) VALUES ($1, $2, $3, $4, 'loaded')`,
+    [plan.runId, plan.dataset, plan.manifestSha256, rows],
+  )
+  for (const t of loaded) {
+    await client.query(
+      `INSERT INTO ${qualify(plan.schema, LEDGER_TABLES_TABLE)} (run_id, table_name, rows, inserted, updated, held) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [plan.runId, t.table, t.rows, t.inserted, t.updated, t.held],
+    )
+  }
+}
+
+/** Every loaded run, oldest first; empty when the ledger does not exist yet. */
+export async function readLedger(client: pg.ClientBase, schema: string): Promise<LedgerRow[]> {
+  const exists = await client.query('SELECT to_regclass($1) AS t', [qualify(schema, LEDGER_TABLE)])
+  if (!exists.rows[0]?.t) return []
+  const result = await client.query<{ run_id: string; dataset: string; manifest_sha256: string; rows: string; status: string; loaded_at: Date }>(
+    `SELECT run_id, dataset, manifest_sha256, rows::text AS rows, status, loaded_at FROM ${qualify(schema, LEDGER_TABLE)} ORDER BY run_id`,
+  )
+  return result.rows.map((r) => ({
+    runId: r.run_id,
+    dataset: r.dataset,
+    manifestSha256: r.manifest_sha256,
+    rows: Number(r.rows),
+    status: r.status,
+    loadedAt: r.loaded_at,
+  }))
+}

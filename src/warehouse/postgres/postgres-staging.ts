@@ -1,0 +1,95 @@
+/**
+ * Bytes in: Parquet files become COPY input, COPY streams them into a table
+ * or a temporary staging table, and the count is checked against the
+ * manifest. PostgreSQL cannot read Parquet, so DuckDB (in process) turns
+ * each file into CSV first (NULL unquoted-empty, '' as "").
+ */
+import { createReadStream } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import type pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
+import { openDuckDb, type DuckDb } from '../../engines/duckdb/duckdb-engine.js'
+import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
+import type { TableSpec } from '../../schema/table-spec.js'
+import { WarehouseLoadError } from '../errors.js'
+import type { LoadPlan, LoadTable } from '../warehouse.js'
+
+export interface ParquetToCsvOptions {
+  readonly scratchDir?: string
+  readonly memoryLimit?: string
+}
+
+/** One DuckDB for the warehouse's lifetime, opened on first use, converting Parquet to CSV files. */
+export class ParquetToCsv {
+  readonly #options: ParquetToCsvOptions
+  #duckdb: Promise<{ db: DuckDb; dir: string }> | undefined
+
+  constructor(options: ParquetToCsvOptions) {
+    this.#options = Object.freeze({ ...options })
+  }
+
+  /**
+   * A CSV file of the table's data columns. With `recordIdBase`, facts get
+   * their record ids here, numbered in append order after it. The caller
+   * removes the file.
+   */
+  async convert(table: LoadTable, recordIdBase?: number): Promise<string> {
+    this.#duckdb ??= (async () => {
+      const dir = await mkdtemp(join(this.#options.scratchDir ?? tmpdir(), 'starline-load-'))
+      const memoryLimit = this.#options.memoryLimit
+      return { db: await openDuckDb({ scratchDir: dir, ...(memoryLimit ? { memoryLimit } : {}) }), dir }
+    })()
+    const { db, dir } = await this.#duckdb
+    if (table.path === undefined) throw new Error(`No local file for "${table.spec.name}": this engine reads local Parquet files.`)
+    const out = join(dir, `${table.spec.name}-${randomUUID()}.csv`)
+    const columns = quoteIdentList(table.spec.columns.map((c) => c.name))
+    const source = `read_parquet(${quoteLiteral(table.path)})`
+    const select =
+      recordIdBase === undefined
+        ? `SELECT ${columns} FROM ${source}`
+        : `SELECT ${Math.trunc(recordIdBase)}::BIGINT + row_number() OVER (ORDER BY ${quoteIdentList(table.spec.appendOrder ?? [])}) AS record_id, ${columns} ` +
+          `FROM ${source} ORDER BY record_id`
+    await db.run(`COPY (${select}) TO ${quoteLiteral(out)} (FORMAT csv, HEADER false)`)
+    return out
+  }
+
+  async close(): Promise<void> {
+    const duck = await this.#duckdb?.catch(() => undefined)
+    if (duck) {
+      duck.db.close()
+      await rm(duck.dir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** A temporary staging table with the target's data columns and types, without its constraints. */
+export async function createStage(client: pg.ClientBase, plan: LoadPlan, spec: TableSpec): Promise<string> {
+  const stage = quoteIdent(`_starline_stage_${spec.name}`)
+  const columns = quoteIdentList(spec.columns.map((c) => c.name))
+  await client.query(`CREATE TEMP TABLE ${stage} ON COMMIT DROP AS SELECT ${columns} FROM ${qualify(plan.schema, spec.name)} WITH NO DATA`)
+  return stage
+}
+
+/** Streams a CSV file into `relation` with COPY FROM STDIN and checks the count against the manifest. */
+export async function copyCsvInto(
+  client: pg.ClientBase,
+  plan: LoadPlan,
+  table: LoadTable,
+  relation: string,
+  columns: string,
+  csvPath: string,
+): Promise<void> {
+  const copy = client.query(copyFrom(`COPY ${relation} (${columns}) FROM STDIN WITH (FORMAT csv)`))
+  await pipeline(createReadStream(csvPath), copy)
+  if (copy.rowCount !== table.rows) {
+    throw new WarehouseLoadError(
+      `Cannot load run ${plan.runId}: "${table.spec.name}" holds ${copy.rowCount} rows but its manifest says ${table.rows}. ` +
+        'The processed file is damaged; transform the run again.',
+      { context: { runId: plan.runId, table: table.spec.name } },
+    )
+  }
+}

@@ -2,6 +2,7 @@
  * What every stage receives: where the lake zones are, which dataset, how to
  * log, and a signal to stop early. Stages return summaries; they never print.
  */
+import { NO_RETRY, withRetry, type RetryPolicy } from '../core/retry.js'
 import type { Dataset } from '../schema/dataset.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import type { Logger } from '../observe/logger.js'
@@ -18,5 +19,19 @@ export interface StageContext {
   readonly leaseTtlMs: number
   /** DuckDB's memory limit (e.g. '512MB'); past it DuckDB spills to scratchDir. */
   readonly duckdbMemory?: string
+  /** How steps that are safe to repeat retry transient failures (no retry when absent). */
+  readonly retry?: RetryPolicy
 }
 
+
+/**
+ * Runs a step that is safe to repeat, retrying transient failures under the
+ * context's policy and logging each retry.
+ */
+export function retryStep<T>(ctx: StageContext, step: string, work: () => Promise<T>): Promise<T> {
+  return withRetry(work, {
+    policy: ctx.retry ?? NO_RETRY,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    onRetry: (error, attempt, delayMs) => ctx.logger.info('retrying after a transient failure', { step, attempt, delayMs, error: error.message }),
+  })
+}

@@ -9,7 +9,6 @@
  * (schema drift); periodically, small tables are reconciled by row hash to
  * catch edits that left the watermark alone.
  */
-import type pg from 'pg'
 import { dataKey, manifestKey, reconcileKey } from '../lake/keys.js'
 import { acquireLease } from '../lake/lease.js'
 import {
@@ -23,18 +22,17 @@ import {
 } from '../lake/manifest.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { nonEmptyCsv } from '../source/non-empty-csv.js'
-import { beginSnapshot, connectSource, copyTableRange, readOpenTransactions, readSourceColumns, readWindowEnd } from '../source/postgres/postgres-source.js'
 import { parseHashes, reconcileTable, type ReconciledTable } from '../source/reconcile.js'
+import type { Source, SourceSnapshot } from '../source/source.js'
 import { breakingChanges, compareSchemas, schemaDriftError } from '../source/schema-drift.js'
-import type { StageContext } from './context.js'
+import { retryStep, type StageContext } from './context.js'
 import { LeaseLostError, PipelineError, StageAbortedError } from './errors.js'
 import { nextRunId } from '../core/run-id.js'
 import type { ExtractSummary, ReconcileSummary } from '../schema/summaries.js'
 import type { WatermarkRange } from '../schema/watermark.js'
 
 export interface ExtractOptions {
-  readonly sourceUrl: string
-  readonly sourceSchema: string
+  readonly source: Source
   /** Leave rows stamped within this many ms of the source's clock for the next run. */
   readonly lagMs: number
   /** Reconcile the dataset's small tables by row hash when this long has passed since the last time; undefined = never. */
@@ -49,7 +47,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
   const runId = nextRunId((await listRunIds(ctx.ingestion)).at(-1))
   const lease = await acquireLease(ctx.ingestion, 'extract', runId, { ttlMs: ctx.leaseTtlMs })
   const recoveredRunId = lease.replaced ? await removeUnpublishedRun(ctx, lease.replaced.runId) : undefined
-  let client: pg.Client | undefined
+  let snapshot: SourceSnapshot | undefined
   let seesAllSessions = true
   const summary = (fields: Partial<ExtractSummary>): ExtractSummary => ({
     stage: 'extract',
@@ -69,17 +67,16 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
       throw new PipelineError(`Another extract run (${previous.runId}) committed while this one was starting. Run again.`, { retryable: true })
     }
     ownsRunKeys = true
-    client = await connectSource(options.sourceUrl, { setting: 'STARLINE_SOURCE_URL' })
-    const openTransactions = await readOpenTransactions(client)
+    snapshot = await retryStep(ctx, 'open the source snapshot', () => options.source.openSnapshot())
+    const { openTransactions } = snapshot
     seesAllSessions = openTransactions.seesAllSessions
     if (!openTransactions.seesAllSessions) {
       ctx.logger.warn(
         "the source user cannot see other users' transactions (grant it pg_read_all_stats): rows they commit later than STARLINE_EXTRACT_LAG after stamping could be missed",
       )
     }
-    await beginSnapshot(client)
     const tables = ctx.dataset.sourceTables
-    const columns = await readSourceColumns(client, options.sourceSchema, tables.map((t) => t.name))
+    const columns = await snapshot.columns(tables.map((t) => t.name))
 
     // Drift is judged before any data moves: a breaking change stops here.
     const schemaChanges = compareSchemas(previous?.sourceSchema ?? {}, columns)
@@ -87,7 +84,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     if (breaking.length > 0 && !options.acceptSchemaChange) throw schemaDriftError(breaking, previous!.runId)
     if (schemaChanges.length > 0) ctx.logger.warn('the source schema changed', { changes: schemaChanges })
 
-    const end = await readWindowEnd(client, { schema: options.sourceSchema, tables, lagMs: options.lagMs, openTransactions })
+    const end = await snapshot.windowEnd(tables, options.lagMs)
     const heldBack = end.heldBackByTransactionMs === undefined ? {} : { heldBackByTransactionMs: end.heldBackByTransactionMs }
     if (end.heldBackByTransactionMs !== undefined) {
       ctx.logger.warn('an open source transaction holds the extract window back', { ageMs: end.heldBackByTransactionMs })
@@ -98,11 +95,10 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     const windowIsEmpty = to === null || to === from
 
     const reconciled = isReconcileDue(previous?.reconciliation, options.reconcileIntervalMs)
-      ? await reconcile(ctx, client, options, columns, previous?.reconciliation, previous?.reconciliation?.settledUpTo ?? from)
+      ? await reconcile(ctx, snapshot, columns, previous?.reconciliation, previous?.reconciliation?.settledUpTo ?? from)
       : undefined
     const silentEdits = new Map((reconciled ?? []).filter((r) => r.changedKeys.length > 0).map((r) => [r.table, r.changedKeys]))
     if (windowIsEmpty && silentEdits.size === 0 && !(breaking.length > 0)) {
-      await client.query('COMMIT')
       return summary({ schemaChanges, ...heldBack, ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}) })
     }
 
@@ -114,7 +110,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
       if (windowIsEmpty && extraKeys.length === 0) continue
       // An empty window still copies silent edits: from = to selects no row by watermark.
       const range = { column: table.watermarkColumn, from: window!.from, to: window!.to }
-      const copy = copyTableRange(client, options.sourceSchema, table.name, tableColumns.map((c) => c.name), range, {
+      const copy = snapshot.copyRange(table.name, tableColumns.map((c) => c.name), range, {
         keyColumn: table.primaryKey,
         keys: extraKeys,
       })
@@ -125,7 +121,8 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
       written.push({ table: table.name, key, format: 'csv', rows: copy.rowCount, bytes: info.size, sha256: info.sha256 ?? '', columns: tableColumns })
       ctx.logger.debug('extracted table', { runId, table: table.name, rows: copy.rowCount })
     }
-    await client.query('COMMIT')
+    await snapshot.close()
+    snapshot = undefined
     if (written.length === 0 && breaking.length === 0) {
       return summary({ schemaChanges, ...heldBack, ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}) })
     }
@@ -163,7 +160,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     if (ownsRunKeys) await deleteRunObjects(ctx, runId).catch(() => {})
     throw error
   } finally {
-    await client?.end().catch(() => {})
+    await snapshot?.close().catch(() => {})
     await lease.release().catch(() => {})
   }
 }
@@ -175,8 +172,7 @@ function isReconcileDue(last: ReconciliationState | undefined, intervalMs: numbe
 
 async function reconcile(
   ctx: StageContext,
-  client: pg.ClientBase,
-  options: ExtractOptions,
+  snapshot: SourceSnapshot,
   columns: ReadonlyMap<string, readonly ManifestColumn[]>,
   last: ReconciliationState | undefined,
   settledUpTo: string | null,
@@ -188,8 +184,7 @@ async function reconcile(
     if (!table || !tableColumns) continue
     const baselineKey = last?.hashes[name]
     const previousHashes = baselineKey === undefined ? undefined : parseHashes((await ctx.ingestion.getBytes(baselineKey)).toString('utf8'))
-    const result = await reconcileTable(client, {
-      schema: options.sourceSchema,
+    const result = await reconcileTable(snapshot, {
       table: name,
       primaryKey: table.primaryKey,
       watermarkColumn: table.watermarkColumn,

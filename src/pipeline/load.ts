@@ -9,7 +9,7 @@ import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
 import type { LoadedRun, LoadSummary } from '../schema/summaries.js'
 import type { Warehouse } from '../warehouse/warehouse.js'
-import type { StageContext } from './context.js'
+import { retryStep, type StageContext } from './context.js'
 import { PipelineError, StageAbortedError } from './errors.js'
 
 export interface LoadOptions {
@@ -20,8 +20,8 @@ export interface LoadOptions {
 export async function load(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
   const started = Date.now()
   const specs = ctx.dataset.models.map((m) => m.table)
-  await options.warehouse.ensureTables(options.schema, specs)
-  const loaded = new Set((await options.warehouse.loadedRuns(options.schema)).map((row) => row.runId))
+  await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs))
+  const loaded = new Set((await retryStep(ctx, 'read the ledger', () => options.warehouse.loadedRuns(options.schema))).map((row) => row.runId))
   const pending = (await listRunIds(ctx.processed)).filter((runId) => !loaded.has(runId))
   const runs: LoadedRun[] = []
   for (const runId of pending) {
@@ -55,7 +55,9 @@ async function loadRun(ctx: StageContext, options: LoadOptions, runId: string, s
       )
     }
     const facts = specs.filter((spec) => spec.kind === 'fact')
-    const result = await options.warehouse.loadRun({ schema: options.schema, dataset: ctx.dataset.name, runId, manifestSha256: sha256, tables, facts })
+    const plan = { schema: options.schema, dataset: ctx.dataset.name, runId, manifestSha256: sha256, tables, facts }
+    // One transaction with its ledger row: repeating it after a transient failure loads it exactly once.
+    const result = await retryStep(ctx, `load run ${runId}`, () => options.warehouse.loadRun(plan))
     const rows = result.tables.reduce((s, t) => s + t.rows, 0)
     ctx.logger.info(result.status === 'loaded' ? 'load run committed' : 'load run was already in the ledger', { runId, rows })
     return { runId, tables: result.tables, rows, durationMs: Date.now() - started }

@@ -13,6 +13,7 @@ import type { Logger } from '../observe/logger.js'
 import type { StageContext } from '../pipeline/context.js'
 import type { ExtractOptions } from '../pipeline/extract.js'
 import type { LoadOptions } from '../pipeline/load.js'
+import { openSource } from '../source/open-source.js'
 import { openWarehouse } from '../warehouse/open-warehouse.js'
 import type { Warehouse } from '../warehouse/warehouse.js'
 
@@ -29,6 +30,7 @@ export function stageContext(
     scratchDir: config.scratchDir,
     leaseTtlMs: config.leaseTtlMs,
     duckdbMemory: config.duckdbMemory,
+    retry: { retries: config.retries },
     ...(options.signal ? { signal: options.signal } : {}),
   }
 }
@@ -55,8 +57,7 @@ export function localConfig(
 
 export function extractOptions(config: StarlineConfig, flags: { readonly acceptSchemaChange?: boolean } = {}): ExtractOptions {
   return {
-    sourceUrl: requireSetting(config, 'sourceUrl'),
-    sourceSchema: config.sourceSchema,
+    source: openSource(requireSetting(config, 'sourceUrl'), { schema: config.sourceSchema, setting: 'STARLINE_SOURCE_URL' }),
     lagMs: config.extractLagMs,
     ...(config.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: config.reconcileIntervalMs }),
     ...(flags.acceptSchemaChange ? { acceptSchemaChange: true } : {}),

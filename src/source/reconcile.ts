@@ -7,13 +7,7 @@
  * A row that appeared with an old watermark (a commit later than the lag
  * allowed for) is caught the same way.
  */
-import type pg from 'pg'
-import { qualify, quoteIdent } from '../sql/quote.js'
-
-export interface RowHash {
-  readonly key: string
-  readonly md5: string
-}
+import type { SourceSnapshot } from './source.js'
 
 export interface ReconciledTable {
   readonly table: string
@@ -28,7 +22,6 @@ export interface ReconciledTable {
 }
 
 export interface ReconcileTableOptions {
-  readonly schema: string
   readonly table: string
   readonly primaryKey: string
   readonly watermarkColumn: string
@@ -39,27 +32,24 @@ export interface ReconcileTableOptions {
   readonly previous: ReadonlyMap<string, string> | undefined
 }
 
-export async function reconcileTable(client: pg.ClientBase, options: ReconcileTableOptions): Promise<ReconciledTable> {
-  const settled = options.settledUpTo === null ? 'false' : `${quoteIdent(options.watermarkColumn)} <= $1::timestamp`
-  const result = await client.query<{ key: string; md5: string; settled: boolean }>({
-    text:
-      `SELECT ${quoteIdent(options.primaryKey)}::text AS key, md5(ROW(${options.columns.map(quoteIdent).join(', ')})::text) AS md5, ` +
-      `${settled} AS settled FROM ${qualify(options.schema, options.table)} ORDER BY ${quoteIdent(options.primaryKey)}`,
-    values: options.settledUpTo === null ? [] : [options.settledUpTo],
-  })
+export async function reconcileTable(snapshot: SourceSnapshot, options: ReconcileTableOptions): Promise<ReconciledTable> {
+  const rows = await snapshot.hashRows(
+    { name: options.table, primaryKey: options.primaryKey, watermarkColumn: options.watermarkColumn, columns: options.columns },
+    options.settledUpTo,
+  )
   const changedKeys: string[] = []
   const seen = new Set<string>()
-  for (const row of result.rows) {
+  for (const row of rows) {
     seen.add(row.key)
     if (options.previous !== undefined && row.settled && options.previous.get(row.key) !== row.md5) changedKeys.push(row.key)
   }
   const deletedKeys = options.previous === undefined ? [] : [...options.previous.keys()].filter((key) => !seen.has(key))
   return {
     table: options.table,
-    rows: result.rows.length,
+    rows: rows.length,
     changedKeys,
     deletedKeys,
-    hashesCsv: result.rows.map((row) => `${row.key},${row.md5}\n`).join(''),
+    hashesCsv: rows.map((row) => `${row.key},${row.md5}\n`).join(''),
   }
 }
 

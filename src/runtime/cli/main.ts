@@ -1,12 +1,18 @@
 /**
  * The `starline` command. Each subcommand validates its configuration, calls
  * the same stage functions the Lambda handlers call, and prints a summary.
- * Exit status: 0 on success, 1 on failure (one line saying why), 2 on misuse.
+ * Exit status: 0 on success, 1 on failure (one line saying why), 2 on misuse,
+ * 75 on a transient failure worth retrying.
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/config.js'
 import { ConfigError } from '../../config/errors.js'
+import { isRetryable } from '../../core/retry.js'
 import { messageOf } from '../../core/starline-error.js'
+import { settingsHelp } from '../../config/settings.js'
+
+/** EX_TEMPFAIL: the failure was transient, so a scheduler may simply try again. */
+export const EXIT_RETRYABLE = 75
 
 const HELP = `starline - keep an analytics warehouse in step with an operational PostgreSQL database
 
@@ -32,16 +38,11 @@ Options:
   -h, --help      this help
   -v, --version   the version
 
-Environment:
-  STARLINE_SOURCE_URL         postgres://user:password@host:5432/db (the OLTP source)
-  STARLINE_SOURCE_SCHEMA      source schema (default public)
-  STARLINE_INGESTION_URL      file:///abs/path of the ingestion zone (default ./.starline/lake/ingestion)
-  STARLINE_PROCESSED_URL      file:///abs/path of the processed zone (default ./.starline/lake/processed)
-  STARLINE_WAREHOUSE_URL      postgres://user:password@host:5432/db (the warehouse)
-  STARLINE_WAREHOUSE_SCHEMA   warehouse schema (default public)
-  STARLINE_EXTRACT_LAG        leave rows newer than this to the next run (default 10s)
-  STARLINE_RECONCILE_INTERVAL how often small tables are compared by row hash for silent edits (default 1h; off)
-  STARLINE_LOG_LEVEL          debug | info | warn | error | silent (default warn); logs go to stderr as JSON
+Settings (environment variables; --config FILE overrides them):
+${settingsHelp()}
+
+Exit status: 0 success, 1 failure (fix the cause), 2 bad usage or configuration,
+${EXIT_RETRYABLE} a transient failure (connection lost, lease held...): run again later.
 `
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -117,7 +118,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   } catch (error) {
     process.stderr.write(`starline: ${oneLine(messageOf(error))}\n`)
-    return error instanceof ConfigError ? 2 : 1
+    if (error instanceof ConfigError) return 2
+    return isRetryable(error) ? EXIT_RETRYABLE : 1
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)

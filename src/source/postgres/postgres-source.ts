@@ -1,10 +1,10 @@
 /**
- * Reading the source PostgreSQL database: one connection, one consistent
- * snapshot for all tables of a run, bulk reads with `COPY ... TO STDOUT`.
+ * The PostgreSQL source: one connection per snapshot, one consistent
+ * repeatable-read snapshot for all tables of a run, bulk reads with
+ * `COPY ... TO STDOUT` (about twice the row API's speed).
  */
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
-import type { Readable } from 'node:stream'
 import { quoteIdent, quoteLiteral, qualify } from '../../sql/quote.js'
 import { isRetryablePostgresError } from '../../engines/postgres/postgres-errors.js'
 import { redactUrl } from '../../observe/redact.js'
@@ -12,6 +12,92 @@ import { messageOf } from '../../core/starline-error.js'
 import type { ManifestColumn } from '../../lake/manifest.js'
 import type { WatermarkRange } from '../../schema/watermark.js'
 import { SourceTableMissingError, SourceUnreachableError } from '../errors.js'
+import type { CsvStream, OpenTransactions, RowHash, Source, SourceSnapshot, WatermarkedTable, WindowEnd } from '../source.js'
+
+export interface PostgresSourceConfig {
+  readonly url: string
+  readonly schema: string
+  /** The setting the URL came from, named in connection errors. */
+  readonly setting?: string
+}
+
+export class PostgresSource implements Source {
+  readonly describe: string
+  readonly #config: PostgresSourceConfig
+
+  constructor(config: PostgresSourceConfig) {
+    this.#config = Object.freeze({ ...config })
+    this.describe = `the source database ${redactUrl(config.url)}`
+  }
+
+  async openSnapshot(): Promise<SourceSnapshot> {
+    const client = await connectSource(this.#config.url, this.#config.setting ? { setting: this.#config.setting } : {})
+    try {
+      const openTransactions = await readOpenTransactions(client)
+      await beginSnapshot(client)
+      return new PostgresSnapshot(client, this.#config.schema, openTransactions)
+    } catch (error) {
+      await client.end().catch(() => {})
+      throw error
+    }
+  }
+}
+
+class PostgresSnapshot implements SourceSnapshot {
+  readonly #client: pg.Client
+  readonly #schema: string
+  readonly openTransactions: OpenTransactions
+
+  constructor(client: pg.Client, schema: string, openTransactions: OpenTransactions) {
+    this.#client = client
+    this.#schema = schema
+    this.openTransactions = openTransactions
+  }
+
+  columns(tables: readonly string[]) {
+    return readSourceColumns(this.#client, this.#schema, tables)
+  }
+
+  windowEnd(tables: readonly WatermarkedTable[], lagMs: number) {
+    return readWindowEnd(this.#client, { schema: this.#schema, tables, lagMs, openTransactions: this.openTransactions })
+  }
+
+  copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }) {
+    return copyTableRange(this.#client, this.#schema, table, columns, range, extra)
+  }
+
+  hashRows(table: { readonly name: string; readonly primaryKey: string; readonly watermarkColumn: string; readonly columns: readonly string[] }, settledUpTo: string | null) {
+    return hashRows(this.#client, this.#schema, table, settledUpTo)
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#client.query('COMMIT')
+    } finally {
+      await this.#client.end().catch(() => {})
+    }
+  }
+}
+
+/**
+ * md5 of every row's text, in key order. `settled`: the row's watermark is
+ * at or below `settledUpTo` (rows above it were or will be taken by a window).
+ */
+async function hashRows(
+  client: pg.ClientBase,
+  schema: string,
+  table: { readonly name: string; readonly primaryKey: string; readonly watermarkColumn: string; readonly columns: readonly string[] },
+  settledUpTo: string | null,
+): Promise<RowHash[]> {
+  const settled = settledUpTo === null ? 'false' : `${quoteIdent(table.watermarkColumn)} <= $1::timestamp`
+  const result = await client.query<RowHash>({
+    text:
+      `SELECT ${quoteIdent(table.primaryKey)}::text AS key, md5(ROW(${table.columns.map(quoteIdent).join(', ')})::text) AS md5, ` +
+      `${settled} AS settled FROM ${qualify(schema, table.name)} ORDER BY ${quoteIdent(table.primaryKey)}`,
+    values: settledUpTo === null ? [] : [settledUpTo],
+  })
+  return result.rows
+}
 
 export interface SourceConnectOptions {
   /** Named in errors so the user knows which setting to fix. */
@@ -24,6 +110,9 @@ export interface SourceConnectOptions {
  */
 export async function connectSource(url: string, options: SourceConnectOptions = {}): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, application_name: 'starline', connectionTimeoutMillis: 15_000 })
+  // A connection lost mid-run emits 'error' on the client: the query in flight fails with it, and
+  // without a listener the event would crash the process before the stage could clean up.
+  client.on('error', () => {})
   try {
     await client.connect()
     await client.query("SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; SET extra_float_digits = 3")
@@ -42,12 +131,12 @@ export async function connectSource(url: string, options: SourceConnectOptions =
  * Starts the read-only, repeatable-read transaction every read of a run
  * shares, so all tables are seen at the same instant.
  */
-export async function beginSnapshot(client: pg.ClientBase): Promise<void> {
+async function beginSnapshot(client: pg.ClientBase): Promise<void> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
 }
 
 /** Column names and types of each table, in table order, as the source has them now. */
-export async function readSourceColumns(
+async function readSourceColumns(
   client: pg.ClientBase,
   schema: string,
   tables: readonly string[],
@@ -79,20 +168,6 @@ export async function readSourceColumns(
   return columns
 }
 
-/** The oldest transaction open in the source database when this was read. */
-export interface OpenTransactions {
-  /** Just below the oldest open transaction's start (`YYYY-MM-DD HH24:MI:SS.MS`), or null when none is open. */
-  readonly bound: string | null
-  /** How long the oldest one has been open, in ms. */
-  readonly oldestAgeMs?: number
-  /**
-   * False when this user cannot see other users' sessions (it needs
-   * pg_read_all_stats or superuser): their open transactions are then
-   * invisible, and only the lag protects rows they commit later.
-   */
-  readonly seesAllSessions: boolean
-}
-
 /**
  * Reads the start of the oldest open transaction in the database. An
  * application that stamps last_updated with now() writes its transaction's
@@ -101,7 +176,7 @@ export interface OpenTransactions {
  * transaction committing in between is visible to the snapshot instead of
  * slipping past both.
  */
-export async function readOpenTransactions(client: pg.ClientBase): Promise<OpenTransactions> {
+async function readOpenTransactions(client: pg.ClientBase): Promise<OpenTransactions> {
   const result = await client.query<{ bound: string | null; age_ms: string | null; sees_all: boolean }>(
     `WITH open_tx AS (
        SELECT min(xact_start) AS started FROM pg_stat_activity
@@ -121,22 +196,6 @@ export async function readOpenTransactions(client: pg.ClientBase): Promise<OpenT
   }
 }
 
-export interface WindowEndOptions {
-  readonly schema: string
-  readonly tables: readonly { readonly name: string; readonly watermarkColumn: string }[]
-  /** Rows younger than this may still be committing; leave them for the next run. */
-  readonly lagMs: number
-  /** From readOpenTransactions, read before the snapshot. */
-  readonly openTransactions: OpenTransactions
-}
-
-export interface WindowEnd {
-  /** Inclusive upper bound for this run, `YYYY-MM-DD HH24:MI:SS.MS`, or null for an empty source. */
-  readonly to: string | null
-  /** Set when an open transaction held the window back: its age in ms. */
-  readonly heldBackByTransactionMs?: number
-}
-
 /**
  * The newest watermark value this run may take, chosen so that no row can
  * later appear at or below it: at most the newest value present (nothing is
@@ -144,7 +203,10 @@ export interface WindowEnd {
  * still be committing), and below the start of any transaction that was
  * open before the snapshot (see readOpenTransactions).
  */
-export async function readWindowEnd(client: pg.ClientBase, options: WindowEndOptions): Promise<WindowEnd> {
+async function readWindowEnd(
+  client: pg.ClientBase,
+  options: { readonly schema: string; readonly tables: readonly WatermarkedTable[]; readonly lagMs: number; readonly openTransactions: OpenTransactions },
+): Promise<WindowEnd> {
   const newest = options.tables
     .map((t) => `SELECT max(${quoteIdent(t.watermarkColumn)})::timestamp(3) AS v FROM ${qualify(options.schema, t.name)}`)
     .join(' UNION ALL ')
@@ -168,7 +230,7 @@ export async function readWindowEnd(client: pg.ClientBase, options: WindowEndOpt
  * as CSV with a header. COPY takes no bind parameters, so the bounds (which
  * starline formatted itself) go in as quoted literals.
  */
-export function copyTableRange(
+function copyTableRange(
   client: pg.ClientBase,
   schema: string,
   table: string,
@@ -176,7 +238,7 @@ export function copyTableRange(
   range: WatermarkRange,
   /** Rows to take whatever their watermark (silent edits found by reconciliation). */
   extra?: { readonly keyColumn: string; readonly keys: readonly string[] },
-): Readable & { rowCount: number } {
+): CsvStream {
   const lower = range.from === null ? '' : `${quoteIdent(range.column)} > ${quoteLiteral(range.from)}::timestamp AND `
   let where = `${lower}${quoteIdent(range.column)} <= ${quoteLiteral(range.to)}::timestamp`
   if (extra && extra.keys.length > 0) {
@@ -185,5 +247,5 @@ export function copyTableRange(
   const sql =
     `COPY (SELECT ${columns.map(quoteIdent).join(', ')} FROM ${qualify(schema, table)} WHERE ${where}) ` +
     'TO STDOUT WITH (FORMAT csv, HEADER true)'
-  return client.query(copyTo(sql)) as unknown as Readable & { rowCount: number }
+  return client.query(copyTo(sql)) as unknown as CsvStream
 }

@@ -13,6 +13,7 @@ import { load } from '../../../src/pipeline/load.js'
 import { extract } from '../../../src/pipeline/extract.js'
 import { formatExtract } from '../../../src/observe/summary-text.js'
 import { extractOptions, loadOptions, openConfiguredWarehouse } from '../../../src/runtime/pipeline-setup.js'
+import { openSource } from '../../../src/source/open-source.js'
 import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
 import { assertWarehouseMatchesSource } from '../../support/source-comparison.js'
 
@@ -207,12 +208,12 @@ describe('incremental runs', () => {
     const url = new URL(pipeline.sourceUrl)
     url.username = 'starline_reader'
     url.password = 'reader'
-    const summary = await extract(pipeline.ctx, { ...extractOptions(pipeline.config), sourceUrl: url.toString() })
+    const summary = await extract(pipeline.ctx, { ...extractOptions(pipeline.config), source: openSource(url.toString(), { schema: 'public' }) })
     assert.equal(summary.seesAllSessions, false)
     assert.match(formatExtract(summary), /grant it pg_read_all_stats/)
     await pipeline.source('GRANT pg_read_all_stats TO starline_reader')
     await pipeline.source("UPDATE design SET file_location = '/x', last_updated = '2024-11-19 09:00:00' WHERE design_id = 1")
-    const granted = await extract(pipeline.ctx, { ...extractOptions(pipeline.config), sourceUrl: url.toString() })
+    const granted = await extract(pipeline.ctx, { ...extractOptions(pipeline.config), source: openSource(url.toString(), { schema: 'public' }) })
     assert.equal(granted.seesAllSessions, true)
     await pipeline.source('DROP OWNED BY starline_reader')
   })

@@ -95,6 +95,7 @@ describe('loadConfig', () => {
           STARLINE_RECONCILE_INTERVAL: '15m',
           STARLINE_SCRATCH_DIR: '/var/tmp/starline',
           STARLINE_LOG_LEVEL: 'debug',
+          STARLINE_RETRIES: '5',
         },
       })
       assert.deepEqual(config, {
@@ -107,6 +108,7 @@ describe('loadConfig', () => {
         extractLagMs: 90_000,
         leaseTtlMs: 7_200_000,
         reconcileIntervalMs: 900_000,
+        retries: 5,
         scratchDir: '/var/tmp/starline',
         duckdbMemory: '512MB',
         logLevel: 'debug',
@@ -233,6 +235,7 @@ describe('loadConfig', () => {
         warehouse: { url: 'postgres://loader@dw.example/analytics', schema: 'w' },
         extract: { lag: '1s', reconcile: 'off' },
         lease: { ttl: '1m' },
+        retry: { attempts: 0 },
         scratch: { dir: '/scratch' },
         duckdb: { memory: '2gb' },
         log: { level: 'silent' },
@@ -246,6 +249,7 @@ describe('loadConfig', () => {
         warehouseSchema: 'w',
         extractLagMs: 1000,
         leaseTtlMs: 60_000,
+        retries: 0,
         scratchDir: '/scratch',
         duckdbMemory: '2GB',
         logLevel: 'silent',

@@ -1,0 +1,86 @@
+/**
+ * Parsers for setting values: each takes the raw text and where it came from
+ * (`STARLINE_EXTRACT_LAG`, `"extract.lag" in starline.json`) and returns the
+ * typed value or throws a ConfigError naming that place.
+ */
+import { LOG_LEVELS, type LogLevel } from '../observe/logger.js'
+import { ConfigError } from './errors.js'
+
+export function parsePostgresUrl(value: string, from: string): string {
+  const url = parseUrl(value, from, 'postgres://user:password@host:5432/database')
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`${from} must be a postgres:// URL, not ${url.protocol}//. Expected postgres://user:password@host:5432/database.`)
+  }
+  if (!url.hostname || url.pathname.length <= 1) {
+    throw new ConfigError(`${from} must name a host and a database, as in postgres://user:password@host:5432/database.`)
+  }
+  return value
+}
+
+export function parseLakeUrl(value: string, from: string): string {
+  const url = parseUrl(value, from, 'file:///absolute/path')
+  if (url.protocol === 'file:') {
+    if (url.host !== '' && url.host !== 'localhost') {
+      throw new ConfigError(`${from} must be a local path, as in file:///absolute/path (three slashes).`)
+    }
+    return value
+  }
+  throw new ConfigError(`${from} uses the scheme ${url.protocol}//, which this build does not support yet. Use file:///absolute/path.`)
+}
+
+export function parseSchemaName(value: string, from: string): string {
+  if (value.length === 0 || value.length > 63 || value.includes('\0')) {
+    throw new ConfigError(`${from} must be a schema name of 1 to 63 characters.`)
+  }
+  return value
+}
+
+export function parseDuration(value: string, from: string): number {
+  const match = /^(\d{1,9}(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim())
+  if (!match) throw new ConfigError(`${from} must be a duration such as 500ms, 10s, 5m or 1h; got ${JSON.stringify(value)}.`)
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']
+  return Math.round(Number(match[1]) * factor)
+}
+
+/** A duration, or `off` (null). */
+export function parseOptionalDuration(value: string, from: string): number | null {
+  return value.trim() === 'off' ? null : parseDuration(value, from)
+}
+
+export function parseLeaseTtl(value: string, from: string): number {
+  const ms = parseDuration(value, from)
+  if (ms < 1000 || ms > 24 * 3_600_000) throw new ConfigError(`${from} must be between 1s and 24h; got ${JSON.stringify(value)}.`)
+  return ms
+}
+
+export function parseMemorySize(value: string, from: string): string {
+  const match = /^(\d{1,6})\s*(MB|GB)$/i.exec(value.trim())
+  if (!match) throw new ConfigError(`${from} must be a size such as 512MB or 2GB; got ${JSON.stringify(value)}.`)
+  return `${match[1]}${match[2]!.toUpperCase()}`
+}
+
+export function parseAbsolutePath(value: string, from: string): string {
+  if (!value.startsWith('/')) throw new ConfigError(`${from} must be an absolute path.`)
+  return value
+}
+
+export function parseLogLevel(value: string, from: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new ConfigError(`${from} must be one of ${LOG_LEVELS.join(', ')}.`)
+  }
+  return value as LogLevel
+}
+
+export function parseRetries(value: string, from: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 10) throw new ConfigError(`${from} must be a whole number from 0 to 10; got ${JSON.stringify(value)}.`)
+  return n
+}
+
+function parseUrl(value: string, from: string, example: string): URL {
+  try {
+    return new URL(value)
+  } catch {
+    throw new ConfigError(`${from} is not a valid URL. Expected ${example}.`)
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Every setting starline reads, in one table: its environment variable, its
+ * key in a config file, its default, what it means and how it is parsed.
+ * The config loader, `starline --help` and the README's settings table all
+ * come from here (`npm run docs` rewrites the README's table; a unit test
+ * fails when the two disagree).
+ */
+import { pathToFileURL } from 'node:url'
+import { resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import {
+  parseAbsolutePath,
+  parseDuration,
+  parseLakeUrl,
+  parseLeaseTtl,
+  parseLogLevel,
+  parseMemorySize,
+  parseOptionalDuration,
+  parsePostgresUrl,
+  parseRetries,
+  parseSchemaName,
+} from './parsers.js'
+
+export interface SettingDefinition<T> {
+  /** The environment variable. */
+  readonly env: string
+  /** The dotted key in a JSON config file (`{"extract": {"lag": "30s"}}` is `extract.lag`). */
+  readonly file: string
+  /** The default's text, computed from the working directory where it depends on it; none = unset. */
+  readonly default?: (cwd: string) => string
+  /** How the default reads in help and docs. */
+  readonly defaultText: string
+  readonly description: string
+  /** Holds credentials: refused in a config file when it carries a password. */
+  readonly credentials?: boolean
+  readonly parse: (value: string, from: string) => T
+}
+
+function setting<T>(definition: SettingDefinition<T>): SettingDefinition<T> {
+  return definition
+}
+
+const lakeRoot = (cwd: string): string => pathToFileURL(resolve(cwd, '.starline', 'lake')).href
+
+export const SETTINGS = {
+  sourceUrl: setting({
+    env: 'STARLINE_SOURCE_URL',
+    file: 'source.url',
+    defaultText: '(required to extract)',
+    description: 'the OLTP source database, `postgres://user@host:5432/db` (password here or in `PGPASSWORD`)',
+    credentials: true,
+    parse: parsePostgresUrl,
+  }),
+  sourceSchema: setting({
+    env: 'STARLINE_SOURCE_SCHEMA',
+    file: 'source.schema',
+    default: () => 'public',
+    defaultText: '`public`',
+    description: 'the source schema',
+    parse: parseSchemaName,
+  }),
+  ingestionUrl: setting({
+    env: 'STARLINE_INGESTION_URL',
+    file: 'lake.ingestion',
+    default: (cwd) => `${lakeRoot(cwd)}/ingestion`,
+    defaultText: '`file://$PWD/.starline/lake/ingestion`',
+    description: 'the lake zone extract writes CSV to',
+    parse: parseLakeUrl,
+  }),
+  processedUrl: setting({
+    env: 'STARLINE_PROCESSED_URL',
+    file: 'lake.processed',
+    default: (cwd) => `${lakeRoot(cwd)}/processed`,
+    defaultText: '`file://$PWD/.starline/lake/processed`',
+    description: 'the lake zone transform writes Parquet to',
+    parse: parseLakeUrl,
+  }),
+  warehouseUrl: setting({
+    env: 'STARLINE_WAREHOUSE_URL',
+    file: 'warehouse.url',
+    defaultText: '(required to load)',
+    description: 'the warehouse database',
+    credentials: true,
+    parse: parsePostgresUrl,
+  }),
+  warehouseSchema: setting({
+    env: 'STARLINE_WAREHOUSE_SCHEMA',
+    file: 'warehouse.schema',
+    default: () => 'public',
+    defaultText: '`public`',
+    description: 'the warehouse schema, created if missing',
+    parse: parseSchemaName,
+  }),
+  extractLagMs: setting({
+    env: 'STARLINE_EXTRACT_LAG',
+    file: 'extract.lag',
+    default: () => '10s',
+    defaultText: '`10s`',
+    description: "rows stamped this close to the source's clock wait for the next run",
+    parse: parseDuration,
+  }),
+  reconcileIntervalMs: setting({
+    env: 'STARLINE_RECONCILE_INTERVAL',
+    file: 'extract.reconcile',
+    default: () => '1h',
+    defaultText: '`1h`',
+    description: 'how often the small tables are compared by row hash to catch silent edits (`0s` every run, `off` never)',
+    parse: parseOptionalDuration,
+  }),
+  leaseTtlMs: setting({
+    env: 'STARLINE_LEASE_TTL',
+    file: 'lease.ttl',
+    default: () => '15m',
+    defaultText: '`15m`',
+    description: "how long a stage's lease lasts when its holder cannot be checked (1s to 24h)",
+    parse: parseLeaseTtl,
+  }),
+  retries: setting({
+    env: 'STARLINE_RETRIES',
+    file: 'retry.attempts',
+    default: () => '3',
+    defaultText: '`3`',
+    description: 'how many times a step that failed for a transient reason (connection lost, serialization failure, throttling) is tried again, with backoff',
+    parse: parseRetries,
+  }),
+  scratchDir: setting({
+    env: 'STARLINE_SCRATCH_DIR',
+    file: 'scratch.dir',
+    default: () => tmpdir(),
+    defaultText: 'the OS temp dir',
+    description: 'DuckDB spill and temporary files',
+    parse: parseAbsolutePath,
+  }),
+  duckdbMemory: setting({
+    env: 'STARLINE_DUCKDB_MEMORY',
+    file: 'duckdb.memory',
+    default: () => '512MB',
+    defaultText: '`512MB`',
+    description: "DuckDB's memory limit; past it DuckDB spills to the scratch dir",
+    parse: parseMemorySize,
+  }),
+  logLevel: setting({
+    env: 'STARLINE_LOG_LEVEL',
+    file: 'log.level',
+    default: () => 'warn',
+    defaultText: '`warn`',
+    description: '`debug`, `info`, `warn`, `error` or `silent`',
+    parse: parseLogLevel,
+  }),
+} as const
+
+export type SettingName = keyof typeof SETTINGS
+
+/** The parsed value of a setting (null where `off` is allowed). */
+export type SettingValue<K extends SettingName> = ReturnType<(typeof SETTINGS)[K]['parse']>
+
+/** `STARLINE_...  description (default ...)` lines for `starline --help`. */
+export function settingsHelp(): string {
+  const entries = Object.values(SETTINGS)
+  const width = Math.max(...entries.map((s) => s.env.length)) + 2
+  return entries
+    .map((s) => {
+      const fallback = s.defaultText.replaceAll('`', '')
+      return `  ${s.env.padEnd(width)}${s.description.replaceAll('`', '')} ${fallback.startsWith('(') ? fallback : `(default ${fallback})`}`
+    })
+    .join('\n')
+}
+
+/** The README's settings table, in Markdown. */
+export function settingsMarkdown(): string {
+  const rows = Object.values(SETTINGS).map((s) => `| \`${s.env}\` | \`${s.file}\` | ${s.defaultText} | ${s.description} |`)
+  return ['| variable | file key | default | meaning |', '|---|---|---|---|', ...rows].join('\n')
+}

@@ -1,0 +1,77 @@
+/**
+ * The source contract: what extract needs from an operational database.
+ * Stage code depends on this alone (PostgreSQL implements it in
+ * source/postgres/), as the load depends on `Warehouse`.
+ *
+ * A run reads through one snapshot: every table as of the same instant, so
+ * rows that reference each other arrive together.
+ */
+import type { Readable } from 'node:stream'
+import type { ManifestColumn } from '../lake/manifest.js'
+import type { WatermarkRange } from '../schema/watermark.js'
+
+export interface Source {
+  /** Where the source is, password-free, for messages. */
+  readonly describe: string
+  /**
+   * Opens a read-only snapshot. Open transactions are read before it is
+   * taken (see OpenTransactions), so a commit in between is visible to the
+   * snapshot instead of slipping past both.
+   */
+  openSnapshot(): Promise<SourceSnapshot>
+}
+
+/** The oldest transaction open in the source database when the snapshot was opened. */
+export interface OpenTransactions {
+  /** Just below the oldest open transaction's start (`YYYY-MM-DD HH24:MI:SS.MS`), or null when none is open. */
+  readonly bound: string | null
+  /** How long the oldest one has been open, in ms. */
+  readonly oldestAgeMs?: number
+  /**
+   * False when this user cannot see other users' sessions: their open
+   * transactions are then invisible, and only the lag protects rows they
+   * commit later.
+   */
+  readonly seesAllSessions: boolean
+}
+
+export interface WatermarkedTable {
+  readonly name: string
+  readonly watermarkColumn: string
+}
+
+export interface WindowEnd {
+  /** Inclusive upper bound for this run, `YYYY-MM-DD HH24:MI:SS.MS`, or null for an empty source. */
+  readonly to: string | null
+  /** Set when an open transaction held the window back: its age in ms. */
+  readonly heldBackByTransactionMs?: number
+}
+
+/** A COPY of rows as CSV with a header line; `rowCount` is known once the stream has ended. */
+export type CsvStream = Readable & { readonly rowCount: number }
+
+export interface RowHash {
+  readonly key: string
+  readonly md5: string
+  /** The row's watermark is at or below the settled bound (so a changed hash is a silent edit). */
+  readonly settled: boolean
+}
+
+export interface SourceSnapshot {
+  readonly openTransactions: OpenTransactions
+  /** Column names and types of each table, in table order; refuses when a table is missing. */
+  columns(tables: readonly string[]): Promise<Map<string, ManifestColumn[]>>
+  /**
+   * The newest watermark value this run may take, chosen so that no row can
+   * later appear at or below it: at most the newest value present, at most
+   * the source's clock minus `lagMs`, and below the start of any open
+   * transaction.
+   */
+  windowEnd(tables: readonly WatermarkedTable[], lagMs: number): Promise<WindowEnd>
+  /** Rows with `range.from < watermark <= range.to`, plus rows whose key is in `extraKeys`, as CSV. */
+  copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }): CsvStream
+  /** A hash of every row of `table`, in key order. */
+  hashRows(table: { readonly name: string; readonly primaryKey: string; readonly watermarkColumn: string; readonly columns: readonly string[] }, settledUpTo: string | null): Promise<RowHash[]>
+  /** Ends the snapshot and releases its connection. */
+  close(): Promise<void>
+}

@@ -14,14 +14,12 @@ export interface SourceTableSpec {
 export interface ModelSpec {
   /** The table the model builds; its output must match this contract. */
   readonly table: TableSpec
-  /** The model's SQL file (named after the table). */
-  readonly sqlFile: URL
   /**
-   * The inputs whose change makes this model run: source tables changed in
-   * the run, or models that produced rows earlier in the same run. A model
-   * none of whose triggers changed writes nothing.
+   * The model's SQL file (named after the table). The relations it reads
+   * (source tables, `current_<table>` views, earlier models) are its inputs:
+   * a model runs when one of them changed in the run.
    */
-  readonly triggers: readonly string[]
+  readonly sqlFile: URL
 }
 
 /** A rule a source row must meet; rows that break one are quarantined with `reason`. */

@@ -19,6 +19,7 @@ import { quoteIdent, quoteIdentList, quoteLiteral } from '../sql/quote.js'
 import type { DuckDb } from '../engines/duckdb/duckdb-engine.js'
 import { messageOf } from '../core/starline-error.js'
 import { ModelContractError, TransformError } from './errors.js'
+import { modelTriggers, relationsReadBy } from './model-inputs.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
 
 /** One CSV file of a source table, with the columns it was written with. */
@@ -70,9 +71,11 @@ export async function runModels(db: DuckDb, dataset: Dataset, input: ModelRunInp
 
   const produced = new Set<string>([...input.changed.keys()])
   const outputs: ModelOutput[] = []
-  for (const model of dataset.models) {
+  const sourceNames = dataset.sourceTables.map((t) => t.name)
+  for (const [index, model] of dataset.models.entries()) {
     const name = model.table.name
-    const triggered = model.triggers.some((trigger) => produced.has(trigger))
+    const earlier = dataset.models.slice(0, index).map((m) => m.table.name)
+    const triggered = modelTriggers(sql.get(name) ?? '', sourceNames, earlier).some((trigger) => produced.has(trigger))
     if (triggered) {
       try {
         await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} AS ${stripTrailingSemicolon(sql.get(name) ?? '')}`)
@@ -133,7 +136,7 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
     }
     // Only build current_ views some model reads: they scan the table's whole history.
     const currentName = `current_${table.name}`
-    if (!new RegExp(`\\b${currentName}\\b`).test(allSql)) continue
+    if (!relationsReadBy(allSql, [currentName]).has(currentName)) continue
     // Rows that failed validation (when they arrived) stay out of the current state too.
     await db.run(
       `CREATE OR REPLACE VIEW ${quoteIdent(currentName)} AS ` +

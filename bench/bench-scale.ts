@@ -6,7 +6,7 @@
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import pg from 'pg'
+import type pg from 'pg'
 import { generateTotesys } from '../src/datasets/totesys/generator.js'
 import { simulateActivity } from '../src/datasets/totesys/simulator.js'
 import { TOTESYS_TABLES } from '../src/datasets/totesys/source-tables.js'

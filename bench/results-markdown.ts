@@ -131,7 +131,7 @@ export function renderMarkdown(results: BenchResults): string {
     '- *rows*: from the stage\'s JSON summary: extract = source rows copied to the lake; transform = star rows written to Parquet; load = star rows loaded; the total row repeats the extract\'s source rows, so its rows/s is source rows moved end to end per second.',
     '- *CPU s*: user + system CPU time of the process, all threads (DuckDB\'s included); far below wall time means the process mostly waited, for PostgreSQL or the disk.',
     '- *others*: CPU that other processes on the machine used during the measurement, in cores (machine busy time from /proc/stat minus the measured process, the bench\'s PostgreSQL server and the bench itself). Above ~0.2 on a 2-core machine the figure is slowed down by someone else\'s work.',
-    `- *peak RSS*: the peak resident set of that one process (${results.rssMethod === 'gnu-time' ? 'GNU time\'s maximum resident set size, from the kernel' : results.rssMethod === 'proc-vmhwm' ? 'VmHWM polled from /proc every 20 ms' : 'not available'}); DuckDB runs in process and counts. A total\'s peak is the largest of its three.`,
+    `- *peak RSS*: the peak resident set of that one process (${results.rssMethod === 'gnu-time' ? 'GNU time\'s maximum resident set size, from the kernel' : results.rssMethod === 'proc-vmhwm' ? 'VmHWM polled from /proc every 20 ms' : 'not available'}); DuckDB runs in process and counts. A total's peak is the largest of its three.`,
     '- *ratio*: starline rows/s over psql rows/s for the same rows on the same server, first full run only. Extract limit: one psql process running `\\copy (SELECT <the same columns> FROM <table>) TO <file> WITH (FORMAT csv, HEADER true)` for all 11 source tables. ' +
       'Load limit: the star tables starline loaded, exported to CSV (untimed), then one psql process running `\\copy <table> FROM <file> WITH (FORMAT csv)` for each, in one transaction, into empty `CREATE TABLE ... (LIKE <warehouse table>)` tables: same columns, types and NOT NULL, no keys or indexes. The same load into tables with the warehouse\'s primary keys and unique indexes (`INCLUDING INDEXES`, no foreign keys) is shown for reference. ' +
       'The extract and bare load are timed BENCH_BASELINE_RUNS times and the fastest counts (a limit is the best the machine does; single psql runs varied by up to 30%).',
@@ -150,7 +150,7 @@ export function renderMarkdown(results: BenchResults): string {
     )
     out.push(markdownTable(scaleGrid(result)), '')
     const notes = result.stages.filter((s) => s.notes?.length).map((s) => `${SCENARIOS[s.scenario]}, ${s.stage}: ${s.notes!.join('; ')}`)
-    if (notes.length > 0) out.push('Stage notes: ' + notes.join('. ') + '.', '')
+    if (notes.length > 0) out.push(`Stage notes: ${notes.join('. ')}.`, '')
     if ('skipped' in result.baseline) out.push(`Baseline skipped: ${result.baseline.skipped}`, '')
     for (const warning of result.warnings) out.push(`> Warning: ${warning}`, '')
     for (const profile of result.profiles ?? []) {
@@ -187,12 +187,12 @@ export function renderText(results: BenchResults): string {
 }
 
 function markdownTable(grid: Grid): string {
-  const escape = (cell: string) => cell.replace(/\|/g, '\\|')
+  const escapePipes = (cell: string) => cell.replace(/\|/g, '\\|')
   const align = grid.headers.map((_, i) => (grid.numeric.includes(i) ? '---:' : '---'))
   return [
-    `| ${grid.headers.map(escape).join(' | ')} |`,
+    `| ${grid.headers.map(escapePipes).join(' | ')} |`,
     `| ${align.join(' | ')} |`,
-    ...grid.rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+    ...grid.rows.map((row) => `| ${row.map(escapePipes).join(' | ')} |`),
   ].join('\n')
 }
 

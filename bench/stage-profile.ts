@@ -9,7 +9,7 @@
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ExtractSummary, LoadSummary, RunSummary, TransformSummary } from '../src/schema/summaries.js'
+import type { ExtractSummary, LoadSummary, } from '../src/schema/summaries.js'
 import { measure } from './measure.js'
 import type { TimedQuery } from './query-timer.js'
 

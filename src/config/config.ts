@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { LogLevel } from '../observe/logger.js'
+import type { LogLevel } from '../core/log-level.js'
 import { ConfigError } from './errors.js'
 import { SETTINGS, type SettingName, type SettingValue } from './settings.js'
 

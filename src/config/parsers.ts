@@ -3,7 +3,7 @@
  * (`STARLINE_EXTRACT_LAG`, `"extract.lag" in starline.json`) and returns the
  * typed value or throws a ConfigError naming that place.
  */
-import { LOG_LEVELS, type LogLevel } from '../observe/logger.js'
+import { LOG_LEVELS, type LogLevel } from '../core/log-level.js'
 import { ConfigError } from './errors.js'
 
 export function parsePostgresUrl(value: string, from: string): string {

@@ -6,8 +6,6 @@ import { FsObjectStore } from './fs/fs-object-store.js'
 import type { ObjectStore } from './object-store.js'
 import { LakeError } from './errors.js'
 
-export const LAKE_URL_SCHEMES = ['file:'] as const
-
 export function openObjectStore(url: string): ObjectStore {
   const parsed = new URL(url)
   if (parsed.protocol === 'file:') return new FsObjectStore(url)

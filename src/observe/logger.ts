@@ -2,8 +2,7 @@
  * Structured logging: one JSON object per line on stderr, so CloudWatch and
  * `jq` read it alike, while stdout stays free for summaries and JSON answers.
  */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
+import { LOG_LEVELS, type LogLevel } from '../core/log-level.js'
 
 export type LogFields = Readonly<Record<string, unknown>>
 

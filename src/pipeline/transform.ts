@@ -12,7 +12,6 @@ import { join } from 'node:path'
 import { dataKey, quarantineKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
 import { listRunIds, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
-import { openDuckDb } from '../engines/duckdb/duckdb-engine.js'
 import { runModels, type SourceFile } from '../transform/model-runner.js'
 import type { TransformedRun, TransformSummary } from '../schema/summaries.js'
 import type { StageContext } from './context.js'
@@ -53,7 +52,6 @@ async function transformRun(
   const started = Date.now()
   await removeLeftovers(ctx, runId)
   const scratch = await mkdtemp(join(ctx.scratchDir, `transform-${runId}-`))
-  const db = await openDuckDb({ scratchDir: scratch, ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}) })
   try {
     const input = manifests.get(runId)!
     const history = new Map<string, SourceFile[]>()
@@ -68,7 +66,7 @@ async function transformRun(
     for (const table of input.manifest.tables) {
       changed.set(table.table, history.get(table.table)!.at(-1)!)
     }
-    const outputs = await runModels(db, ctx.dataset, { runId, changed, history, outputDir: scratch })
+    const outputs = await runModels(ctx.dataset, { runId, changed, history, outputDir: scratch, ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}) })
 
     const quarantine: QuarantinedTable[] = []
     for (const bad of outputs.quarantine) {
@@ -118,7 +116,6 @@ async function transformRun(
     if (await lease.isHeld().catch(() => false)) await removeLeftovers(ctx, runId).catch(() => {})
     throw error
   } finally {
-    db.close()
     await rm(scratch, { recursive: true, force: true })
   }
 }

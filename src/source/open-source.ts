@@ -13,7 +13,7 @@ export interface OpenSourceOptions {
   readonly setting?: string
 }
 
-export const SOURCE_URL_SCHEMES = ['postgres:', 'postgresql:'] as const
+const SOURCE_URL_SCHEMES = ['postgres:', 'postgresql:'] as const
 
 export function openSource(url: string, options: OpenSourceOptions): Source {
   let scheme: string
@@ -22,7 +22,7 @@ export function openSource(url: string, options: OpenSourceOptions): Source {
   } catch {
     throw new SourceError(`The source URL${options.setting ? ` in ${options.setting}` : ''} is not a valid URL.`)
   }
-  if (scheme !== 'postgres:' && scheme !== 'postgresql:') {
+  if (!(SOURCE_URL_SCHEMES as readonly string[]).includes(scheme)) {
     throw new SourceError(`Source URL scheme "${scheme}" is not supported: use postgres://user@host:5432/database.`)
   }
   let engine: Promise<Source> | undefined

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import type { Dataset, ModelSpec, RowCheck } from '../schema/dataset.js'
 import type { ManifestColumn } from '../lake/manifest.js'
 import { quoteIdent, quoteIdentList, quoteLiteral } from '../sql/quote.js'
-import type { DuckDb } from '../engines/duckdb/duckdb-engine.js'
+import { openDuckDb, type DuckDb } from '../engines/duckdb/duckdb-engine.js'
 import { messageOf } from '../core/starline-error.js'
 import { ModelContractError, TransformError } from './errors.js'
 import { modelTriggers, relationsReadBy } from './model-inputs.js'
@@ -33,6 +33,8 @@ export interface SourceFile {
 
 export interface ModelRunInput {
   readonly runId: string
+  /** DuckDB's memory limit (e.g. '512MB'); past it DuckDB spills to `outputDir`. */
+  readonly memoryLimit?: string
   /** Files of this run, by source table. */
   readonly changed: ReadonlyMap<string, SourceFile>
   /** Files of every run up to and including this one, oldest first, by source table. */
@@ -63,7 +65,17 @@ export interface ModelRunOutput {
   readonly quarantine: readonly QuarantineOutput[]
 }
 
-export async function runModels(db: DuckDb, dataset: Dataset, input: ModelRunInput): Promise<ModelRunOutput> {
+/** Runs every model of `dataset` for one ingestion run, in an in-process DuckDB of its own. */
+export async function runModels(dataset: Dataset, input: ModelRunInput): Promise<ModelRunOutput> {
+  const db = await openDuckDb({ scratchDir: input.outputDir, ...(input.memoryLimit ? { memoryLimit: input.memoryLimit } : {}) })
+  try {
+    return await runModelsIn(db, dataset, input)
+  } finally {
+    db.close()
+  }
+}
+
+async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): Promise<ModelRunOutput> {
   await createSeeds(db, dataset)
   const sql = new Map<string, string>()
   for (const model of dataset.models) sql.set(model.table.name, await readFile(model.sqlFile, 'utf8'))

@@ -9,17 +9,15 @@
  * any scale, and no table has to be held while another is being copied.
  */
 import { readFile } from 'node:fs/promises'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import type { ClientBase } from 'pg'
-import { from as copyFrom } from 'pg-copy-streams'
 import { isRetryablePostgresError, sqlStateOf } from '../../engines/postgres/postgres-errors.js'
 import { quoteIdent, quoteIdentList } from '../../sql/quote.js'
 import { messageOf, StarlineError } from '../../core/starline-error.js'
 import { inTransaction } from '../../engines/postgres/postgres-transaction.js'
 import { createRandom, deriveSeed } from './random.js'
 import { buildReferenceTables, drawDesign, PAYMENT_TYPE_NAMES, REFERENCE_ROW_COUNTS } from './reference-data.js'
-import type { CellValue, PaymentTypeName } from './reference-data.js'
+import type { PaymentTypeName } from './reference-data.js'
+import { copyRows, csvLine } from './copy-rows.js'
 import { TOTESYS_TABLES } from './source-tables.js'
 import {
   DAY_MS,
@@ -65,7 +63,6 @@ const DESIGNS_AT_SCALE_1 = 470
 /** Share of designs that exist before the first order, so every order has one to reference. */
 const INITIAL_DESIGN_SHARE = 0.1
 const MAX_SCALE = 10_000 // keeps every id inside int4
-const CHUNK_CHARS = 64 * 1024
 const PAYMENT_TYPE_IDS = Object.fromEntries(PAYMENT_TYPE_NAMES.map((name, i) => [name, i + 1])) as Record<
   PaymentTypeName,
   number
@@ -244,37 +241,6 @@ async function loadHistory(client: ClientBase, history: History): Promise<Record
   return rows
 }
 
-async function copyRows(client: ClientBase, table: string, columns: readonly string[], lines: Iterable<string>): Promise<number> {
-  const sql = `COPY ${quoteIdent(table)} (${quoteIdentList(columns)}) FROM STDIN WITH (FORMAT csv)`
-  const target = client.query(copyFrom(sql))
-  // Readable.from pulls the next chunk only when the copy stream wants it: backpressure for free.
-  await pipeline(Readable.from(inChunks(lines), { objectMode: false }), target)
-  return target.rowCount
-}
-
-function* inChunks(lines: Iterable<string>): Generator<string> {
-  let chunk = ''
-  for (const line of lines) {
-    chunk += line
-    if (chunk.length >= CHUNK_CHARS) {
-      yield chunk
-      chunk = ''
-    }
-  }
-  if (chunk.length > 0) yield chunk
-}
-
-function csvLine(cells: readonly CellValue[]): string {
-  return `${cells.map(csvCell).join(',')}\n`
-}
-
-/** NULL is an unquoted empty field; an empty string must be quoted to stay a string. */
-function csvCell(value: CellValue): string {
-  if (value === null) return ''
-  if (typeof value === 'number') return String(value)
-  return value === '' || /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
-}
-
 // ---------------------------------------------------------------- designs
 
 const DESIGN_COLUMNS = ['design_id', 'design_name', 'file_location', 'file_name', ...TIMESTAMPS] as const
@@ -305,7 +271,7 @@ function* designLines(history: History, times: readonly number[]): Generator<str
 function referenceChoices(designTimes: readonly number[]): OrderChoices {
   const ids = (count: number) => Array.from({ length: count }, (_, i) => i + 1)
   const designs = new DesignCatalog()
-  designTimes.forEach((at, i) => designs.add(i + 1, at))
+  for (const [i, at] of designTimes.entries()) designs.add(i + 1, at)
   return {
     staffIds: ids(REFERENCE_ROW_COUNTS.staff),
     counterpartyIds: ids(REFERENCE_ROW_COUNTS.counterparty),

@@ -18,8 +18,6 @@ export const TOTESYS_TABLES = [
   'payment',
 ] as const
 
-export type TotesysTable = (typeof TOTESYS_TABLES)[number]
-
 export const TOTESYS_SOURCE_TABLES: readonly SourceTableSpec[] = TOTESYS_TABLES.map((name) => ({
   name,
   primaryKey: `${name}_id`,

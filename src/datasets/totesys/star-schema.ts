@@ -182,17 +182,3 @@ export const FACT_PAYMENT: TableSpec = {
     col('payment_date', 'date', 'dim_date.date_id'),
   ],
 }
-
-export const TOTESYS_STAR_TABLES: readonly TableSpec[] = [
-  DIM_DATE,
-  DIM_STAFF,
-  DIM_LOCATION,
-  DIM_CURRENCY,
-  DIM_DESIGN,
-  DIM_COUNTERPARTY,
-  DIM_TRANSACTION,
-  DIM_PAYMENT_TYPE,
-  FACT_SALES_ORDER,
-  FACT_PURCHASE_ORDER,
-  FACT_PAYMENT,
-]

@@ -7,7 +7,7 @@
  * never replaces one.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs'
 import { link, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
@@ -110,7 +110,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
-    let entries
+    let entries: Dirent[]
     try {
       entries = await readdir(join(this.#dir, ...dirKey.split('/').filter(Boolean)), { withFileTypes: true })
     } catch (error) {

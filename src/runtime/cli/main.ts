@@ -46,25 +46,9 @@ ${EXIT_RETRYABLE} a transient failure (connection lost, lease held...): run agai
 `
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let parsed
+  let parsed: ReturnType<typeof parseCliArgs>
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        source: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        scale: { type: 'string' },
-        seed: { type: 'string' },
-        until: { type: 'string' },
-        days: { type: 'string' },
-        replace: { type: 'boolean', default: false },
-        'accept-schema-change': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        version: { type: 'boolean', short: 'v', default: false },
-      },
-    })
+    parsed = parseCliArgs(argv)
   } catch (error) {
     process.stderr.write(`starline: ${messageOf(error)}. See starline --help.\n`)
     return 2
@@ -124,6 +108,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+}
+
+function parseCliArgs(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      source: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      scale: { type: 'string' },
+      seed: { type: 'string' },
+      until: { type: 'string' },
+      days: { type: 'string' },
+      replace: { type: 'boolean', default: false },
+      'accept-schema-change': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', short: 'v', default: false },
+    },
+  })
 }
 
 function oneLine(text: string): string {

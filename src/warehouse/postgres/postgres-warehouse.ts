@@ -10,7 +10,7 @@
 import { rm } from 'node:fs/promises'
 import pg from 'pg'
 import { inTransaction } from '../../engines/postgres/postgres-transaction.js'
-import { redactUrl } from '../../observe/redact.js'
+import { redactUrl } from '../../core/redact.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { redactUrl } from '../../../src/observe/redact.js'
+import { redactUrl } from '../../../src/core/redact.js'
 
 describe('redactUrl', () => {
   it('removes the password and keeps user, host, port and database', () => {

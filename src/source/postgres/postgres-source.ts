@@ -3,6 +3,8 @@
  * repeatable-read snapshot for all tables of a run, bulk reads with
  * `COPY ... TO STDOUT` (about twice the row API's speed).
  */
+import { PassThrough } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import { quoteIdent, quoteLiteral, qualify } from '../../sql/quote.js'
@@ -12,6 +14,7 @@ import { messageOf } from '../../core/starline-error.js'
 import type { ManifestColumn } from '../../lake/manifest.js'
 import type { WatermarkRange } from '../../schema/watermark.js'
 import { SourceTableMissingError, SourceUnreachableError } from '../errors.js'
+import { sourceError } from './postgres-errors.js'
 import type { CsvStream, OpenTransactions, RowHash, Source, SourceSnapshot, WatermarkedTable, WindowEnd } from '../source.js'
 
 export interface PostgresSourceConfig {
@@ -35,10 +38,10 @@ export class PostgresSource implements Source {
     try {
       const openTransactions = await readOpenTransactions(client)
       await beginSnapshot(client)
-      return new PostgresSnapshot(client, this.#config.schema, openTransactions)
+      return new PostgresSnapshot(client, this.#config.schema, this.describe, openTransactions)
     } catch (error) {
       await client.end().catch(() => {})
-      throw error
+      throw sourceError(error, this.describe, 'the open transactions')
     }
   }
 }
@@ -46,35 +49,49 @@ export class PostgresSource implements Source {
 class PostgresSnapshot implements SourceSnapshot {
   readonly #client: pg.Client
   readonly #schema: string
+  readonly #describe: string
   readonly openTransactions: OpenTransactions
 
-  constructor(client: pg.Client, schema: string, openTransactions: OpenTransactions) {
+  constructor(client: pg.Client, schema: string, describe: string, openTransactions: OpenTransactions) {
     this.#client = client
     this.#schema = schema
+    this.#describe = describe
     this.openTransactions = openTransactions
   }
 
   columns(tables: readonly string[]) {
-    return readSourceColumns(this.#client, this.#schema, tables)
+    return this.#mapped('the table columns', () => readSourceColumns(this.#client, this.#schema, tables))
   }
 
   windowEnd(tables: readonly WatermarkedTable[], lagMs: number) {
-    return readWindowEnd(this.#client, { schema: this.#schema, tables, lagMs, openTransactions: this.openTransactions })
+    return this.#mapped('the newest watermark', () => readWindowEnd(this.#client, { schema: this.#schema, tables, lagMs, openTransactions: this.openTransactions }))
   }
 
-  copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }) {
-    return copyTableRange(this.#client, this.#schema, table, columns, range, extra)
+  copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }): CsvStream {
+    const copy = copyTableRange(this.#client, this.#schema, table, columns, range, extra)
+    // The COPY stream's own errors are driver errors: pass the bytes through, map the error.
+    const out = new PassThrough()
+    pipeline(copy, out).catch((error: unknown) => out.destroy(sourceError(error, this.#describe, `table "${table}"`)))
+    return Object.defineProperty(out, 'rowCount', { get: () => copy.rowCount }) as PassThrough & { readonly rowCount: number }
   }
 
   hashRows(table: { readonly name: string; readonly primaryKey: string; readonly watermarkColumn: string; readonly columns: readonly string[] }, settledUpTo: string | null) {
-    return hashRows(this.#client, this.#schema, table, settledUpTo)
+    return this.#mapped(`row hashes of "${table.name}"`, () => hashRows(this.#client, this.#schema, table, settledUpTo))
   }
 
   async close(): Promise<void> {
     try {
-      await this.#client.query('COMMIT')
+      await this.#mapped('(commit)', () => this.#client.query('COMMIT'))
     } finally {
       await this.#client.end().catch(() => {})
+    }
+  }
+
+  async #mapped<T>(reading: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (error) {
+      throw sourceError(error, this.#describe, reading)
     }
   }
 }

@@ -1,4 +1,4 @@
--- The ToteSys OLTP schema, as profiled in shared/docs/totesys.md.
+-- The ToteSys OLTP schema, as profiled in docs/totesys.md.
 -- Every table: integer key from a sequence, created_at and last_updated at
 -- millisecond precision without time zone. last_updated has no trigger: the
 -- application sets it, which is why a watermark alone misses silent edits.

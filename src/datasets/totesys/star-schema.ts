@@ -1,6 +1,6 @@
 /**
  * The ToteSys warehouse: three star schemas (sales, purchases, payments)
- * sharing dimensions, as specified in shared/docs/totesys.md. Each table here
+ * sharing dimensions, as specified in docs/totesys.md. Each table here
  * is built by the model file of the same name in ./models/.
  */
 import type { ColumnSpec, ColumnType, TableSpec } from '../../schema/table-spec.js'

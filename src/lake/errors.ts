@@ -27,3 +27,6 @@ export class ManifestError extends LakeError {}
 
 /** Another runner holds the stage's lease. */
 export class LeaseHeldError extends LakeError {}
+
+/** What the lake holds no longer matches what a manifest published (terminal: retrying reads the same bytes). */
+export class IntegrityError extends LakeError {}

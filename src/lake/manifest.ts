@@ -8,6 +8,7 @@ import { ManifestError } from './errors.js'
 import { MANIFEST_PREFIX, manifestKey, runIdOfManifestKey } from './keys.js'
 import type { ObjectStore } from './object-store.js'
 import type { WatermarkRange } from '../schema/watermark.js'
+import { checkManifest } from './integrity.js'
 
 export const MANIFEST_FORMAT_VERSION = 1
 
@@ -69,6 +70,8 @@ export interface RunManifest {
   readonly silentEdits?: Readonly<Record<string, number>>
   /** Transform runs: rows that failed validation, per source table. */
   readonly quarantine?: readonly QuarantinedTable[]
+  /** The zone's manifest before this one (absent for the first run): the links of a hash chain. */
+  readonly previous?: { readonly runId: string; readonly sha256: string }
 }
 
 export interface StoredManifest {
@@ -77,13 +80,19 @@ export interface StoredManifest {
   readonly sha256: string
 }
 
-export async function writeManifest(store: ObjectStore, manifest: RunManifest): Promise<StoredManifest> {
+/** Publishes a run: its manifest, linked to the zone's previous manifest, written last. */
+export async function writeManifest(store: ObjectStore, manifest: RunManifest, previous: StoredManifest | undefined): Promise<StoredManifest> {
   const key = manifestKey(manifest.runId)
-  const info = await store.put(key, `${JSON.stringify(manifest, null, 2)}\n`)
-  return { manifest, key, sha256: info.sha256 ?? '' }
+  const chained: RunManifest = previous ? { ...manifest, previous: { runId: previous.manifest.runId, sha256: previous.sha256 } } : manifest
+  const info = await store.put(key, `${JSON.stringify(chained, null, 2)}\n`)
+  return { manifest: chained, key, sha256: info.sha256 ?? '' }
 }
 
-export async function readManifest(store: ObjectStore, runId: string): Promise<StoredManifest> {
+/**
+ * Reads a run's manifest and checks it is that run's, of the stage the zone
+ * holds when `stage` is given (see checkManifest).
+ */
+export async function readManifest(store: ObjectStore, runId: string, stage?: RunManifest['stage']): Promise<StoredManifest> {
   const key = manifestKey(runId)
   const bytes = await store.getBytes(key)
   let parsed: unknown
@@ -95,7 +104,9 @@ export async function readManifest(store: ObjectStore, runId: string): Promise<S
       context: { key },
     })
   }
-  return { manifest: migrateManifest(parsed, key), key, sha256: createHash('sha256').update(bytes).digest('hex') }
+  const manifest = migrateManifest(parsed, key)
+  checkManifest(manifest, key, runId, stage, store.root)
+  return { manifest, key, sha256: createHash('sha256').update(bytes).digest('hex') }
 }
 
 /** Run ids of every manifest in the zone, oldest first. */
@@ -108,10 +119,10 @@ export async function listRunIds(store: ObjectStore): Promise<string[]> {
   return ids.sort()
 }
 
-export async function latestManifest(store: ObjectStore): Promise<StoredManifest | undefined> {
+export async function latestManifest(store: ObjectStore, stage: RunManifest['stage']): Promise<StoredManifest | undefined> {
   const ids = await listRunIds(store)
   const last = ids.at(-1)
-  return last === undefined ? undefined : readManifest(store, last)
+  return last === undefined ? undefined : readManifest(store, last, stage)
 }
 
 /**

@@ -62,7 +62,8 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
   // Until the run id is known to be new, its keys may be a committed run's: never clean them up.
   let ownsRunKeys = false
   try {
-    const previous = (await latestManifest(ctx.ingestion))?.manifest
+    const previousStored = await latestManifest(ctx.ingestion, 'extract')
+    const previous = previousStored?.manifest
     if (previous && previous.runId >= runId) {
       throw new PipelineError(`Another extract run (${previous.runId}) committed while this one was starting. Run again.`, { retryable: true })
     }
@@ -144,7 +145,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
       ...(reconciliation ? { reconciliation } : {}),
       ...(silentEdits.size > 0 ? { silentEdits: Object.fromEntries([...silentEdits].map(([t, keys]) => [t, keys.length])) } : {}),
     }
-    await writeManifest(ctx.ingestion, manifest)
+    await writeManifest(ctx.ingestion, manifest, previousStored)
     const rows = written.reduce((sum, t) => sum + t.rows, 0)
     ctx.logger.info('extract run committed', { runId, rows, tables: written.length })
     return summary({

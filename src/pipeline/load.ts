@@ -4,6 +4,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { checkChain, verifiedLocalPath } from '../lake/integrity.js'
 import { listRunIds, readManifest } from '../lake/manifest.js'
 import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
@@ -21,19 +22,34 @@ export async function load(ctx: StageContext, options: LoadOptions): Promise<Loa
   const started = Date.now()
   const specs = ctx.dataset.models.map((m) => m.table)
   await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs))
-  const loaded = new Set((await retryStep(ctx, 'read the ledger', () => options.warehouse.loadedRuns(options.schema))).map((row) => row.runId))
-  const pending = (await listRunIds(ctx.processed)).filter((runId) => !loaded.has(runId))
+  const ledger = await retryStep(ctx, 'read the ledger', () => options.warehouse.loadedRuns(options.schema))
+  // What the warehouse remembers of each manifest it loaded: the anchor of the processed zone's chain.
+  const loadedSha = new Map(ledger.map((row) => [row.runId, row.manifestSha256]))
+  const all = await listRunIds(ctx.processed)
   const runs: LoadedRun[] = []
-  for (const runId of pending) {
+  for (const [index, runId] of all.entries()) {
+    if (loadedSha.has(runId)) continue
     if (ctx.signal?.aborted) throw new StageAbortedError('load')
-    runs.push(await loadRun(ctx, options, runId, specs))
+    const earlierId = all[index - 1]
+    const earlier = earlierId === undefined ? undefined : { runId: earlierId, sha256: loadedSha.get(earlierId) ?? '' }
+    const run = await loadRun(ctx, options, runId, specs, earlier)
+    loadedSha.set(runId, run.sha256)
+    runs.push(run.summary)
   }
   return { stage: 'load', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
 }
 
-async function loadRun(ctx: StageContext, options: LoadOptions, runId: string, specs: readonly TableSpec[]): Promise<LoadedRun> {
+async function loadRun(
+  ctx: StageContext,
+  options: LoadOptions,
+  runId: string,
+  specs: readonly TableSpec[],
+  earlier: { readonly runId: string; readonly sha256: string } | undefined,
+): Promise<{ summary: LoadedRun; sha256: string }> {
   const started = Date.now()
-  const { manifest, sha256 } = await readManifest(ctx.processed, runId)
+  const stored = await readManifest(ctx.processed, runId, 'transform')
+  checkChain(stored, earlier, ctx.processed.root)
+  const { manifest, sha256 } = stored
   const byName = new Map(manifest.tables.map((t) => [t.table, t]))
   const scratch = await mkdtemp(join(ctx.scratchDir, `load-${runId}-`))
   try {
@@ -44,7 +60,7 @@ async function loadRun(ctx: StageContext, options: LoadOptions, runId: string, s
       if (!entry) continue
       const objectUrl = objectUrlOf(ctx.processed, entry.key)
       // An engine that reads the store itself (Redshift's COPY FROM 's3://...') needs no download.
-      const path = options.warehouse.capabilities.copyFromObjectStore ? undefined : await ctx.processed.localPath(entry.key, scratch)
+      const path = options.warehouse.capabilities.copyFromObjectStore ? undefined : await verifiedLocalPath(ctx.processed, entry, scratch)
       tables.push({ spec, rows: entry.rows, key: entry.key, objectUrl, ...(path === undefined ? {} : { path }) })
     }
     const unknown = manifest.tables.filter((t) => !specs.some((s) => s.name === t.table))
@@ -60,7 +76,7 @@ async function loadRun(ctx: StageContext, options: LoadOptions, runId: string, s
     const result = await retryStep(ctx, `load run ${runId}`, () => options.warehouse.loadRun(plan))
     const rows = result.tables.reduce((s, t) => s + t.rows, 0)
     ctx.logger.info(result.status === 'loaded' ? 'load run committed' : 'load run was already in the ledger', { runId, rows })
-    return { runId, tables: result.tables, rows, durationMs: Date.now() - started }
+    return { summary: { runId, tables: result.tables, rows, durationMs: Date.now() - started }, sha256 }
   } finally {
     await rm(scratch, { recursive: true, force: true })
   }

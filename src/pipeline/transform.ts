@@ -11,8 +11,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { dataKey, quarantineKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
-import { listRunIds, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
-import { runModels, type SourceFile } from '../transform/model-runner.js'
+import { checkChain, verifiedLocalPath } from '../lake/integrity.js'
+import { IntegrityError } from '../lake/errors.js'
+import { listRunIds, readManifest, writeManifest, type ManifestColumn, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
+import { runModels, tablesReadWithHistory, type SourceFile } from '../transform/model-runner.js'
 import type { TransformedRun, TransformSummary } from '../schema/summaries.js'
 import type { StageContext } from './context.js'
 import { LeaseLostError, StageAbortedError } from './errors.js'
@@ -23,18 +25,28 @@ export async function transform(ctx: StageContext): Promise<TransformSummary> {
   const lease = await acquireLease(ctx.processed, 'transform', newRunId(), { ttlMs: ctx.leaseTtlMs })
   try {
     const ingested = await listRunIds(ctx.ingestion)
-    const done = new Set(await listRunIds(ctx.processed))
+    const processed = await listRunIds(ctx.processed)
+    const done = new Set(processed)
+    assertProcessedRunsWereIngested(ctx, ingested, processed)
     const pending = ingested.filter((runId) => !done.has(runId))
     const runs: TransformedRun[] = []
     if (pending.length > 0) {
-      // Every earlier manifest is needed to rebuild current_ views.
+      // Every earlier manifest is needed to rebuild current_ views; reading them in order checks their chain.
       const manifests = new Map<string, StoredManifest>()
+      let earlier: StoredManifest | undefined
       for (const runId of ingested.filter((id) => id <= pending.at(-1)!)) {
-        manifests.set(runId, await readManifest(ctx.ingestion, runId))
+        const stored = await readManifest(ctx.ingestion, runId, 'extract')
+        checkChain(stored, earlier && { runId: earlier.manifest.runId, sha256: earlier.sha256 }, ctx.ingestion.root)
+        manifests.set(runId, stored)
+        earlier = stored
       }
+      let previous = processed.length > 0 ? await readManifest(ctx.processed, processed.at(-1)!, 'transform') : undefined
+      const verified = new Map<string, string>()
       for (const runId of pending) {
         if (ctx.signal?.aborted) throw new StageAbortedError('transform')
-        runs.push(await transformRun(ctx, runId, manifests, lease))
+        const run = await transformRun(ctx, runId, manifests, lease, previous, verified)
+        runs.push(run.summary)
+        previous = run.stored
       }
     }
     return { stage: 'transform', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
@@ -48,17 +60,26 @@ async function transformRun(
   runId: string,
   manifests: ReadonlyMap<string, StoredManifest>,
   lease: Lease,
-): Promise<TransformedRun> {
+  previous: StoredManifest | undefined,
+  verified: Map<string, string>,
+): Promise<{ summary: TransformedRun; stored: StoredManifest }> {
   const started = Date.now()
   await removeLeftovers(ctx, runId)
   const scratch = await mkdtemp(join(ctx.scratchDir, `transform-${runId}-`))
   try {
     const input = manifests.get(runId)!
+    const withHistory = await tablesReadWithHistory(ctx.dataset)
+    // Every object read is checked against its manifest first; only the tables whose
+    // current_ view a model reads need their earlier files at all.
     const history = new Map<string, SourceFile[]>()
+    const columns = new Map<string, readonly ManifestColumn[]>()
     for (const [id, stored] of manifests) {
       if (id > runId) break
       for (const table of stored.manifest.tables) {
-        const file: SourceFile = { key: table.key, path: await ctx.ingestion.localPath(table.key, scratch), runId: id, columns: table.columns }
+        columns.set(table.table, table.columns)
+        if (id !== runId && !withHistory.has(table.table)) continue
+        const path = await verifiedLocalPath(ctx.ingestion, table, scratch, verified)
+        const file: SourceFile = { key: table.key, path, runId: id, columns: table.columns }
         history.set(table.table, [...(history.get(table.table) ?? []), file])
       }
     }
@@ -66,7 +87,7 @@ async function transformRun(
     for (const table of input.manifest.tables) {
       changed.set(table.table, history.get(table.table)!.at(-1)!)
     }
-    const outputs = await runModels(ctx.dataset, { runId, changed, history, outputDir: scratch, ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}) })
+    const outputs = await runModels(ctx.dataset, { runId, changed, history, columns, outputDir: scratch, ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}) })
 
     const quarantine: QuarantinedTable[] = []
     for (const bad of outputs.quarantine) {
@@ -92,7 +113,7 @@ async function transformRun(
     }
     if (ctx.signal?.aborted) throw new StageAbortedError('transform')
     if (!(await lease.isHeld())) throw new LeaseLostError('transform', runId)
-    await writeManifest(ctx.processed, {
+    const stored = await writeManifest(ctx.processed, {
       formatVersion: 1,
       runId,
       stage: 'transform',
@@ -101,15 +122,18 @@ async function transformRun(
       input: { runId, manifestSha256: input.sha256 },
       tables: written,
       ...(quarantine.length > 0 ? { quarantine } : {}),
-    })
+    }, previous)
     const rows = written.reduce((sum, t) => sum + t.rows, 0)
     ctx.logger.info('transform run committed', { runId, rows, tables: written.length })
     return {
-      runId,
-      tables: written.map((t) => ({ table: t.table, rows: t.rows })),
-      rows,
-      quarantined: quarantine.map((q) => ({ table: q.table, rows: q.rows, key: q.key })),
-      durationMs: Date.now() - started,
+      stored,
+      summary: {
+        runId,
+        tables: written.map((t) => ({ table: t.table, rows: t.rows })),
+        rows,
+        quarantined: quarantine.map((q) => ({ table: q.table, rows: q.rows, key: q.key })),
+        durationMs: Date.now() - started,
+      },
     }
   } catch (error) {
     // A runner that took the lease over owns these keys now: leave them to it.
@@ -117,6 +141,24 @@ async function transformRun(
     throw error
   } finally {
     await rm(scratch, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Every processed run was built from an ingestion run of the same id: one
+ * the ingestion zone lacks means its manifest was removed (or the zones are
+ * not a pair), and extracting again would load its rows twice.
+ */
+function assertProcessedRunsWereIngested(ctx: StageContext, ingested: readonly string[], processed: readonly string[]): void {
+  const known = new Set(ingested)
+  const orphan = processed.find((runId) => !known.has(runId))
+  if (orphan !== undefined) {
+    throw new IntegrityError(
+      `Processed run ${orphan} in ${ctx.processed.root} has no ingestion manifest in ${ctx.ingestion.root}: ` +
+        'the ingestion manifest was removed, or STARLINE_INGESTION_URL and STARLINE_PROCESSED_URL are not the two zones of one lake. ' +
+        'Restore the manifest or point both settings at the same lake.',
+      { context: { runId: orphan } },
+    )
   }
 }
 

@@ -39,6 +39,8 @@ export interface ModelRunInput {
   readonly changed: ReadonlyMap<string, SourceFile>
   /** Files of every run up to and including this one, oldest first, by source table. */
   readonly history: ReadonlyMap<string, readonly SourceFile[]>
+  /** The newest columns the lake knows of each source table seen so far (for tables whose files are not needed). */
+  readonly columns: ReadonlyMap<string, readonly ManifestColumn[]>
   /** Where Parquet outputs are written. */
   readonly outputDir: string
 }
@@ -116,6 +118,13 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
   return { models: outputs, quarantine }
 }
 
+/** Source tables whose `current_` view some model reads: the only ones whose earlier runs' files are needed. */
+export async function tablesReadWithHistory(dataset: Dataset): Promise<Set<string>> {
+  const allSql = (await Promise.all(dataset.models.map((m) => readFile(m.sqlFile, 'utf8')))).join('\n')
+  const views = relationsReadBy(allSql, dataset.sourceTables.map((t) => `current_${t.name}`))
+  return new Set([...views].map((view) => view.slice('current_'.length)))
+}
+
 async function createSeeds(db: DuckDb, dataset: Dataset): Promise<void> {
   for (const seed of dataset.seeds) {
     const rows = seed.rows()
@@ -132,7 +141,7 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
   for (const table of dataset.sourceTables) {
     const history = input.history.get(table.name) ?? []
     const changed = input.changed.get(table.name)
-    const knownColumns = changed?.columns ?? history.at(-1)?.columns
+    const knownColumns = changed?.columns ?? history.at(-1)?.columns ?? input.columns.get(table.name)
     if (knownColumns === undefined) continue // never seen: models that need it are not triggered
     const checks = dataset.checks[table.name] ?? []
     const names = quoteIdentList(knownColumns.map((c) => c.name))

@@ -1,0 +1,108 @@
+/**
+ * Reading what a manifest published, and refusing what does not match it.
+ * A manifest records each object's size and SHA-256 and the previous
+ * manifest of its zone (a hash chain): a truncated or edited object, a
+ * manifest of another run or stage, or a manifest removed or rewritten
+ * after a later run was published, stops the stage that reads it, naming
+ * the object, before anything is written.
+ */
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
+import { Writable } from 'node:stream'
+import { IntegrityError } from './errors.js'
+import { dataKey, QUARANTINE_PREFIX, RECONCILE_PREFIX } from './keys.js'
+import type { RunManifest, StoredManifest } from './manifest.js'
+import type { ObjectStore } from './object-store.js'
+
+/** What a stage reads an object against: its manifest entry. */
+export interface PublishedObject {
+  readonly key: string
+  readonly bytes: number
+  readonly sha256: string
+}
+
+const REPAIR =
+  'Restore the object from a backup (or a previous version of the bucket), or remove this run and every later run from both zones and run the pipeline again.'
+
+/**
+ * A local file with the object's bytes, after checking its size and SHA-256
+ * against the manifest. `verified` remembers keys already checked in this
+ * stage, so history files read by several runs are hashed once.
+ */
+export async function verifiedLocalPath(store: ObjectStore, object: PublishedObject, scratchDir: string, verified?: Map<string, string>): Promise<string> {
+  const known = verified?.get(object.key)
+  if (known !== undefined) return known
+  const path = await store.localPath(object.key, scratchDir)
+  const hash = createHash('sha256')
+  let size = 0
+  await pipeline(
+    createReadStream(path),
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        hash.update(chunk)
+        size += chunk.length
+        done()
+      },
+    }),
+  )
+  const sha256 = hash.digest('hex')
+  if (size !== object.bytes || sha256 !== object.sha256) {
+    const what = size !== object.bytes ? `${size} bytes where its manifest says ${object.bytes}` : 'bytes whose SHA-256 differs from its manifest'
+    throw new IntegrityError(`Object "${object.key}" in ${store.root} holds ${what}: it was changed after it was published. ${REPAIR}`, {
+      context: { key: object.key },
+    })
+  }
+  verified?.set(object.key, path)
+  return path
+}
+
+/**
+ * A manifest must be the one its key names, of the stage its zone holds,
+ * and list only objects of its own run (reconciliation baselines may be
+ * carried forward from earlier runs).
+ */
+export function checkManifest(manifest: RunManifest, key: string, runId: string, stage: RunManifest['stage'] | undefined, root: string): void {
+  const refuse = (problem: string): never => {
+    throw new IntegrityError(`Manifest "${key}" in ${root} ${problem}. It was copied or edited by hand. ${REPAIR}`, { context: { key } })
+  }
+  if (manifest.runId !== runId) refuse(`says it is run ${manifest.runId}`)
+  if (stage !== undefined && manifest.stage !== stage) refuse(`is a ${manifest.stage} manifest in a zone of ${stage} runs (are the two lake URLs swapped?)`)
+  const seen = new Set<string>()
+  for (const table of manifest.tables) {
+    if (seen.has(table.table)) refuse(`lists table "${table.table}" twice`)
+    seen.add(table.table)
+    if (table.key !== dataKey(table.table, runId, table.format)) refuse(`lists "${table.key}", which is not run ${runId}'s object for "${table.table}"`)
+  }
+  for (const bad of manifest.quarantine ?? []) {
+    if (bad.key !== `${QUARANTINE_PREFIX}${dataKey(bad.table, runId, 'csv')}`) refuse(`lists quarantine object "${bad.key}" of another run`)
+  }
+  for (const [table, baseline] of Object.entries(manifest.reconciliation?.hashes ?? {})) {
+    const match = new RegExp(`^${RECONCILE_PREFIX}([^/]+)/([0-9TZ]+)\\.csv$`).exec(baseline)
+    if (!match || match[1] !== table || match[2]! > runId) refuse(`lists reconciliation baseline "${baseline}" that no run up to ${runId} wrote`)
+  }
+}
+
+/**
+ * Each manifest names the one before it in its zone (run id and SHA-256).
+ * `earlier` is the manifest listed just before `stored` (undefined for the
+ * first), or what the warehouse's ledger remembers of it.
+ */
+export function checkChain(stored: StoredManifest, earlier: { readonly runId: string; readonly sha256: string } | undefined, root: string): void {
+  const link = stored.manifest.previous
+  if (link === undefined) return // written before manifests were chained
+  if (earlier === undefined || link.runId !== earlier.runId) {
+    throw new IntegrityError(
+      `Manifest "${stored.key}" in ${root} follows run ${link.runId}, but ${earlier === undefined ? 'no manifest' : `run ${earlier.runId}`} comes before it: ` +
+        `the manifest of run ${link.runId} is missing. ${REPAIR}`,
+      { context: { key: stored.key } },
+    )
+  }
+  if (link.sha256 !== earlier.sha256) {
+    throw new IntegrityError(
+      `The manifest of run ${earlier.runId} in ${root} is not the one run ${stored.manifest.runId} (or the warehouse's ledger) recorded: ` +
+        `it was changed after it was published (its SHA-256 differs). ${REPAIR}`,
+      { context: { key: stored.key } },
+    )
+  }
+}

@@ -4,12 +4,13 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { IntegrityError } from '../lake/errors.js'
 import { checkChain, verifiedLocalPath } from '../lake/integrity.js'
 import { listRunIds, readManifest } from '../lake/manifest.js'
 import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
 import type { LoadedRun, LoadSummary } from '../schema/summaries.js'
-import type { Warehouse } from '../warehouse/warehouse.js'
+import type { LedgerRow, Warehouse } from '../warehouse/warehouse.js'
 import { retryStep, type StageContext } from './context.js'
 import { PipelineError, StageAbortedError } from './errors.js'
 
@@ -26,6 +27,7 @@ export async function load(ctx: StageContext, options: LoadOptions): Promise<Loa
   // What the warehouse remembers of each manifest it loaded: the anchor of the processed zone's chain.
   const loadedSha = new Map(ledger.map((row) => [row.runId, row.manifestSha256]))
   const all = await listRunIds(ctx.processed)
+  await assertSameLake(ctx, ledger, all)
   const runs: LoadedRun[] = []
   for (const [index, runId] of all.entries()) {
     if (loadedSha.has(runId)) continue
@@ -37,6 +39,29 @@ export async function load(ctx: StageContext, options: LoadOptions): Promise<Loa
     runs.push(run.summary)
   }
   return { stage: 'load', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
+}
+
+/**
+ * The warehouse's newest loaded run must be in the processed zone, with the
+ * manifest it loaded: otherwise the zone is not the lake that fed this
+ * warehouse (a new or emptied lake, a typo in a lake URL, lost manifests),
+ * and loading its runs would add every fact a second time.
+ */
+export async function assertSameLake(ctx: StageContext, ledger: readonly LedgerRow[], processedRunIds?: readonly string[]): Promise<void> {
+  const newest = ledger.at(-1)
+  if (newest === undefined) return
+  const ids = processedRunIds ?? (await listRunIds(ctx.processed))
+  const sha256 = ids.includes(newest.runId) ? (await readManifest(ctx.processed, newest.runId)).sha256 : undefined
+  if (sha256 === newest.manifestSha256) return
+  throw new IntegrityError(
+    `The warehouse has loaded run ${newest.runId}, but ${ctx.processed.root} ` +
+      (sha256 === undefined
+        ? 'has no such run: this is not the lake that fed the warehouse (a new or emptied lake, or a lake URL that points elsewhere). '
+        : 'holds a different manifest for it than the one loaded: the manifest was changed afterwards, or this is another lake. ') +
+      'Nothing was extracted or loaded. Point STARLINE_INGESTION_URL and STARLINE_PROCESSED_URL at the lake this warehouse was loaded from, ' +
+      'or load into an empty warehouse schema (STARLINE_WAREHOUSE_SCHEMA).',
+    { context: { runId: newest.runId } },
+  )
 }
 
 async function loadRun(

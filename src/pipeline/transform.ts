@@ -149,7 +149,7 @@ async function transformRun(
  * the ingestion zone lacks means its manifest was removed (or the zones are
  * not a pair), and extracting again would load its rows twice.
  */
-function assertProcessedRunsWereIngested(ctx: StageContext, ingested: readonly string[], processed: readonly string[]): void {
+export function assertProcessedRunsWereIngested(ctx: StageContext, ingested: readonly string[], processed: readonly string[]): void {
   const known = new Set(ingested)
   const orphan = processed.find((runId) => !known.has(runId))
   if (orphan !== undefined) {

@@ -5,7 +5,8 @@
  * the object, and nothing is written downstream.
  */
 import assert from 'node:assert/strict'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -18,7 +19,9 @@ import type { ObjectStore } from '../../../src/lake/object-store.js'
 import { extract } from '../../../src/pipeline/extract.js'
 import { load } from '../../../src/pipeline/load.js'
 import { transform } from '../../../src/pipeline/transform.js'
-import { extractOptions, loadOptions, openConfiguredWarehouse } from '../../../src/runtime/pipeline-setup.js'
+import { silentLogger } from '../../../src/observe/logger.js'
+import { runCycle } from '../../../src/pipeline/run.js'
+import { extractOptions, loadOptions, localConfig, openConfiguredWarehouse, stageContext } from '../../../src/runtime/pipeline-setup.js'
 import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
 
 const fixture = new PipelineFixture()
@@ -132,13 +135,59 @@ describe('lake integrity', () => {
   })
 
   it('refuses to load after a loaded processed manifest was rewritten', async () => {
-    const { pipeline, runId } = await pipelineWithPendingRun()
+    const { pipeline } = await pipelineWithPendingRun()
     const [first] = await listRunIds(pipeline.ctx.processed)
     const path = fileOf(pipeline.ctx.processed, manifestKey(first!))
     writeFileSync(path, readFileSync(path, 'utf8').replace(/\n$/, '\n\n'))
     await transform(pipeline.ctx)
     const before = await warehouseSnapshot(pipeline)
-    await assert.rejects(loadWith(pipeline), new RegExp(`manifest of run ${first} .* is not the one run ${runId} \\(or the warehouse's ledger\\) recorded`))
+    await assert.rejects(loadWith(pipeline), new RegExp(`loaded run ${first}, but .* holds a different manifest for it than the one loaded`))
     assert.deepEqual(await warehouseSnapshot(pipeline), before)
+  })
+
+  it('refuses a new lake for a warehouse another lake fed, before extracting anything', async () => {
+    const pipeline = await fixture.pipeline()
+    await pipeline.cycle()
+    const before = await warehouseSnapshot(pipeline)
+    const otherLake = mkdtempSync(join(tmpdir(), 'starline-other-lake-'))
+    try {
+      const config = localConfig({ sourceUrl: pipeline.sourceUrl, warehouseUrl: pipeline.warehouseUrl }, otherLake, { STARLINE_EXTRACT_LAG: '0ms' })
+      const ctx = stageContext(config, silentLogger)
+      const warehouse = await openConfiguredWarehouse(config)
+      try {
+        await assert.rejects(
+          runCycle(ctx, { extract: extractOptions(config), load: loadOptions(config, warehouse) }),
+          /The warehouse has loaded run \d+T\d+Z, but file:.* has no such run: this is not the lake that fed the warehouse/,
+        )
+      } finally {
+        await warehouse.close()
+      }
+      assert.deepEqual(await listRunIds(ctx.ingestion), [], 'nothing may be extracted into the wrong lake')
+      assert.deepEqual(await warehouseSnapshot(pipeline), before)
+    } finally {
+      rmSync(otherLake, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses zones of two different lakes before extracting anything', async () => {
+    const pipeline = await fixture.pipeline()
+    await pipeline.cycle()
+    const otherLake = mkdtempSync(join(tmpdir(), 'starline-other-lake-'))
+    try {
+      const config = localConfig({ sourceUrl: pipeline.sourceUrl, warehouseUrl: pipeline.warehouseUrl }, otherLake, {
+        STARLINE_EXTRACT_LAG: '0ms',
+        STARLINE_PROCESSED_URL: pipeline.config.processedUrl,
+      })
+      const ctx = stageContext(config, silentLogger)
+      const warehouse = await openConfiguredWarehouse(config)
+      try {
+        await assert.rejects(runCycle(ctx, { extract: extractOptions(config), load: loadOptions(config, warehouse) }), /has no ingestion manifest/)
+      } finally {
+        await warehouse.close()
+      }
+      assert.deepEqual(await listRunIds(ctx.ingestion), [])
+    } finally {
+      rmSync(otherLake, { recursive: true, force: true })
+    }
   })
 })

@@ -14,6 +14,8 @@ import { SETTINGS, type SettingName, type SettingValue } from './settings.js'
 export interface StarlineConfig {
   readonly sourceUrl?: string
   readonly sourceSchema: string
+  /** The zone the source application stamps watermarks in; undefined = the database's default. */
+  readonly sourceTimeZone?: string
   readonly ingestionUrl: string
   readonly processedUrl: string
   readonly warehouseUrl?: string
@@ -60,6 +62,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
   }
   const sourceUrl = read('sourceUrl')
   const warehouseUrl = read('warehouseUrl')
+  const sourceTimeZone = read('sourceTimeZone')
   const reconcileIntervalMs = read('reconcileIntervalMs')
   return {
     sourceSchema: read('sourceSchema')!,
@@ -74,6 +77,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
     logLevel: read('logLevel')!,
     ...(reconcileIntervalMs === undefined || reconcileIntervalMs === null ? {} : { reconcileIntervalMs }),
     ...(sourceUrl === undefined ? {} : { sourceUrl }),
+    ...(sourceTimeZone === undefined ? {} : { sourceTimeZone }),
     ...(warehouseUrl === undefined ? {} : { warehouseUrl }),
   }
 }

@@ -84,3 +84,13 @@ function parseUrl(value: string, from: string, example: string): URL {
     throw new ConfigError(`${from} is not a valid URL. Expected ${example}.`)
   }
 }
+
+/** An IANA time zone name (`Europe/London`, `UTC`). */
+export function parseTimeZone(value: string, from: string): string {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value })
+  } catch {
+    throw new ConfigError(`${from} must be an IANA time zone such as UTC or Europe/London; got ${JSON.stringify(value)}.`)
+  }
+  return value
+}

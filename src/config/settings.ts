@@ -19,6 +19,7 @@ import {
   parsePostgresUrl,
   parseRetries,
   parseSchemaName,
+  parseTimeZone,
 } from './parsers.js'
 
 export interface SettingDefinition<T> {
@@ -58,6 +59,14 @@ export const SETTINGS = {
     defaultText: '`public`',
     description: 'the source schema',
     parse: parseSchemaName,
+  }),
+  sourceTimeZone: setting({
+    env: 'STARLINE_SOURCE_TIME_ZONE',
+    file: 'source.timeZone',
+    defaultText: "the source database's own",
+    description:
+      'the time zone the source application stamps `last_updated` in; the extract session is pinned to it so the window end and the open-transaction guard read the same clock',
+    parse: parseTimeZone,
   }),
   ingestionUrl: setting({
     env: 'STARLINE_INGESTION_URL',

@@ -40,6 +40,9 @@ export function formatExtract(summary: ExtractSummary): string {
   if (!summary.seesAllSessions) {
     lines.push("extract: WARNING the source user cannot see other users' open transactions; grant it pg_read_all_stats so late commits cannot be missed")
   }
+  for (const { table, rows } of summary.stampedInFuture ?? []) {
+    lines.push(`extract: WARNING ${rows} "${table}" rows have last_updated later than the source's clock (or infinity); they are not extracted until that time comes`)
+  }
   if (summary.heldBackByTransactionMs !== undefined) {
     lines.push(`extract: an open source transaction (${seconds(summary.heldBackByTransactionMs)} old) held the window back`)
   }

@@ -86,7 +86,13 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
     if (schemaChanges.length > 0) ctx.logger.warn('the source schema changed', { changes: schemaChanges })
 
     const end = await snapshot.windowEnd(tables, options.lagMs)
-    const heldBack = end.heldBackByTransactionMs === undefined ? {} : { heldBackByTransactionMs: end.heldBackByTransactionMs }
+    const heldBack = {
+      ...(end.heldBackByTransactionMs === undefined ? {} : { heldBackByTransactionMs: end.heldBackByTransactionMs }),
+      ...(end.stampedInFuture === undefined ? {} : { stampedInFuture: end.stampedInFuture }),
+    }
+    if (end.stampedInFuture !== undefined) {
+      ctx.logger.warn('rows are stamped later than the source clock; they wait until their time comes', { tables: end.stampedInFuture })
+    }
     if (end.heldBackByTransactionMs !== undefined) {
       ctx.logger.warn('an open source transaction holds the extract window back', { ageMs: end.heldBackByTransactionMs })
     }

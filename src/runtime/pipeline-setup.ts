@@ -57,7 +57,11 @@ export function localConfig(
 
 export function extractOptions(config: StarlineConfig, flags: { readonly acceptSchemaChange?: boolean } = {}): ExtractOptions {
   return {
-    source: openSource(requireSetting(config, 'sourceUrl'), { schema: config.sourceSchema, setting: 'STARLINE_SOURCE_URL' }),
+    source: openSource(requireSetting(config, 'sourceUrl'), {
+      schema: config.sourceSchema,
+      setting: 'STARLINE_SOURCE_URL',
+      ...(config.sourceTimeZone ? { timeZone: config.sourceTimeZone } : {}),
+    }),
     lagMs: config.extractLagMs,
     ...(config.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: config.reconcileIntervalMs }),
     ...(flags.acceptSchemaChange ? { acceptSchemaChange: true } : {}),

@@ -33,6 +33,8 @@ export interface ExtractSummary {
   /** A crashed run whose leftovers were removed first. */
   readonly recoveredRunId?: string
   readonly heldBackByTransactionMs?: number
+  /** Rows stamped later than the source's clock (or at infinity), per table: they wait until their time comes. */
+  readonly stampedInFuture?: readonly { readonly table: string; readonly rows: number }[]
   /** False when the source user cannot see other users' open transactions (see readOpenTransactions). */
   readonly seesAllSessions: boolean
   readonly durationMs: number

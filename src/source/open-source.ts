@@ -11,6 +11,8 @@ export interface OpenSourceOptions {
   readonly schema: string
   /** The setting the URL came from, named in connection errors. */
   readonly setting?: string
+  /** The zone the application stamps watermarks in (default the database's). */
+  readonly timeZone?: string
 }
 
 const SOURCE_URL_SCHEMES = ['postgres:', 'postgresql:'] as const

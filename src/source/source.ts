@@ -45,6 +45,8 @@ export interface WindowEnd {
   readonly to: string | null
   /** Set when an open transaction held the window back: its age in ms. */
   readonly heldBackByTransactionMs?: number
+  /** Tables with rows stamped later than the source's clock (or at infinity): they wait until their time comes. */
+  readonly stampedInFuture?: readonly { readonly table: string; readonly rows: number }[]
 }
 
 /** A COPY of rows as CSV with a header line; `rowCount` is known once the stream has ended. */

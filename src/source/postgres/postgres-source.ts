@@ -20,6 +20,8 @@ import type { CsvStream, OpenTransactions, RowHash, Source, SourceSnapshot, Wate
 export interface PostgresSourceConfig {
   readonly url: string
   readonly schema: string
+  /** The zone the application stamps watermarks in; default the database's own TimeZone setting. */
+  readonly timeZone?: string
   /** The setting the URL came from, named in connection errors. */
   readonly setting?: string
 }
@@ -34,8 +36,11 @@ export class PostgresSource implements Source {
   }
 
   async openSnapshot(): Promise<SourceSnapshot> {
-    const client = await connectSource(this.#config.url, this.#config.setting ? { setting: this.#config.setting } : {})
+    // A TimeZone asked for by the URL or PGOPTIONS would shift the session's clock: the session
+    // is pinned below, to the configured zone or the database's own.
+    const client = await connectSource(withoutTimeZoneOption(this.#config.url), this.#config.setting ? { setting: this.#config.setting } : {})
     try {
+      await pinTimeZone(client, this.#config.timeZone)
       const openTransactions = await readOpenTransactions(client)
       await beginSnapshot(client)
       return new PostgresSnapshot(client, this.#config.schema, this.describe, openTransactions)
@@ -94,6 +99,32 @@ class PostgresSnapshot implements SourceSnapshot {
       throw sourceError(error, this.#describe, reading)
     }
   }
+}
+
+/**
+ * The session's clock must read in the zone the application stamps rows in:
+ * the window end (now - lag) and the open-transaction bound are computed in
+ * the session's zone and compared with stamps written in the application's.
+ * A URL option or PGTZ must not shift them, so the session is pinned to the
+ * configured zone, or else to the database's default (what an application
+ * that sets nothing writes in).
+ */
+async function pinTimeZone(client: pg.ClientBase, timeZone: string | undefined): Promise<void> {
+  await client.query(
+    "SELECT set_config('TimeZone', coalesce($1::text, (SELECT reset_val FROM pg_settings WHERE name = 'TimeZone')), false)",
+    [timeZone ?? null],
+  )
+}
+
+/** The URL with any `-c TimeZone=...` removed from its (or PGOPTIONS') startup options. */
+function withoutTimeZoneOption(url: string): string {
+  const parsed = new URL(url)
+  const options = parsed.searchParams.get('options') ?? process.env.PGOPTIONS
+  if (options === undefined || !/timezone/i.test(options)) return url
+  const kept = options.replace(/(?:-c\s*|--)timezone\s*=\s*\S+/gi, '').trim()
+  // An empty value still overrides PGOPTIONS, which pg reads only when the URL has none.
+  parsed.searchParams.set('options', kept)
+  return parsed.toString()
 }
 
 /**
@@ -224,22 +255,33 @@ async function readWindowEnd(
   client: pg.ClientBase,
   options: { readonly schema: string; readonly tables: readonly WatermarkedTable[]; readonly lagMs: number; readonly openTransactions: OpenTransactions },
 ): Promise<WindowEnd> {
-  const newest = options.tables
-    .map((t) => `SELECT max(${quoteIdent(t.watermarkColumn)})::timestamp(3) AS v FROM ${qualify(options.schema, t.name)}`)
+  // One scan per table gives both its newest stamp and its rows stamped in the future.
+  const perTable = options.tables
+    .map(
+      (t, i) =>
+        `SELECT $${i + 3}::text AS t, max(${quoteIdent(t.watermarkColumn)})::timestamp(3) AS v, ` +
+        `count(*) FILTER (WHERE ${quoteIdent(t.watermarkColumn)} > localtimestamp) AS future FROM ${qualify(options.schema, t.name)}`,
+    )
     .join(' UNION ALL ')
-  const result = await client.query<{ to: string | null; newest: string | null }>(
-    `WITH newest AS (SELECT max(v) AS v FROM (${newest}) t)
+  const result = await client.query<{ to: string | null; newest: string | null; future: Record<string, string> | null }>(
+    `WITH per_table AS (${perTable}), newest AS (SELECT max(v) AS v FROM per_table)
      SELECT to_char(date_trunc('milliseconds', LEAST((SELECT v FROM newest),
                     localtimestamp - make_interval(secs => $1::double precision / 1000),
                     $2::timestamp)), 'YYYY-MM-DD HH24:MI:SS.MS') AS to,
-            to_char((SELECT v FROM newest), 'YYYY-MM-DD HH24:MI:SS.MS') AS newest`,
-    [options.lagMs, options.openTransactions.bound],
+            to_char((SELECT v FROM newest), 'YYYY-MM-DD HH24:MI:SS.MS') AS newest,
+            (SELECT json_object_agg(t, future) FROM per_table WHERE future > 0) AS future`,
+    [options.lagMs, options.openTransactions.bound, ...options.tables.map((t) => t.name)],
   )
   const row = result.rows[0]
-  const to = row?.to ?? null
+  const to = row?.to || null
   const { bound, oldestAgeMs } = options.openTransactions
   const heldBack = bound !== null && row?.newest != null && bound < row.newest && oldestAgeMs !== undefined
-  return heldBack ? { to, heldBackByTransactionMs: oldestAgeMs } : { to }
+  const future = Object.entries(row?.future ?? {}).map(([table, rows]) => ({ table, rows: Number(rows) }))
+  return {
+    to,
+    ...(heldBack ? { heldBackByTransactionMs: oldestAgeMs } : {}),
+    ...(future.length > 0 ? { stampedInFuture: future } : {}),
+  }
 }
 
 /**

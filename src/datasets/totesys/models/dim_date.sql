@@ -15,14 +15,22 @@ with referenced as (
     union all select payment_date from fact_payment
 ),
 
+-- The gap-free range is kept within 1900-2100: one absurd date (a payment
+-- due in 9999) would otherwise add millions of calendar rows. Dates outside
+-- it are still present, each on its own, so every fact's date has its row.
 bounds as (
-    select min(d) as first_date, max(d) as last_date from referenced
+    select
+        greatest(min(d), date '1900-01-01') as first_date,
+        least(max(d), date '2100-12-31') as last_date
+    from referenced
 ),
 
 calendar as (
     select generated.d::date as date_id
     from bounds, generate_series(bounds.first_date, bounds.last_date, interval 1 day) as generated(d)
-    where bounds.first_date is not null
+    where bounds.first_date <= bounds.last_date
+    union
+    select d from referenced where d < date '1900-01-01' or d > date '2100-12-31'
 )
 
 select

@@ -11,6 +11,12 @@ import type { LoadPlan, LoadTable } from '../warehouse.js'
 
 /** The Parquet file of `table` as a relation (a path cannot be bound; it goes through quoteLiteral). */
 export function parquetSource(table: LoadTable): string {
+  // NOTE: DuckDB streams from a local copy (capability copyFromObjectStore is false), so the load stage gives a path.
+  if (table.path === undefined) {
+    throw new WarehouseLoadError(`Cannot load "${table.spec.name}" into DuckDB: no local copy of ${table.objectUrl} was made.`, {
+      context: { table: table.spec.name },
+    })
+  }
   return `read_parquet(${quoteLiteral(table.path)})`
 }
 

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { TOTESYS } from '../../../src/datasets/totesys/totesys-dataset.js'
 import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
 import { qualify, quoteIdent } from '../../../src/sql/quote.js'
 import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js'
@@ -41,6 +42,38 @@ describeWarehouse('DuckDbWarehouse', async () => {
     },
     cleanup: async () => {},
   }
+})
+
+describe('DuckDbWarehouse foreign keys', () => {
+  it('declares every reference of the specs, rejects an orphan and lets a referenced dimension row change', async () => {
+    const path = join(dir, 'keys.duckdb')
+    const specs = TOTESYS.models.map((m) => m.table)
+    const warehouse = new DuckDbWarehouse({ path, scratchDir: dir })
+    await warehouse.ensureTables('public', specs)
+    const db = await openDuckDb({ path, scratchDir: dir })
+    try {
+      const declared = await db.all<{ table_name: string; columns: string }>(
+        "SELECT table_name, array_to_string(constraint_column_names, ',') AS columns FROM duckdb_constraints() WHERE schema_name = 'public' AND constraint_type = 'FOREIGN KEY' AND NOT starts_with(table_name, '_starline_') ORDER BY 1, 2",
+      )
+      const expected = specs
+        .flatMap((spec) => spec.columns.filter((c) => c.references).map((c) => ({ table_name: spec.name, columns: c.name })))
+        .sort((a, b) => (a.table_name + a.columns < b.table_name + b.columns ? -1 : 1))
+      assert.ok(expected.length > 10)
+      assert.deepEqual(declared, expected)
+      await db.run("INSERT INTO public.dim_currency (currency_id, currency_code, currency_name) VALUES (1, 'GBP', 'British Pound')")
+      await db.run('CREATE TABLE public.payments (id INTEGER PRIMARY KEY, currency_id INTEGER REFERENCES public.dim_currency (currency_id))')
+      await assert.rejects(db.run('INSERT INTO public.payments VALUES (1, 2)'), /foreign key/i)
+      await db.run('BEGIN TRANSACTION')
+      await db.run('INSERT INTO public.payments VALUES (1, 1)')
+      // The upsert's statement shape: non-key columns of a row a fact references, in the same transaction.
+      await db.run("UPDATE public.dim_currency AS t SET currency_name = s.name FROM (SELECT 1 AS id, 'Pound sterling' AS name) AS s WHERE t.currency_id = s.id")
+      await db.run('COMMIT')
+      assert.deepEqual(await db.all('SELECT currency_name FROM public.dim_currency'), [{ currency_name: 'Pound sterling' }])
+    } finally {
+      db.close()
+    }
+    assert.equal(warehouse.capabilities.enforcesForeignKeys, true)
+  })
 })
 
 describe('DuckDbWarehouse and other processes', () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import { openDuckDb } from '../../src/engines/duckdb/duckdb-engine.js'
+import { EXIT_RETRYABLE } from '../../src/runtime/cli/main.js'
 import { runCli, type CliResult } from '../support/cli-process.js'
 
 const ENTRY = fileURLToPath(new URL('../../src/runtime/cli/starline.ts', import.meta.url))
@@ -72,11 +73,12 @@ describe('starline with a DuckDB warehouse', () => {
       result = await runCli(['load'], {
         STARLINE_WAREHOUSE_URL: `duckdb://${path}`,
         STARLINE_PROCESSED_URL: pathToFileURL(join(dir, 'processed')).href,
+        STARLINE_RETRIES: '1',
       })
     } finally {
       holder.close()
     }
-    assert.notEqual(result.code, 0)
+    assert.equal(result.code, EXIT_RETRYABLE, 'a held file is a transient failure')
     const lines = result.stderr.trim().split('\n')
     assert.equal(lines.length, 1, result.stderr)
     assert.match(lines[0]!, new RegExp(`another process \\(.*PID ${process.pid}\\) has it open, and a DuckDB file admits one writing process at a time`))

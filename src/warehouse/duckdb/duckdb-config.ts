@@ -16,7 +16,7 @@ export interface DuckDbWarehouseConfig {
   readonly memoryLimit?: string
 }
 
-export const DUCKDB_URL_EXAMPLE = 'duckdb:///absolute/path/warehouse.duckdb'
+const DUCKDB_URL_EXAMPLE = 'duckdb:///absolute/path/warehouse.duckdb'
 
 export function isDuckDbUrl(url: string): boolean {
   return url.toLowerCase().startsWith('duckdb:')

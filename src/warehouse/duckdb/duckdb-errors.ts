@@ -11,7 +11,7 @@ const LOCKED = /Could not set lock on file|Conflicting lock is held/i
 /** Lost a write-write race inside the file, or ran out of memory: the same work may pass later. */
 const RETRYABLE = /^(TransactionContext Error|Out of Memory Error|Interrupt Error)/i
 
-export function isRetryableDuckDbError(error: unknown): boolean {
+function isRetryableDuckDbError(error: unknown): boolean {
   const message = messageOf(error)
   return LOCKED.test(message) || RETRYABLE.test(message)
 }

@@ -10,7 +10,7 @@ import { WarehouseLoadError } from '../errors.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
 
 /** The Parquet file of `table` as a relation (a path cannot be bound; it goes through quoteLiteral). */
-export function parquetSource(table: LoadTable): string {
+function parquetSource(table: LoadTable): string {
   // NOTE: DuckDB streams from a local copy (capability copyFromObjectStore is false), so the load stage gives a path.
   if (table.path === undefined) {
     throw new WarehouseLoadError(`Cannot load "${table.spec.name}" into DuckDB: no local copy of ${table.objectUrl} was made.`, {
@@ -59,7 +59,7 @@ export async function insertParquet(db: DuckDb, plan: LoadPlan, table: LoadTable
   return inserted
 }
 
-export function assertCount(plan: LoadPlan, spec: TableSpec, copied: number, expected: number): void {
+function assertCount(plan: LoadPlan, spec: TableSpec, copied: number, expected: number): void {
   if (copied !== expected) {
     throw new WarehouseLoadError(
       `Cannot load run ${plan.runId}: "${spec.name}" holds ${copied} rows but its manifest says ${expected}. The processed file is damaged; transform the run again.`,

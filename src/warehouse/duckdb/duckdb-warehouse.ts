@@ -37,11 +37,6 @@ export class DuckDbWarehouse implements Warehouse {
     this.#config = Object.freeze({ ...config })
   }
 
-  /** The database file. */
-  get path(): string {
-    return this.#config.path
-  }
-
   async ensureTables(schema: string, tables: readonly TableSpec[]): Promise<void> {
     await this.#session(true, (db) =>
       transaction(db, async () => {

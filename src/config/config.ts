@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { LogLevel } from '../core/log-level.js'
-import { absoluteDuckDbUrl, isDuckDbUrl } from '../warehouse/duckdb/duckdb-config.js'
+import { absoluteDuckDbUrl, isDuckDbUrl } from '../engines/duckdb/duckdb-url.js'
 import { ConfigError } from './errors.js'
 import { SETTINGS, type SettingName, type SettingValue } from './settings.js'
 

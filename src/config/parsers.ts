@@ -4,8 +4,7 @@
  * typed value or throws a ConfigError naming that place.
  */
 import { LOG_LEVELS, type LogLevel } from '../core/log-level.js'
-import { absoluteDuckDbUrl, isDuckDbUrl } from '../warehouse/duckdb/duckdb-config.js'
-import { WarehouseConfigError } from '../warehouse/errors.js'
+import { absoluteDuckDbUrl, DuckDbUrlError, isDuckDbUrl } from '../engines/duckdb/duckdb-url.js'
 import { ConfigError } from './errors.js'
 
 /** A PostgreSQL URL, or `duckdb:` and a database file's path (checked here, made absolute by loadConfig). */
@@ -14,7 +13,7 @@ export function parseWarehouseUrl(value: string, from: string): string {
   try {
     absoluteDuckDbUrl(value)
   } catch (error) {
-    if (error instanceof WarehouseConfigError) throw new ConfigError(`${from}: ${error.message}`)
+    if (error instanceof DuckDbUrlError) throw new ConfigError(`${from}: ${error.message}`)
     throw error
   }
   return value

@@ -9,6 +9,3 @@ export class WarehouseSchemaMismatchError extends WarehouseError {}
 
 /** The data did not load: a constraint, a type, a count that did not match. */
 export class WarehouseLoadError extends WarehouseError {}
-
-/** A warehouse URL or setting that cannot name a warehouse. */
-export class WarehouseConfigError extends WarehouseError {}

@@ -3,7 +3,7 @@
  * engines exist. Stage code receives the result as a `Warehouse` and reads
  * its capabilities, never its engine.
  */
-import { duckDbPathOf, isDuckDbUrl } from './duckdb/duckdb-config.js'
+import { duckDbPathOf, isDuckDbUrl } from '../engines/duckdb/duckdb-url.js'
 import { WarehouseError } from './errors.js'
 import type { Warehouse } from './warehouse.js'
 

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { loadConfig } from '../../../src/config/config.js'
 import { ConfigError } from '../../../src/config/errors.js'
-import { absoluteDuckDbUrl, duckDbPathOf } from '../../../src/warehouse/duckdb/duckdb-config.js'
-import { WarehouseConfigError } from '../../../src/warehouse/errors.js'
+import { absoluteDuckDbUrl, DuckDbUrlError, duckDbPathOf } from '../../../src/engines/duckdb/duckdb-url.js'
 
 describe('duckDbPathOf', () => {
   it('reads an absolute path after three slashes', () => {
@@ -22,7 +21,7 @@ describe('duckDbPathOf', () => {
 
   for (const url of ['duckdb:', 'duckdb://', 'duckdb:///tmp/', 'duckdb:///tmp/x.duckdb?access_mode=read_only', 'duckdb:///tmp/%zz', 'postgres://h/db']) {
     it(`rejects ${JSON.stringify(url)} with an example of a good URL`, () => {
-      assert.throws(() => duckDbPathOf(url), (error: Error) => error instanceof WarehouseConfigError && /duckdb:\/\/\/absolute\/path/.test(error.message))
+      assert.throws(() => duckDbPathOf(url), (error: Error) => error instanceof DuckDbUrlError && /duckdb:\/\/\/absolute\/path/.test(error.message))
     })
   }
 })

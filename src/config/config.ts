@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { LogLevel } from '../core/log-level.js'
+import { absoluteDuckDbUrl, isDuckDbUrl } from '../engines/duckdb/duckdb-url.js'
 import { ConfigError } from './errors.js'
 import { SETTINGS, type SettingName, type SettingValue } from './settings.js'
 
@@ -61,7 +62,10 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
     return setting.parse(found.value, found.from) as SettingValue<K>
   }
   const sourceUrl = read('sourceUrl')
-  const warehouseUrl = read('warehouseUrl')
+  const configuredWarehouseUrl = read('warehouseUrl')
+  // A relative DuckDB file resolves against the working directory the config was read in.
+  const warehouseUrl =
+    configuredWarehouseUrl !== undefined && isDuckDbUrl(configuredWarehouseUrl) ? absoluteDuckDbUrl(configuredWarehouseUrl, cwd) : configuredWarehouseUrl
   const sourceTimeZone = read('sourceTimeZone')
   const reconcileIntervalMs = read('reconcileIntervalMs')
   return {

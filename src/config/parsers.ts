@@ -4,7 +4,20 @@
  * typed value or throws a ConfigError naming that place.
  */
 import { LOG_LEVELS, type LogLevel } from '../core/log-level.js'
+import { absoluteDuckDbUrl, DuckDbUrlError, isDuckDbUrl } from '../engines/duckdb/duckdb-url.js'
 import { ConfigError } from './errors.js'
+
+/** A PostgreSQL URL, or `duckdb:` and a database file's path (checked here, made absolute by loadConfig). */
+export function parseWarehouseUrl(value: string, from: string): string {
+  if (!isDuckDbUrl(value)) return parsePostgresUrl(value, from)
+  try {
+    absoluteDuckDbUrl(value)
+  } catch (error) {
+    if (error instanceof DuckDbUrlError) throw new ConfigError(`${from}: ${error.message}`)
+    throw error
+  }
+  return value
+}
 
 export function parsePostgresUrl(value: string, from: string): string {
   const url = parseUrl(value, from, 'postgres://user:password@host:5432/database')

@@ -17,6 +17,7 @@ import {
   parseMemorySize,
   parseOptionalDuration,
   parsePostgresUrl,
+  parseWarehouseUrl,
   parseRetries,
   parseSchemaName,
   parseTimeZone,
@@ -90,7 +91,7 @@ export const SETTINGS = {
     defaultText: '(required to load)',
     description: 'the warehouse database',
     credentials: true,
-    parse: parsePostgresUrl,
+    parse: parseWarehouseUrl,
   }),
   warehouseSchema: setting({
     env: 'STARLINE_WAREHOUSE_SCHEMA',

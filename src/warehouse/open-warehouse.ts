@@ -3,6 +3,7 @@
  * engines exist. Stage code receives the result as a `Warehouse` and reads
  * its capabilities, never its engine.
  */
+import { duckDbPathOf, isDuckDbUrl } from '../engines/duckdb/duckdb-url.js'
 import { WarehouseError } from './errors.js'
 import type { Warehouse } from './warehouse.js'
 
@@ -15,9 +16,18 @@ export interface OpenWarehouseOptions {
   readonly duckdbMemory?: string
 }
 
-export const WAREHOUSE_URL_SCHEMES = ['postgres:', 'postgresql:'] as const
+export const WAREHOUSE_URL_SCHEMES = ['postgres:', 'postgresql:', 'duckdb:'] as const
 
 export async function openWarehouse(url: string, options: OpenWarehouseOptions = {}): Promise<Warehouse> {
+  // Before `new URL`: a relative `duckdb:warehouse.duckdb` is no hierarchical URL.
+  if (isDuckDbUrl(url)) {
+    const { DuckDbWarehouse } = await import('./duckdb/duckdb-warehouse.js')
+    return new DuckDbWarehouse({
+      path: duckDbPathOf(url),
+      ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
+      ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}),
+    })
+  }
   const scheme = new URL(url).protocol
   if (scheme === 'postgres:' || scheme === 'postgresql:') {
     // Engines load on demand: a CLI command pays only for the engine it uses.

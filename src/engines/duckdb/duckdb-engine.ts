@@ -1,6 +1,7 @@
 /**
- * DuckDB in-process: the engine that runs the SQL models and moves Parquet.
- * One small wrapper so the rest of the code never touches the driver's types.
+ * DuckDB in-process: the engine that runs the SQL models and moves Parquet,
+ * and the DuckDB warehouse's database. One small wrapper so the rest of the
+ * code never touches the driver's types.
  */
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { quoteLiteral } from '../../sql/quote.js'
@@ -11,26 +12,39 @@ export interface DuckDbOptions {
   /** e.g. '1GB'; default DuckDB's own (80% of RAM). */
   readonly memoryLimit?: string
   readonly threads?: number
+  /** A database file to open (created if missing; one writing process at a time). Default: in memory. */
+  readonly path?: string
 }
 
+/** A value bound to `$1`, `$2`...: numbers bind as DOUBLE, so cast them in SQL where an integer is meant. */
+export type DuckDbParameter = string | number | bigint | boolean | null
+
 export interface DuckDb {
-  run(sql: string): Promise<void>
-  /** Rows as plain JSON-safe objects (decimals and dates as strings). */
-  all<Row = Record<string, unknown>>(sql: string): Promise<Row[]>
+  /** Runs one statement; returns the rows it inserted, updated or deleted. */
+  run(sql: string, values?: readonly DuckDbParameter[]): Promise<number>
+  /** Rows as plain JSON-safe objects (decimals, BIGINTs and dates as strings). */
+  all<Row = Record<string, unknown>>(sql: string, values?: readonly DuckDbParameter[]): Promise<Row[]>
   close(): void
 }
 
 export async function openDuckDb(options: DuckDbOptions): Promise<DuckDb> {
   // Loaded on first use: the native module costs start-up time that extract never needs.
   const { DuckDBInstance } = await import('@duckdb/node-api')
-  const instance = await DuckDBInstance.create(':memory:')
-  const connection: DuckDBConnection = await instance.connect()
+  const instance = await DuckDBInstance.create(options.path ?? ':memory:')
+  let connection: DuckDBConnection
+  try {
+    connection = await instance.connect()
+  } catch (error) {
+    instance.closeSync()
+    throw error
+  }
   const db: DuckDb = {
-    async run(sql) {
-      await connection.run(sql)
+    async run(sql, values) {
+      const result = await connection.run(sql, values ? [...values] : undefined)
+      return result.rowsChanged
     },
-    async all<Row>(sql: string) {
-      const reader = await connection.runAndReadAll(sql)
+    async all<Row>(sql: string, values?: readonly DuckDbParameter[]) {
+      const reader = await connection.runAndReadAll(sql, values ? [...values] : undefined)
       return reader.getRowObjectsJson() as Row[]
     },
     close() {
@@ -38,8 +52,13 @@ export async function openDuckDb(options: DuckDbOptions): Promise<DuckDb> {
       instance.closeSync()
     },
   }
-  await db.run(`SET temp_directory = ${quoteLiteral(options.scratchDir)}`)
-  if (options.memoryLimit) await db.run(`SET memory_limit = ${quoteLiteral(options.memoryLimit)}`)
-  if (options.threads) await db.run(`SET threads = ${Number(options.threads)}`)
+  try {
+    await db.run(`SET temp_directory = ${quoteLiteral(options.scratchDir)}`)
+    if (options.memoryLimit) await db.run(`SET memory_limit = ${quoteLiteral(options.memoryLimit)}`)
+    if (options.threads) await db.run(`SET threads = ${Number(options.threads)}`)
+  } catch (error) {
+    db.close()
+    throw error
+  }
   return db
 }

@@ -7,7 +7,9 @@
  */
 import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import pg from 'pg'
+import { ConfigError } from '../../config/errors.js'
 import { qualify } from '../../sql/quote.js'
 import { generateTotesys } from '../../datasets/totesys/generator.js'
 import { historyEndBeforeTradingDay } from '../../datasets/totesys/history-end.js'
@@ -19,7 +21,14 @@ import { runCycle } from '../../pipeline/run.js'
 import { startEmbeddedPostgres } from '../embedded-postgres-server.js'
 import { extractOptions, loadOptions, localConfig, openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
 
-export async function demoCommand(values: { readonly scale?: string | undefined }, signal: AbortSignal): Promise<void> {
+/** Where the demo loads: the embedded PostgreSQL, or a DuckDB file under .starline/demo/. */
+const DEMO_WAREHOUSES = ['postgres', 'duckdb'] as const
+
+export async function demoCommand(values: { readonly scale?: string | undefined; readonly warehouse?: string | undefined }, signal: AbortSignal): Promise<void> {
+  const engine = values.warehouse ?? 'postgres'
+  if (!(DEMO_WAREHOUSES as readonly string[]).includes(engine)) {
+    throw new ConfigError(`--warehouse must be one of ${DEMO_WAREHOUSES.join(', ')}, not "${engine}".`)
+  }
   const started = Date.now()
   const scale = Number(values.scale ?? '1')
   const say = (text: string) => process.stdout.write(`${text}\n`)
@@ -28,12 +37,14 @@ export async function demoCommand(values: { readonly scale?: string | undefined 
   }
   const lakeDir = resolve('.starline', 'demo', 'lake')
   await rm(lakeDir, { recursive: true, force: true })
+  const duckDbPath = resolve('.starline', 'demo', 'warehouse.duckdb')
+  if (engine === 'duckdb') for (const file of [duckDbPath, `${duckDbPath}.wal`]) await rm(file, { force: true })
 
   say('demo: starting an embedded PostgreSQL ...')
   const server = await startEmbeddedPostgres()
   try {
     const sourceUrl = await server.createDatabase('totesys')
-    const warehouseUrl = await server.createDatabase('warehouse')
+    const warehouseUrl = engine === 'duckdb' ? pathToFileURL(duckDbPath).href.replace(/^file:/, 'duckdb:') : await server.createDatabase('warehouse')
     checkpoint()
 
     const source = new pg.Client({ connectionString: sourceUrl })
@@ -71,11 +82,16 @@ export async function demoCommand(values: { readonly scale?: string | undefined 
       say('\n== cycle 2: incremental ==')
       const second = await runCycle(ctx, { extract: extractOptions(config), load: loadOptions(config, warehouse) })
       say(formatRun(second))
-      say(`\n== what the warehouse holds ==\n${await describeWarehouse(warehouseUrl, second.load.runs.at(-1)?.runId)}`)
+      const lastRunId = second.load.runs.at(-1)?.runId
+      const holds =
+        engine === 'duckdb'
+          ? await (await import('./demo-duckdb.js')).describeDuckDbWarehouse(duckDbPath, config.scratchDir, lastRunId)
+          : await describeWarehouse(warehouseUrl, lastRunId)
+      say(`\n== what the warehouse holds ==\n${holds}`)
     } finally {
       await warehouse.close()
     }
-    say(`\ndemo: done in ${seconds(Date.now() - started)}; the lake is in ${lakeDir}`)
+    say(`\ndemo: done in ${seconds(Date.now() - started)}; the lake is in ${lakeDir}${engine === 'duckdb' ? `, the warehouse in ${duckDbPath}` : ''}`)
   } finally {
     await server.stop()
   }

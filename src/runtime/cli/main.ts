@@ -28,6 +28,7 @@ Source commands:
   generate     create and fill a ToteSys source:  --scale N [--seed N] [--until ISO-TIME] [--replace]
   simulate     advance a ToteSys source in time:  [--days N] [--seed N]
   demo         the whole pipeline on an embedded PostgreSQL, with nothing to set up:  [--scale N]
+               [--warehouse postgres|duckdb] (duckdb: a file in .starline/demo/)
 
 Options:
   --config FILE   JSON file whose settings override the environment
@@ -122,6 +123,7 @@ function parseCliArgs(argv: readonly string[]) {
       seed: { type: 'string' },
       until: { type: 'string' },
       days: { type: 'string' },
+      warehouse: { type: 'string' },
       replace: { type: 'boolean', default: false },
       'accept-schema-change': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },

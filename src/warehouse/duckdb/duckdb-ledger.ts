@@ -1,0 +1,50 @@
+/**
+ * The exactly-once ledger in DuckDB: `_starline_loads` (one row per run) and
+ * `_starline_load_tables` (one per table of it), written in the run's
+ * transaction.
+ */
+import type { DuckDb } from '../../engines/duckdb/duckdb-engine.js'
+import type { LoadedTable } from '../../schema/summaries.js'
+import { qualify } from '../../sql/quote.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type LedgerRow, type LoadPlan } from '../warehouse.js'
+
+export async function isLoaded(db: DuckDb, schema: string, runId: string): Promise<boolean> {
+  return (await db.all(`SELECT 1 FROM ${qualify(schema, LEDGER_TABLE)} WHERE run_id = $1`, [runId])).length > 0
+}
+
+export async function recordLoad(db: DuckDb, plan: LoadPlan, loaded: readonly LoadedTable[]): Promise<void> {
+  const rows = loaded.reduce((sum, t) => sum + t.rows, 0)
+  // Counts bind as text and are cast: a JavaScript number would bind as DOUBLE.
+  await db.run(
+    `INSERT INTO ${qualify(plan.schema, LEDGER_TABLE)} (run_id, dataset, manifest_sha256, "rows", status) VALUES ($1, $2, $3, $4::BIGINT, 'loaded')`,
+    [plan.runId, plan.dataset, plan.manifestSha256, String(rows)],
+  )
+  for (const t of loaded) {
+    await db.run(
+      `INSERT INTO ${qualify(plan.schema, LEDGER_TABLES_TABLE)} (run_id, table_name, "rows", inserted, updated, held)
+       VALUES ($1, $2, $3::BIGINT, $4::BIGINT, $5::BIGINT, $6::BIGINT)`,
+      [plan.runId, t.table, String(t.rows), String(t.inserted), String(t.updated), String(t.held)],
+    )
+  }
+}
+
+/** Every run the schema's ledger holds, in run order; none if the ledger does not exist yet. */
+export async function readLedger(db: DuckDb, schema: string): Promise<LedgerRow[]> {
+  const exists = await db.all(
+    `SELECT 1 FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2`,
+    [schema, LEDGER_TABLE],
+  )
+  if (exists.length === 0) return []
+  const rows = await db.all<{ run_id: string; dataset: string; manifest_sha256: string; rows: string; status: string; loaded_at: string }>(
+    `SELECT run_id, dataset, manifest_sha256, "rows"::VARCHAR AS "rows", status, epoch_ms(loaded_at)::VARCHAR AS loaded_at
+       FROM ${qualify(schema, LEDGER_TABLE)} ORDER BY run_id`,
+  )
+  return rows.map((r) => ({
+    runId: r.run_id,
+    dataset: r.dataset,
+    manifestSha256: r.manifest_sha256,
+    rows: Number(r.rows),
+    status: r.status,
+    loadedAt: new Date(Number(r.loaded_at)),
+  }))
+}

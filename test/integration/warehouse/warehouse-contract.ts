@@ -1,0 +1,305 @@
+/**
+ * The contract every Warehouse engine keeps, run against each of them
+ * (`postgres-warehouse.test.ts`, `duckdb-warehouse.test.ts`). Data goes in
+ * through the interface only (real Parquet files, LoadPlans as the load
+ * stage builds them); each engine's fixture reads tables back as text, so
+ * contents are compared row for row. Schema, table and column names are
+ * hostile (quotes, spaces) throughout, so every statement of every engine
+ * quotes them.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
+import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
+import { currentViewName, heldTableName, type TableSpec } from '../../../src/schema/table-spec.js'
+import { quoteIdent, quoteLiteral } from '../../../src/sql/quote.js'
+import { duckDbType } from '../../../src/warehouse/duckdb/duckdb-ddl.js'
+import { WarehouseLoadError, WarehouseSchemaMismatchError } from '../../../src/warehouse/errors.js'
+import { LEDGER_TABLES_TABLE, type LoadPlan, type LoadTable, type Warehouse } from '../../../src/warehouse/warehouse.js'
+
+export interface WarehouseFixture {
+  /** An empty warehouse, used by one test only. */
+  readonly warehouse: Warehouse
+  /** Every row of `schema`.`table`, ordered by `orderBy`, each value as text (null stays null). */
+  rows(schema: string, table: string, columns: readonly string[], orderBy: readonly string[]): Promise<(string | null)[][]>
+  cleanup(): Promise<void>
+}
+
+/** A schema name no engine can leave unquoted. */
+export const HOSTILE_SCHEMA = `star "q" ; drop`
+
+const CUSTOMER: TableSpec = {
+  name: 'dim cust"omer',
+  kind: 'dimension',
+  columns: [
+    { name: 'customer_id', type: 'integer', nullable: false },
+    { name: 'na"me', type: 'text', nullable: false },
+    { name: 'credit limit', type: 'decimal(12,2)', nullable: true },
+    { name: 'since', type: 'date', nullable: true },
+  ],
+  primaryKey: ['customer_id'],
+}
+
+const ORDER: TableSpec = {
+  name: 'fact "order"',
+  kind: 'fact',
+  recordId: 'order record id',
+  columns: [
+    { name: 'order_id', type: 'bigint', nullable: false },
+    { name: 'customer_id', type: 'integer', nullable: true, references: { table: CUSTOMER.name, column: 'customer_id' } },
+    { name: 'amount', type: 'decimal(12,2)', nullable: false },
+    { name: 'paid', type: 'boolean', nullable: false },
+    { name: 'last_updated', type: 'timestamp', nullable: false },
+  ],
+  appendOrder: ['last_updated', 'order_id'],
+  naturalKey: ['order_id'],
+}
+
+const SPECS = [ORDER, CUSTOMER] as const
+type Row = readonly (string | null)[]
+
+/** 2^53 + 1: exact only if no engine passes it through a double. */
+const BIG_ID = '9007199254740993'
+
+const CUSTOMERS_1: Row[] = [
+  ['1', 'Ada "the first"', '1000.10', '2020-01-31'],
+  ['2', 'Zoë; DROP TABLE x', null, null],
+]
+const ORDERS_1: Row[] = [
+  // File order is not append order: ids follow last_updated, then order_id.
+  ['30', '2', '0.01', 'false', '2024-11-18 09:00:00.5'],
+  [BIG_ID, '1', '12345678.99', 'true', '2024-11-18 08:00:00.123'],
+  ['31', '3', '7.00', 'true', '2024-11-18 08:30:00'],
+  ['32', null, '5.50', 'false', '2024-11-18 07:00:00.001'],
+]
+
+/** Writes `rows` of `spec`'s data columns as a Parquet file, typed as the warehouse types them. */
+async function writeParquet(dir: string, spec: TableSpec, rows: readonly Row[], name = `${spec.name}-${Math.random()}`): Promise<string> {
+  const db = await openDuckDb({ scratchDir: dir })
+  try {
+    const path = join(dir, `${name.replace(/[^a-z0-9]/gi, '_')}.parquet`)
+    const select = rows.length
+      ? rows
+          .map((row) => `SELECT ${spec.columns.map((c, i) => `CAST(${row[i] === null ? 'NULL' : quoteLiteral(row[i]!)} AS ${duckDbType(c.type)}) AS ${quoteIdent(c.name)}`).join(', ')}`)
+          .join(' UNION ALL ')
+      : `SELECT ${spec.columns.map((c) => `CAST(NULL AS ${duckDbType(c.type)}) AS ${quoteIdent(c.name)}`).join(', ')} LIMIT 0`
+    await db.run(`COPY (${select}) TO ${quoteLiteral(path)} (FORMAT parquet)`)
+    return path
+  } finally {
+    db.close()
+  }
+}
+
+export function describeWarehouse(name: string, make: () => Promise<WarehouseFixture>): void {
+  describe(name, () => {
+    let dir: string
+    let fixture: WarehouseFixture
+    let warehouse: Warehouse
+    let runs = 0
+
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'starline-warehouse-contract-'))
+    })
+    after(() => rm(dir, { recursive: true, force: true }))
+    beforeEach(async () => {
+      fixture = await make()
+      warehouse = fixture.warehouse
+    })
+    afterEach(async () => {
+      await warehouse.close()
+      await fixture.cleanup()
+    })
+
+    async function table(spec: TableSpec, rows: readonly Row[], manifestRows = rows.length): Promise<LoadTable> {
+      const path = await writeParquet(dir, spec, rows)
+      return { spec, rows: manifestRows, key: `processed/${spec.name}.parquet`, objectUrl: `file://${path}`, path }
+    }
+
+    function plan(tables: readonly LoadTable[], runId = `20241118T${String(100000 + ++runs)}Z`): LoadPlan {
+      return { schema: HOSTILE_SCHEMA, dataset: 'contract', runId, manifestSha256: `sha-${runId}`, tables, facts: [ORDER] }
+    }
+
+    const customers = () => fixture.rows(HOSTILE_SCHEMA, CUSTOMER.name, CUSTOMER.columns.map((c) => c.name), ['customer_id'])
+    const orders = () => fixture.rows(HOSTILE_SCHEMA, ORDER.name, [ORDER.recordId!, 'order_id', 'customer_id', 'amount', 'paid', 'last_updated'], [ORDER.recordId!])
+    const held = () => fixture.rows(HOSTILE_SCHEMA, heldTableName(ORDER), ['order_id', 'customer_id', 'held_since_run'], ['order_id'])
+    const current = () => fixture.rows(HOSTILE_SCHEMA, currentViewName(ORDER), ['order_id', ORDER.recordId!, 'amount'], ['order_id'])
+    const ledgerTables = () => fixture.rows(HOSTILE_SCHEMA, LEDGER_TABLES_TABLE, ['run_id', 'table_name', 'rows', 'inserted', 'updated', 'held'], ['run_id', 'table_name'])
+
+    async function firstRun(): Promise<LoadPlan> {
+      await warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+      const first = plan([await table(CUSTOMER, CUSTOMERS_1), await table(ORDER, ORDERS_1)])
+      await warehouse.loadRun(first)
+      return first
+    }
+
+    describe('ensureTables', () => {
+      it('creates the schema, tables, held table, current view and an empty ledger, and runs again unchanged', async () => {
+        await warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+        await warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+        assert.deepEqual(await customers(), [])
+        assert.deepEqual(await orders(), [])
+        assert.deepEqual(await held(), [])
+        assert.deepEqual(await current(), [])
+        assert.deepEqual(await warehouse.loadedRuns(HOSTILE_SCHEMA), [])
+      })
+
+      it('rejects an existing table that lacks a column of its spec, naming both', async () => {
+        await warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+        const wider: TableSpec = { ...CUSTOMER, columns: [...CUSTOMER.columns, { name: 'segment', type: 'text', nullable: true }] }
+        await assert.rejects(warehouse.ensureTables(HOSTILE_SCHEMA, [wider]), (error: Error) => {
+          assert.ok(error instanceof WarehouseSchemaMismatchError, String(error))
+          assert.match(error.message, /"dim cust"omer" has no column "segment"/)
+          return true
+        })
+      })
+    })
+
+    describe('loadRun', () => {
+      it('loads dimensions and facts value for value, numbering facts in append order', async () => {
+        await warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+        const first = plan([await table(CUSTOMER, CUSTOMERS_1), await table(ORDER, ORDERS_1)])
+        const result = await warehouse.loadRun(first)
+        assert.equal(result.status, 'loaded')
+        assert.deepEqual(result.tables, [
+          { table: CUSTOMER.name, rows: 2, inserted: 2, updated: 0, held: 0 },
+          { table: ORDER.name, rows: 4, inserted: 3, updated: 0, held: 1 },
+        ])
+        assert.deepEqual(await customers(), CUSTOMERS_1)
+        assert.deepEqual(await orders(), [
+          ['1', '32', null, '5.50', 'false', '2024-11-18 07:00:00.001'],
+          ['2', BIG_ID, '1', '12345678.99', 'true', '2024-11-18 08:00:00.123'],
+          ['3', '30', '2', '0.01', 'false', '2024-11-18 09:00:00.5'],
+        ])
+        assert.deepEqual(await held(), [['31', '3', first.runId]])
+        assert.deepEqual(await ledgerTables(), [
+          [first.runId, CUSTOMER.name, '2', '2', '0', '0'],
+          [first.runId, ORDER.name, '4', '3', '0', '1'],
+        ])
+      })
+
+      it('skips a run already in the ledger and changes nothing', async () => {
+        const first = await firstRun()
+        const before = [await customers(), await orders(), await ledgerTables()]
+        const again = await warehouse.loadRun(first)
+        assert.deepEqual(again, { runId: first.runId, status: 'already-loaded', tables: [] })
+        assert.deepEqual([await customers(), await orders(), await ledgerTables()], before)
+      })
+
+      it('upserts dimensions: new keys inserted, changed rows updated, identical rows untouched', async () => {
+        await firstRun()
+        const second = await warehouse.loadRun(
+          plan([await table(CUSTOMER, [CUSTOMERS_1[0]!, ['2', 'Zoë', '50.00', null], ['4', 'Dee', null, '2024-11-18']])]),
+        )
+        assert.deepEqual(second.tables[0], { table: CUSTOMER.name, rows: 3, inserted: 1, updated: 1, held: 0 })
+        assert.deepEqual(await customers(), [CUSTOMERS_1[0], ['2', 'Zoë', '50.00', null], ['4', 'Dee', null, '2024-11-18']])
+      })
+
+      it('releases held facts once their dimension row arrives, with ids after the existing ones', async () => {
+        const first = await firstRun()
+        const second = plan([await table(CUSTOMER, [['3', 'Cy', null, null]])])
+        const result = await warehouse.loadRun(second)
+        assert.deepEqual(result.tables, [
+          { table: CUSTOMER.name, rows: 1, inserted: 1, updated: 0, held: 0 },
+          { table: ORDER.name, rows: 0, inserted: 1, updated: 0, held: 0 },
+        ])
+        assert.deepEqual(await held(), [])
+        assert.deepEqual((await orders()).at(-1), ['4', '31', '3', '7.00', 'true', '2024-11-18 08:30:00'])
+        assert.deepEqual(await ledgerTables(), [
+          [first.runId, CUSTOMER.name, '2', '2', '0', '0'],
+          [first.runId, ORDER.name, '4', '3', '0', '1'],
+          [second.runId, CUSTOMER.name, '1', '1', '0', '0'],
+          [second.runId, ORDER.name, '0', '1', '0', '0'],
+        ])
+      })
+
+      it('keeps history: a new version of a fact is appended and the current view shows the newest', async () => {
+        await firstRun()
+        await warehouse.loadRun(plan([await table(ORDER, [['30', '2', '9.99', 'true', '2024-11-18 10:00:00']])]))
+        assert.deepEqual(await current(), [
+          ['30', '4', '9.99'],
+          ['32', '1', '5.50'],
+          [BIG_ID, '2', '12345678.99'],
+        ])
+      })
+
+      it('rolls back the whole run when a table fails, leaving data, held rows and ledger as they were', async () => {
+        const first = await firstRun()
+        const before = [await customers(), await orders(), await held(), await ledgerTables()]
+        // The fact file holds one row fewer than its manifest says: the load fails after the dimension loaded.
+        const broken = plan([await table(CUSTOMER, [['3', 'Cy', null, null]]), await table(ORDER, [['40', '1', '1.00', 'true', '2024-11-19 00:00:00']], 2)])
+        await assert.rejects(warehouse.loadRun(broken), (error: Error) => {
+          assert.ok(error instanceof WarehouseLoadError, String(error))
+          assert.equal(error.retryable, false)
+          assert.match(error.message, new RegExp(`run ${broken.runId}.*"fact "order""`))
+          return true
+        })
+        assert.deepEqual([await customers(), await orders(), await held(), await ledgerTables()], before)
+        assert.deepEqual((await warehouse.loadedRuns(HOSTILE_SCHEMA)).map((r) => r.runId), [first.runId])
+      })
+
+      it('gives the same record ids to the same runs, whatever the warehouse did before', async () => {
+        const plans = [
+          plan([await table(CUSTOMER, CUSTOMERS_1), await table(ORDER, ORDERS_1)]),
+          plan([await table(ORDER, [['50', '1', '3.00', 'true', '2024-11-19 01:00:00'], ['49', '9', '2.00', 'true', '2024-11-19 01:00:00']])]),
+          plan([await table(CUSTOMER, [['3', 'Cy', null, null], ['9', 'Ix', null, null]])]),
+        ]
+        await warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+        for (const p of plans) await warehouse.loadRun(p)
+        // A failed attempt in between (the kill of a crash-and-rerun) must not shift any id.
+        const replay = await make()
+        try {
+          await replay.warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+          await replay.warehouse.loadRun(plans[0]!)
+          const failing = { ...plans[1]!, tables: [{ ...plans[1]!.tables[0]!, rows: 99 }] }
+          await assert.rejects(replay.warehouse.loadRun(failing), WarehouseLoadError)
+          for (const p of plans.slice(1)) await replay.warehouse.loadRun(p)
+          const columns = [ORDER.recordId!, 'order_id', 'customer_id']
+          const expected = [['1', '32', null], ['2', BIG_ID, '1'], ['3', '30', '2'], ['4', '50', '1'], ['5', '31', '3'], ['6', '49', '9']]
+          assert.deepEqual(await fixture.rows(HOSTILE_SCHEMA, ORDER.name, columns, [ORDER.recordId!]), expected)
+          assert.deepEqual(await replay.rows(HOSTILE_SCHEMA, ORDER.name, columns, [ORDER.recordId!]), expected)
+        } finally {
+          await replay.warehouse.close()
+          await replay.cleanup()
+        }
+      })
+
+      it('numbers a bulk append over all its rows and holds the unresolved ones after', async () => {
+        await warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+        const rows: Row[] = Array.from({ length: 1200 }, (_, i) => [String(1000 + i), i === 10 ? '7' : '1', '1.00', 'true', `2024-11-18 00:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`])
+        const result = await warehouse.loadRun(plan([await table(CUSTOMER, CUSTOMERS_1), await table(ORDER, rows)]))
+        assert.deepEqual(result.tables[1], { table: ORDER.name, rows: 1200, inserted: 1199, updated: 0, held: 1 })
+        const loaded = await orders()
+        assert.equal(loaded.length, 1199)
+        // Ids follow append order over all 1,200 rows: the held row's id (11) stays unused.
+        assert.deepEqual(loaded[10]?.slice(0, 2), ['12', '1011'])
+        assert.deepEqual(await held(), [['1010', '7', result.runId]])
+      })
+    })
+
+    describe('loadedRuns', () => {
+      it('lists the loaded runs in run order with their dataset, manifest checksum and rows', async () => {
+        const first = await firstRun()
+        const second = plan([await table(CUSTOMER, [['3', 'Cy', null, null]])])
+        const before = Date.now()
+        await warehouse.loadRun(second)
+        const ledger = await warehouse.loadedRuns(HOSTILE_SCHEMA)
+        assert.deepEqual(
+          ledger.map(({ loadedAt: _, ...row }) => row),
+          [
+            { runId: first.runId, dataset: 'contract', manifestSha256: first.manifestSha256, rows: 6, status: 'loaded' },
+            { runId: second.runId, dataset: 'contract', manifestSha256: second.manifestSha256, rows: 1, status: 'loaded' },
+          ],
+        )
+        assert.ok(ledger.every((row) => row.loadedAt instanceof Date))
+        assert.ok(Math.abs(ledger[1]!.loadedAt.getTime() - before) < 60_000, 'loaded_at is the load time')
+      })
+
+      it('is empty for a schema never loaded', async () => {
+        assert.deepEqual(await warehouse.loadedRuns('never loaded'), [])
+      })
+    })
+  })
+}
+

@@ -18,6 +18,8 @@ export interface StarlineConfig {
   readonly processedUrl: string
   readonly warehouseUrl?: string
   readonly warehouseSchema: string
+  /** The role Redshift assumes to read the lake with COPY. */
+  readonly redshiftIamRole?: string
   /** Rows stamped within this long of the source's clock wait for the next run. */
   readonly extractLagMs: number
   /** How often small tables are reconciled by row hash (silent edits); undefined = never. */
@@ -60,6 +62,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
   }
   const sourceUrl = read('sourceUrl')
   const warehouseUrl = read('warehouseUrl')
+  const redshiftIamRole = read('redshiftIamRole')
   const reconcileIntervalMs = read('reconcileIntervalMs')
   return {
     sourceSchema: read('sourceSchema')!,
@@ -75,6 +78,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
     ...(reconcileIntervalMs === undefined || reconcileIntervalMs === null ? {} : { reconcileIntervalMs }),
     ...(sourceUrl === undefined ? {} : { sourceUrl }),
     ...(warehouseUrl === undefined ? {} : { warehouseUrl }),
+    ...(redshiftIamRole === undefined ? {} : { redshiftIamRole }),
   }
 }
 

@@ -17,6 +17,29 @@ export function parsePostgresUrl(value: string, from: string): string {
   return value
 }
 
+/** A warehouse URL: PostgreSQL, Redshift over the wire, or the Redshift Data API (the engine checks the rest). */
+export function parseWarehouseUrl(value: string, from: string): string {
+  const url = parseUrl(value, from, 'postgres://user@host:5432/database')
+  if (url.protocol === 'redshift-data:') return value
+  if (url.protocol === 'redshift:') {
+    if (!url.hostname || url.pathname.length <= 1) {
+      throw new ConfigError(`${from} must name a host and a database, as in redshift://user@host:5439/database.`)
+    }
+    return value
+  }
+  return parsePostgresUrl(value, from)
+}
+
+/** An IAM role ARN (several may be chained with commas, as Redshift's COPY allows). */
+export function parseIamRoleArn(value: string, from: string): string {
+  for (const part of value.split(',')) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/.test(part)) {
+      throw new ConfigError(`${from} must be an IAM role ARN such as arn:aws:iam::123456789012:role/starline-copy; got ${JSON.stringify(part)}.`)
+    }
+  }
+  return value
+}
+
 export function parseLakeUrl(value: string, from: string): string {
   const url = parseUrl(value, from, 'file:///absolute/path')
   if (url.protocol === 'file:') {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import {
   parseAbsolutePath,
   parseDuration,
+  parseIamRoleArn,
   parseLakeUrl,
   parseLeaseTtl,
   parseLogLevel,
@@ -19,6 +20,7 @@ import {
   parsePostgresUrl,
   parseRetries,
   parseSchemaName,
+  parseWarehouseUrl,
 } from './parsers.js'
 
 export interface SettingDefinition<T> {
@@ -79,9 +81,16 @@ export const SETTINGS = {
     env: 'STARLINE_WAREHOUSE_URL',
     file: 'warehouse.url',
     defaultText: '(required to load)',
-    description: 'the warehouse database',
+    description: 'the warehouse: `postgres://...`, `redshift://user@host:5439/db` or `redshift-data://serverless/<workgroup>/<db>`',
     credentials: true,
-    parse: parsePostgresUrl,
+    parse: parseWarehouseUrl,
+  }),
+  redshiftIamRole: setting({
+    env: 'STARLINE_REDSHIFT_IAM_ROLE',
+    file: 'warehouse.redshift_iam_role',
+    defaultText: '(required for Redshift)',
+    description: "the IAM role Redshift assumes to read the processed zone (`COPY ... IAM_ROLE`)",
+    parse: parseIamRoleArn,
   }),
   warehouseSchema: setting({
     env: 'STARLINE_WAREHOUSE_SCHEMA',

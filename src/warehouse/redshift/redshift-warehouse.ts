@@ -137,7 +137,7 @@ export class RedshiftWarehouse implements Warehouse {
     const staged = [...plan.tables.map((t) => t.spec), ...released]
     try {
       for (const table of plan.tables) await this.#stage(plan, store, table)
-      for (const spec of released) await this.#createStage(plan, spec)
+      for (const spec of released) await this.#createStage(plan, spec, { heldSince: true })
       try {
         const script = loadScript({ ...plan, loadedAt: this.#now().toISOString(), tables: plan.tables })
         await this.#session.transaction(script)
@@ -196,9 +196,11 @@ export class RedshiftWarehouse implements Warehouse {
     }
   }
 
-  async #createStage(plan: LoadPlan, spec: TableSpec): Promise<void> {
+  /** An empty stage; `heldSince` adds the column released rows carry (after COPY, which maps by position). */
+  async #createStage(plan: LoadPlan, spec: TableSpec, options: { readonly heldSince?: boolean } = {}): Promise<void> {
     try {
       for (const sql of createStageSql(plan.schema, plan.runId, spec)) await this.#session.query({ sql })
+      if (options.heldSince) await this.#session.query({ sql: addHeldSinceColumnSql(plan.schema, plan.runId, spec) })
     } catch (error) {
       throw warehouseError(error, this.#place(plan.runId, spec.name))
     }

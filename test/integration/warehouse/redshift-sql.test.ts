@@ -1,0 +1,310 @@
+/**
+ * Redshift SQL: golden files pin every statement the engine generates, and
+ * every statement PostgreSQL also accepts runs against a real PostgreSQL
+ * (the embedded server), over the wire connector, so its syntax and its
+ * semantics are checked where no Redshift runs. Redshift-only: the
+ * DISTKEY/SORTKEY/DISTSTYLE/BACKUP clauses (generated with
+ * `attributes: false` for PostgreSQL) and COPY ... FROM 's3://' (replaced
+ * here by an INSERT of the same rows into the stage).
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
+import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.js'
+import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../../src/runtime/embedded-postgres-server.js'
+import { TOTESYS_STAR_TABLES } from '../../../src/datasets/totesys/star-schema.js'
+import type { TableSpec } from '../../../src/schema/table-spec.js'
+import { inDependencyOrder } from '../../../src/schema/table-spec.js'
+import { qualify } from '../../../src/sql/quote.js'
+import { ensureTablesSql } from '../../../src/warehouse/redshift/redshift-ddl.js'
+import { dimensionLedgerSql, upsertDimensionSql } from '../../../src/warehouse/redshift/redshift-dimensions.js'
+import { appendFactsSql } from '../../../src/warehouse/redshift/redshift-facts.js'
+import { addHeldSinceColumnSql, holdUnresolvedSql, releaseHeldSql } from '../../../src/warehouse/redshift/redshift-held-rows.js'
+import { insertLedgerSql, ledgerGuardSql, loadedRunsSql, lockLedgerSql, runTablesSql } from '../../../src/warehouse/redshift/redshift-ledger.js'
+import type { RedshiftSession, Statement, StatementResult } from '../../../src/warehouse/redshift/redshift-session.js'
+import { copyManifestJson, copySql, createStageSql, loadErrorsSql, stageTable } from '../../../src/warehouse/redshift/redshift-staging.js'
+import { loadScript, RedshiftWarehouse } from '../../../src/warehouse/redshift/redshift-warehouse.js'
+import { RedshiftWireSession } from '../../../src/warehouse/redshift/redshift-wire-session.js'
+import type { LoadPlan } from '../../../src/warehouse/warehouse.js'
+import { assertGolden } from '../../support/golden.js'
+
+const ROLE = 'arn:aws:iam::123456789012:role/starline-copy'
+const RUN = '20241119T093000Z'
+const SCHEMA = 'star'
+
+/** Statements as a golden file: each ends with `;`, parameters listed after it. */
+function render(statements: readonly (Statement | string)[]): string {
+  return statements
+    .map((s) => (typeof s === 'string' ? { sql: s } : s))
+    .map((s) => `${s.sql};${s.params ? `\n-- params: ${JSON.stringify(s.params)}` : ''}`)
+    .join('\n\n')
+}
+
+const byName = (name: string) => TOTESYS_STAR_TABLES.find((t) => t.name === name)!
+
+describe('Redshift SQL golden files', () => {
+  it('generates the DDL for the ToteSys star schema', () => {
+    assertGolden('redshift/ddl.sql', render(ensureTablesSql(SCHEMA, inDependencyOrder(TOTESYS_STAR_TABLES))))
+  })
+
+  it('stages with COPY ... IAM_ROLE ... FORMAT AS PARQUET MANIFEST', () => {
+    const spec = byName('fact_sales_order')
+    const manifest = 's3://lake-bucket/processed/_copy/20241119T093000Z/fact_sales_order.manifest'
+    assertGolden('redshift/copy.sql', render([...createStageSql(SCHEMA, RUN, spec), copySql(SCHEMA, RUN, spec, manifest, ROLE)]))
+  })
+
+  it('writes a COPY manifest that lists exactly the run file, mandatory, with its length', () => {
+    const json = copyManifestJson([{ url: 's3://lake-bucket/processed/fact_sales_order/2024/11/19/20241119T093000Z.parquet', bytes: 48213 }])
+    assertGolden('redshift/copy-manifest.json', json)
+    assert.deepEqual(JSON.parse(json).entries[0].meta, { content_length: 48213 })
+  })
+
+  it('merges a dimension', () => {
+    const spec = byName('dim_staff')
+    assertGolden('redshift/dimension-merge.sql', render([dimensionLedgerSql(SCHEMA, RUN, [{ spec, index: 0 }])!, ...upsertDimensionSql(SCHEMA, RUN, spec)]))
+  })
+
+  it('appends facts with record ids after the maximum, in append order', () => {
+    assertGolden('redshift/fact-append.sql', render([appendFactsSql(SCHEMA, RUN, byName('fact_sales_order'))]))
+  })
+
+  it('moves unresolved facts to the held table and releases them', () => {
+    const spec = byName('fact_payment')
+    assertGolden('redshift/held-rows.sql', render([...releaseHeldSql(SCHEMA, RUN, spec), ...holdUnresolvedSql(SCHEMA, RUN, spec)]))
+  })
+
+  it('writes and reads the ledger', () => {
+    const entry = { runId: RUN, dataset: 'totesys', manifestSha256: 'ab'.repeat(32), rows: 42, loadedAt: '2024-11-19T09:31:02.123Z' }
+    assertGolden(
+      'redshift/ledger.sql',
+      render([lockLedgerSql(SCHEMA), insertLedgerSql(SCHEMA, entry), ledgerGuardSql(SCHEMA, RUN), loadedRunsSql(SCHEMA), runTablesSql(SCHEMA, RUN)]),
+    )
+  })
+
+  it('queries the load errors of the run files', () => {
+    assertGolden('redshift/load-errors.sql', render([loadErrorsSql(['s3://lake-bucket/processed/dim_staff/2024/11/19/20241119T093000Z.parquet'])]))
+  })
+
+  it('generates a whole run as one transaction that fits a Data API batch', () => {
+    const tables = inDependencyOrder(TOTESYS_STAR_TABLES).map((spec) => ({ spec, rows: 10 }))
+    const script = loadScript({
+      schema: SCHEMA,
+      runId: RUN,
+      dataset: 'totesys',
+      manifestSha256: 'ab'.repeat(32),
+      loadedAt: '2024-11-19T09:31:02.123Z',
+      tables,
+      facts: TOTESYS_STAR_TABLES.filter((t) => t.kind === 'fact'),
+    })
+    assertGolden('redshift/load-run.sql', render(script))
+    assert.ok(script.length <= 40, `${script.length} statements: more than a Data API batch takes`)
+  })
+})
+
+// ---- semantics on a real PostgreSQL ----
+
+const DIM: TableSpec = {
+  name: 'dim "shop"',
+  kind: 'dimension',
+  primaryKey: ['shop_id'],
+  columns: [
+    { name: 'shop_id', type: 'integer', nullable: false },
+    { name: 'name', type: 'varchar', nullable: true },
+  ],
+}
+const FACT: TableSpec = {
+  name: "fact_sale's",
+  kind: 'fact',
+  recordId: 'sale_record_id',
+  appendOrder: ['updated', 'sale_id'],
+  naturalKey: ['sale_id'],
+  columns: [
+    { name: 'sale_id', type: 'bigint', nullable: false },
+    { name: 'updated', type: 'timestamp', nullable: false },
+    { name: 'shop_id', type: 'integer', nullable: true, references: { table: DIM.name, column: 'shop_id' } },
+    { name: 'amount', type: 'decimal(10,2)', nullable: false },
+  ],
+}
+const PG_SCHEMA = 'red "shift"'
+
+type Rows = Record<string, readonly (readonly unknown[])[]>
+
+/** The Redshift-only table attributes at the end of a CREATE TABLE, which PostgreSQL does not parse. */
+const REDSHIFT_ATTRIBUTES = /\)(?: DISTSTYLE ALL)?(?: BACKUP NO)?(?: DISTKEY \((?:"[^"]*")+\))?(?: SORTKEY \((?:"[^"]*"(?:, )?)+\))?$/
+
+function forPostgres(statement: Statement): Statement {
+  return statement.sql.startsWith('CREATE TABLE') ? { ...statement, sql: statement.sql.replace(REDSHIFT_ATTRIBUTES, ')') } : statement
+}
+
+/**
+ * The wire session on PostgreSQL, with Redshift's COPY from S3 (which
+ * PostgreSQL lacks) replaced by an INSERT of the rows the test put "in S3".
+ */
+class CopyStandIn implements RedshiftSession {
+  readonly describe = 'PostgreSQL standing in for Redshift'
+  readonly statements: string[] = []
+  files: Rows = {}
+  constructor(readonly inner: RedshiftWireSession) {}
+  async query(statement: Statement): Promise<StatementResult> {
+    this.statements.push(statement.sql)
+    const copy = /^COPY (.+) FROM '(?:[^']|'')*' IAM_ROLE '(?:[^']|'')*' FORMAT AS PARQUET MANIFEST$/.exec(statement.sql)
+    if (!copy) return this.inner.query(forPostgres(statement))
+    const rows = this.files[copy[1]!] ?? []
+    for (const row of rows) {
+      const params = Object.fromEntries(row.map((v, i) => [`v${i}`, String(v)]))
+      const values = row.map((v, i) => (v === null ? 'NULL' : `:v${i}`)).join(', ')
+      await this.inner.query({ sql: `INSERT INTO ${copy[1]} VALUES (${values})`, params })
+    }
+    return { rows: [], rowCount: rows.length }
+  }
+  transaction(statements: readonly Statement[]): Promise<readonly StatementResult[]> {
+    this.statements.push(...statements.map((s) => s.sql))
+    return this.inner.transaction(statements.map(forPostgres))
+  }
+  close(): Promise<void> {
+    return this.inner.close()
+  }
+}
+
+describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
+  let server: EmbeddedPostgresServer
+  let pool: pg.Pool
+  let session: CopyStandIn
+  let warehouse: RedshiftWarehouse
+  let lake: string
+  let store: FsObjectStore
+
+  before(async () => {
+    server = await startEmbeddedPostgres()
+    pool = new pg.Pool({ connectionString: await server.createDatabase('redshift_sql'), max: 2 })
+    session = new CopyStandIn(new RedshiftWireSession({ pool }))
+    lake = mkdtempSync(join(tmpdir(), 'starline-redshift-'))
+    store = new FsObjectStore(lake)
+    warehouse = new RedshiftWarehouse({ iamRole: ROLE, connection: { session }, now: () => new Date('2024-11-19T09:31:02.123Z') })
+  })
+  after(async () => {
+    await warehouse.close()
+    await pool.end()
+    await server.stop()
+    rmSync(lake, { recursive: true, force: true })
+  })
+
+  const rows = async (sql: string) => (await pool.query({ text: sql, rowMode: 'array' })).rows.map((r: unknown[]) => r.map((v) => (v === null ? 'null' : String(v))).join('|'))
+  const dimRows = () => rows(`SELECT shop_id, name FROM ${qualify(PG_SCHEMA, DIM.name)} ORDER BY shop_id`)
+  const factRows = () => rows(`SELECT sale_record_id, sale_id, to_char(updated, 'YYYY-MM-DD HH24:MI:SS.MS'), shop_id, amount FROM ${qualify(PG_SCHEMA, FACT.name)} ORDER BY sale_record_id`)
+  const heldRows = () => rows(`SELECT sale_id, shop_id, held_since_run FROM ${qualify(PG_SCHEMA, `_starline_held_${FACT.name}`)} ORDER BY sale_id`)
+
+  function plan(runId: string, files: { dim?: Rows[string]; fact?: Rows[string] }): LoadPlan {
+    session.files = {}
+    const tables = []
+    const columns = (spec: TableSpec) =>
+      spec.columns.map((c) => ({ name: c.name, type: c.type === 'decimal(10,2)' ? 'DECIMAL(10,2)' : c.type === 'varchar' ? 'VARCHAR' : c.type.toUpperCase(), nullable: c.nullable }))
+    for (const [spec, data] of [[DIM, files.dim], [FACT, files.fact]] as const) {
+      if (!data) continue
+      session.files[stageTable(PG_SCHEMA, runId, spec)] = data
+      const key = `${spec.name}/${runId}.parquet`
+      tables.push({ spec, rows: data.length, key, objectUrl: `s3://lake-bucket/processed/${key}`, columns: columns(spec), bytes: 1000 })
+    }
+    return { schema: PG_SCHEMA, dataset: 'shops', runId, manifestSha256: runId.toLowerCase(), tables, facts: [FACT], store }
+  }
+
+  it('ensureTables creates the schema, tables, held table, view and ledger, and twice is harmless', async () => {
+    session.statements.length = 0
+    await warehouse.ensureTables(PG_SCHEMA, [FACT, DIM])
+    assert.ok(session.statements.some((s) => s.endsWith('DISTSTYLE ALL SORTKEY ("shop_id")')), 'the Redshift DDL was generated with its attributes')
+    await warehouse.ensureTables(PG_SCHEMA, [FACT, DIM])
+    const tables = await rows(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${PG_SCHEMA.replaceAll("'", "''")}' ORDER BY table_name`)
+    assert.deepEqual(tables, ['_starline_held_fact_sale\'s', '_starline_load_tables', '_starline_loads', 'dim "shop"', "fact_sale's", "fact_sale's_current"])
+  })
+
+  it('ensureTables names every column an existing table lacks', async () => {
+    await pool.query(`ALTER TABLE ${qualify(PG_SCHEMA, DIM.name)} RENAME COLUMN name TO title`)
+    await assert.rejects(warehouse.ensureTables(PG_SCHEMA, [DIM, FACT]), /table "dim "shop"" has no column "name"/)
+    await pool.query(`ALTER TABLE ${qualify(PG_SCHEMA, DIM.name)} RENAME COLUMN title TO name`)
+  })
+
+  it('loads a first run: dimensions inserted, facts numbered in append order, a fact with a missing shop held', async () => {
+    const result = await warehouse.loadRun(
+      plan('20241119T090000Z', {
+        dim: [[1, 'Leeds'], [2, null]],
+        fact: [
+          [100, '2024-11-19 08:00:00.250', 1, '10.10'],
+          [101, '2024-11-19 07:00:00.000', 2, '20.20'],
+          [102, '2024-11-19 07:30:00.000', 3, '30.30'],
+          [103, '2024-11-19 07:45:00.000', null, '40.40'],
+        ],
+      }),
+    )
+    assert.equal(result.status, 'loaded')
+    assert.deepEqual(result.tables, [
+      { table: DIM.name, rows: 2, inserted: 2, updated: 0, held: 0 },
+      { table: FACT.name, rows: 4, inserted: 3, updated: 0, held: 1 },
+    ])
+    assert.deepEqual(await dimRows(), ['1|Leeds', '2|null'])
+    assert.deepEqual(await factRows(), ['1|101|2024-11-19 07:00:00.000|2|20.20', '2|103|2024-11-19 07:45:00.000|null|40.40', '3|100|2024-11-19 08:00:00.250|1|10.10'])
+    assert.deepEqual(await heldRows(), ['102|3|20241119T090000Z'])
+    const stages = await rows(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${PG_SCHEMA.replaceAll("'", "''")}' AND table_name LIKE '\\_starline\\_stage%'`)
+    assert.deepEqual(stages, [], 'stages are dropped after the load')
+    const copyManifest = JSON.parse((await store.getBytes(`_copy/20241119T090000Z/${FACT.name}.manifest`)).toString('utf8'))
+    assert.deepEqual(copyManifest.entries, [{ url: `s3://lake-bucket/processed/${FACT.name}/20241119T090000Z.parquet`, mandatory: true, meta: { content_length: 1000 } }])
+  })
+
+  it('skips a run already in the ledger', async () => {
+    const before = await factRows()
+    const result = await warehouse.loadRun(plan('20241119T090000Z', { fact: [[999, '2024-11-19 09:00:00', 1, '1.00']] }))
+    assert.equal(result.status, 'already-loaded')
+    assert.deepEqual(await factRows(), before)
+  })
+
+  it('updates changed dimension rows, leaves equal ones, and releases held facts once their shop arrives', async () => {
+    const result = await warehouse.loadRun(plan('20241119T100000Z', { dim: [[1, 'Leeds'], [2, 'York'], [3, 'Hull']] }))
+    assert.deepEqual(result.tables, [
+      { table: DIM.name, rows: 3, inserted: 1, updated: 1, held: 0 },
+      { table: FACT.name, rows: 0, inserted: 1, updated: 0, held: 0 },
+    ])
+    assert.deepEqual(await dimRows(), ['1|Leeds', '2|York', '3|Hull'])
+    assert.deepEqual((await factRows()).at(-1), '4|102|2024-11-19 07:30:00.000|3|30.30')
+    assert.deepEqual(await heldRows(), [])
+    const ledger = await warehouse.loadedRuns(PG_SCHEMA)
+    assert.deepEqual(
+      ledger.map((r) => [r.runId, r.rows, r.status, r.loadedAt.toISOString()]),
+      [
+        ['20241119T090000Z', 6, 'loaded', '2024-11-19T09:31:02.123Z'],
+        ['20241119T100000Z', 3, 'loaded', '2024-11-19T09:31:02.123Z'],
+      ],
+    )
+  })
+
+  it('rolls the whole run back when a statement fails, and the guard rejects a run in the ledger twice', async () => {
+    const before = { dim: await dimRows(), fact: await factRows() }
+    // A second ledger row for a loaded run: PostgreSQL's primary key or the guard (Redshift) must stop it.
+    const script = loadScript({ ...plan('20241119T090000Z', {}), loadedAt: '2024-11-19T12:00:00Z', tables: [] })
+    for (const sql of createStageSql(PG_SCHEMA, '20241119T090000Z', FACT, { attributes: false })) await pool.query(sql)
+    await pool.query(addHeldSinceColumnSql(PG_SCHEMA, '20241119T090000Z', FACT))
+    await assert.rejects(session.transaction(script), /duplicate key|division by zero/)
+    await pool.query(`ALTER TABLE ${qualify(PG_SCHEMA, '_starline_loads')} DROP CONSTRAINT "_starline_loads_pkey" CASCADE`)
+    await assert.rejects(session.transaction(script), /division by zero/, 'without an enforced key, the guard fails the transaction')
+    assert.deepEqual({ dim: await dimRows(), fact: await factRows() }, before)
+    assert.equal((await warehouse.loadedRuns(PG_SCHEMA)).length, 2)
+  })
+
+  it('refuses a file whose columns are in another order before any COPY', async () => {
+    const p = plan('20241119T110000Z', { dim: [[4, 'Bath']] })
+    const swapped = { ...p, tables: [{ ...p.tables[0]!, columns: [...p.tables[0]!.columns!].reverse() }] }
+    session.statements.length = 0
+    await assert.rejects(warehouse.loadRun(swapped), /has "name" as column 1 where the table has "shop_id".*maps columns by position/)
+    assert.ok(!session.statements.some((s) => s.startsWith('COPY') || s.startsWith('CREATE TABLE')), 'nothing was staged')
+  })
+
+  it('reads the load errors Redshift records for the run files (sys_load_error_detail stood in by a table)', async () => {
+    await pool.query(`CREATE TABLE sys_load_error_detail (query_id bigint, file_name char(300), line_number bigint, column_name char(127), column_type char(10),
+      error_code integer, error_message char(512), start_time timestamp)`)
+    await pool.query(`INSERT INTO sys_load_error_detail VALUES (7, 's3://b/dim/run.parquet', 3, 'shop_id', 'int4', 1207, 'Invalid digit', '2024-11-19 09:00'),
+      (8, 's3://b/other.parquet', 1, 'x', 'int4', 1207, 'other file', '2024-11-19 09:00')`)
+    const { rows: found } = await session.query(loadErrorsSql(['s3://b/dim/run.parquet']))
+    assert.deepEqual(found, [{ file_name: 's3://b/dim/run.parquet', line_number: '3', column_name: 'shop_id', column_type: 'int4', error_code: '1207', error_message: 'Invalid digit' }])
+  })
+})

@@ -48,6 +48,11 @@ export function isCopyLoadError(error: unknown): boolean {
   return /load into table|stl_load_errors|sys_load_error_detail/i.test(messageOf(error))
 }
 
+/** A driver's message on one line without its final period (ours follows). */
+function oneLine(error: unknown): string {
+  return messageOf(error).replace(/\s+/g, ' ').trim().replace(/\.$/, '')
+}
+
 export interface ErrorPlace {
   /** Password-free: `redshift://user@host:5439/dev`, `redshift-data://serverless/wg/dev`. */
   readonly describe: string
@@ -59,7 +64,7 @@ export interface ErrorPlace {
 /** No connection (wire) or no API access (Data API): credentials, network, region. */
 export function unreachableError(error: unknown, place: ErrorPlace): WarehouseUnreachableError {
   const hint = place.setting ? ` Check ${place.setting} and the credentials in the environment.` : ''
-  return new WarehouseUnreachableError(`Cannot reach ${place.describe}: ${messageOf(error)}.${hint}`, {
+  return new WarehouseUnreachableError(`Cannot reach ${place.describe}: ${oneLine(error)}.${hint}`, {
     cause: error,
     retryable: isRetryableRedshiftError(error),
   })
@@ -76,11 +81,11 @@ export function warehouseError(error: unknown, place: ErrorPlace): StarlineError
   if (place.runId !== undefined) {
     const where = place.table === undefined ? '' : ` into "${place.table}"`
     const retry = retryable ? ' The transaction was rolled back; it is safe to run the load again.' : ''
-    return new WarehouseLoadError(`Cannot load run ${place.runId}${where} on ${place.describe}: ${messageOf(error)}.${retry}`, {
+    return new WarehouseLoadError(`Cannot load run ${place.runId}${where} on ${place.describe}: ${oneLine(error)}.${retry}`, {
       cause: error,
       retryable,
       context: { runId: place.runId, table: place.table },
     })
   }
-  return new WarehouseError(`${place.describe} failed: ${messageOf(error)}`, { cause: error, retryable })
+  return new WarehouseError(`${place.describe} failed: ${oneLine(error)}.`, { cause: error, retryable })
 }

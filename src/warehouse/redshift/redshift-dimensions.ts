@@ -47,7 +47,7 @@ export function dimensionLedgerSql(schema: string, runId: string, dimensions: re
   const selects = dimensions.map(({ spec, index }) => {
     const firstKey = quoteIdent(spec.primaryKey![0]!)
     return (
-      `SELECT :run_id, :table_${index}, count(*), ` +
+      `SELECT CAST(:run_id AS varchar(64)), CAST(:table_${index} AS varchar(127)), count(*), ` +
       `coalesce(sum(CASE WHEN t.${firstKey} IS NULL THEN 1 ELSE 0 END), 0), ` +
       `coalesce(sum(CASE WHEN t.${firstKey} IS NOT NULL AND (${changed(spec, 't', 's')}) THEN 1 ELSE 0 END), 0), 0 ` +
       `FROM ${stageTable(schema, runId, spec)} AS s LEFT JOIN ${qualify(schema, spec.name)} AS t ON ${keyMatch(spec, 't', 's')}`

@@ -26,9 +26,9 @@ export interface IndexedFact extends IndexedSpec {
 export function factLedgerSql(schema: string, runId: string, facts: readonly IndexedFact[]): Statement | undefined {
   if (facts.length === 0) return undefined
   const selects = facts.map(({ spec, index, loaded }) => {
-    const rows = loaded ? `:rows_${index}` : '0'
+    const rows = loaded ? `CAST(:rows_${index} AS bigint)` : '0'
     const measured =
-      `SELECT :run_id, :table_${index}, ${rows}, st.n, 0, hd.n FROM (SELECT count(*) AS n FROM ${stageTable(schema, runId, spec)}) AS st ` +
+      `SELECT CAST(:run_id AS varchar(64)), CAST(:table_${index} AS varchar(127)), ${rows}, st.n, 0, hd.n FROM (SELECT count(*) AS n FROM ${stageTable(schema, runId, spec)}) AS st ` +
       `CROSS JOIN (SELECT count(*) AS n FROM ${qualify(schema, heldTableName(spec))}) AS hd`
     return loaded ? measured : `${measured} WHERE st.n > 0 OR hd.n > 0`
   })

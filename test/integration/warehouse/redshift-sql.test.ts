@@ -24,12 +24,12 @@ import { dimensionLedgerSql, upsertDimensionSql } from '../../../src/warehouse/r
 import { appendFactsSql } from '../../../src/warehouse/redshift/redshift-facts.js'
 import { addHeldSinceColumnSql, holdUnresolvedSql, releaseHeldSql } from '../../../src/warehouse/redshift/redshift-held-rows.js'
 import { insertLedgerSql, ledgerGuardSql, loadedRunsSql, lockLedgerSql, runTablesSql } from '../../../src/warehouse/redshift/redshift-ledger.js'
-import type { RedshiftSession, Statement, StatementResult } from '../../../src/warehouse/redshift/redshift-session.js'
+import type { Statement } from '../../../src/warehouse/redshift/redshift-session.js'
 import { copyManifestJson, copySql, createStageSql, loadErrorsSql, stageTable } from '../../../src/warehouse/redshift/redshift-staging.js'
 import { loadScript, RedshiftWarehouse } from '../../../src/warehouse/redshift/redshift-warehouse.js'
-import { RedshiftWireSession } from '../../../src/warehouse/redshift/redshift-wire-session.js'
 import type { LoadPlan } from '../../../src/warehouse/warehouse.js'
 import { assertGolden } from '../../support/golden.js'
+import { RedshiftStandIn, type CopyStandInFn } from '../../support/redshift-stand-in.js'
 
 const ROLE = 'arn:aws:iam::123456789012:role/starline-copy'
 const RUN = '20241119T093000Z'
@@ -132,47 +132,24 @@ const PG_SCHEMA = 'red "shift"'
 
 type Rows = Record<string, readonly (readonly unknown[])[]>
 
-/** The Redshift-only table attributes at the end of a CREATE TABLE, which PostgreSQL does not parse. */
-const REDSHIFT_ATTRIBUTES = /\)(?: DISTSTYLE ALL)?(?: BACKUP NO)?(?: DISTKEY \((?:"[^"]*")+\))?(?: SORTKEY \((?:"[^"]*"(?:, )?)+\))?$/
-
-function forPostgres(statement: Statement): Statement {
-  return statement.sql.startsWith('CREATE TABLE') ? { ...statement, sql: statement.sql.replace(REDSHIFT_ATTRIBUTES, ')') } : statement
-}
-
-/**
- * The wire session on PostgreSQL, with Redshift's COPY from S3 (which
- * PostgreSQL lacks) replaced by an INSERT of the rows the test put "in S3".
- */
-class CopyStandIn implements RedshiftSession {
-  readonly describe = 'PostgreSQL standing in for Redshift'
-  readonly statements: string[] = []
-  files: Rows = {}
-  constructor(readonly inner: RedshiftWireSession) {}
-  async query(statement: Statement): Promise<StatementResult> {
-    this.statements.push(statement.sql)
-    const copy = /^COPY (.+) FROM '(?:[^']|'')*' IAM_ROLE '(?:[^']|'')*' FORMAT AS PARQUET MANIFEST$/.exec(statement.sql)
-    if (!copy) return this.inner.query(forPostgres(statement))
-    const rows = this.files[copy[1]!] ?? []
+/** COPY from inline rows: the "files" a test put in S3, by stage. */
+function copyInline(session: () => RedshiftStandIn, files: () => Rows): CopyStandInFn {
+  return async (stage) => {
+    const rows = files()[stage] ?? []
     for (const row of rows) {
       const params = Object.fromEntries(row.map((v, i) => [`v${i}`, String(v)]))
       const values = row.map((v, i) => (v === null ? 'NULL' : `:v${i}`)).join(', ')
-      await this.inner.query({ sql: `INSERT INTO ${copy[1]} VALUES (${values})`, params })
+      await session().query({ sql: `INSERT INTO ${stage} VALUES (${values})`, params })
     }
-    return { rows: [], rowCount: rows.length }
-  }
-  transaction(statements: readonly Statement[]): Promise<readonly StatementResult[]> {
-    this.statements.push(...statements.map((s) => s.sql))
-    return this.inner.transaction(statements.map(forPostgres))
-  }
-  close(): Promise<void> {
-    return this.inner.close()
+    return rows.length
   }
 }
 
 describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
   let server: EmbeddedPostgresServer
   let pool: pg.Pool
-  let session: CopyStandIn
+  let session: RedshiftStandIn
+  let files: Rows = {}
   let warehouse: RedshiftWarehouse
   let lake: string
   let store: FsObjectStore
@@ -180,7 +157,9 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
   before(async () => {
     server = await startEmbeddedPostgres()
     pool = new pg.Pool({ connectionString: await server.createDatabase('redshift_sql'), max: 2 })
-    session = new CopyStandIn(new RedshiftWireSession({ pool }))
+    // An idle client is terminated when the server stops: not a test failure.
+    pool.on('error', () => {})
+    session = new RedshiftStandIn(pool, copyInline(() => session, () => files))
     lake = mkdtempSync(join(tmpdir(), 'starline-redshift-'))
     store = new FsObjectStore(lake)
     warehouse = new RedshiftWarehouse({ iamRole: ROLE, connection: { session }, now: () => new Date('2024-11-19T09:31:02.123Z') })
@@ -197,14 +176,14 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
   const factRows = () => rows(`SELECT sale_record_id, sale_id, to_char(updated, 'YYYY-MM-DD HH24:MI:SS.MS'), shop_id, amount FROM ${qualify(PG_SCHEMA, FACT.name)} ORDER BY sale_record_id`)
   const heldRows = () => rows(`SELECT sale_id, shop_id, held_since_run FROM ${qualify(PG_SCHEMA, `_starline_held_${FACT.name}`)} ORDER BY sale_id`)
 
-  function plan(runId: string, files: { dim?: Rows[string]; fact?: Rows[string] }): LoadPlan {
-    session.files = {}
+  function plan(runId: string, input: { dim?: Rows[string]; fact?: Rows[string] }): LoadPlan {
+    files = {}
     const tables = []
     const columns = (spec: TableSpec) =>
       spec.columns.map((c) => ({ name: c.name, type: c.type === 'decimal(10,2)' ? 'DECIMAL(10,2)' : c.type === 'varchar' ? 'VARCHAR' : c.type.toUpperCase(), nullable: c.nullable }))
-    for (const [spec, data] of [[DIM, files.dim], [FACT, files.fact]] as const) {
+    for (const [spec, data] of [[DIM, input.dim], [FACT, input.fact]] as const) {
       if (!data) continue
-      session.files[stageTable(PG_SCHEMA, runId, spec)] = data
+      files[stageTable(PG_SCHEMA, runId, spec)] = data
       const key = `${spec.name}/${runId}.parquet`
       tables.push({ spec, rows: data.length, key, objectUrl: `s3://lake-bucket/processed/${key}`, columns: columns(spec), bytes: 1000 })
     }

@@ -286,4 +286,32 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
     const { rows: found } = await session.query(loadErrorsSql(['s3://b/dim/run.parquet']))
     assert.deepEqual(found, [{ file_name: 's3://b/dim/run.parquet', line_number: '3', column_name: 'shop_id', column_type: 'int4', error_code: '1207', error_message: 'Invalid digit' }])
   })
+
+  it('reports the rejected rows Redshift recorded when COPY fails, and merges nothing', async () => {
+    const before = await dimRows()
+    const copy = session.copy
+    session.copy = async () => {
+      throw new Error("Load into table '_starline_stage_x' failed. Check 'sys_load_error_detail' system table for details.")
+    }
+    try {
+      const p = plan('20241119T120000Z', { dim: [[5, 'Ely']] })
+      await pool.query(`INSERT INTO sys_load_error_detail VALUES (9, $1, 1, 'shop_id', 'int4', 1207, 'Invalid digit, Value ''x''', '2024-11-19 12:00')`, [p.tables[0]!.objectUrl])
+      await assert.rejects(
+        warehouse.loadRun(p),
+        (error: Error) =>
+          error.name === 'RedshiftCopyError' &&
+          error.message.includes(`${p.tables[0]!.objectUrl} line 1, column "shop_id" (int4): Invalid digit, Value 'x' [error 1207]`) &&
+          error.message.includes('Nothing was merged'),
+      )
+    } finally {
+      session.copy = copy
+    }
+    assert.deepEqual(await dimRows(), before)
+    assert.ok(!(await warehouse.loadedRuns(PG_SCHEMA)).some((r) => r.runId === '20241119T120000Z'))
+  })
+
+  it('refuses a COPY that brought fewer rows than the manifest says', async () => {
+    const p = plan('20241119T130000Z', { dim: [[6, 'Wells']] })
+    await assert.rejects(warehouse.loadRun({ ...p, tables: [{ ...p.tables[0]!, rows: 2 }] }), /"dim "shop"" copied 1 rows but its manifest says 2/)
+  })
 })

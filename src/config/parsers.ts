@@ -33,7 +33,7 @@ export function parseWarehouseUrl(value: string, from: string): string {
 /** An IAM role ARN (several may be chained with commas, as Redshift's COPY allows). */
 export function parseIamRoleArn(value: string, from: string): string {
   for (const part of value.split(',')) {
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/.test(part)) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(part)) {
       throw new ConfigError(`${from} must be an IAM role ARN such as arn:aws:iam::123456789012:role/starline-copy; got ${JSON.stringify(part)}.`)
     }
   }

@@ -81,7 +81,7 @@ export const SETTINGS = {
     env: 'STARLINE_WAREHOUSE_URL',
     file: 'warehouse.url',
     defaultText: '(required to load)',
-    description: 'the warehouse: `postgres://...`, `redshift://user@host:5439/db` or `redshift-data://serverless/<workgroup>/<db>`',
+    description: 'the warehouse database',
     credentials: true,
     parse: parseWarehouseUrl,
   }),

@@ -16,7 +16,6 @@
 import { RedshiftConfigError } from './redshift-errors.js'
 import type { RedshiftSession } from './redshift-session.js'
 
-export const REDSHIFT_URL_SCHEMES = ['redshift:', 'redshift-data:'] as const
 
 export type RedshiftConnection =
   | { readonly kind: 'wire'; readonly url: string; readonly ssl: boolean }
@@ -37,7 +36,7 @@ export interface RedshiftWarehouseConfig {
   readonly connection: { readonly url: string; readonly setting?: string } | { readonly session: RedshiftSession }
 }
 
-const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/
 
 /** Checks the role ARN: a wrong one would only fail later, inside COPY. */
 export function parseIamRole(value: string | undefined, setting = 'STARLINE_REDSHIFT_IAM_ROLE'): string {

@@ -117,21 +117,20 @@ function fileTypeMatches(expected: ColumnType, actual: string): boolean {
  * name and type by type, before any COPY.
  */
 export function checkFileColumns(runId: string, spec: TableSpec, key: string, columns: readonly ManifestColumn[] | undefined): void {
-  const fail = (problem: string) => {
-    throw new WarehouseLoadError(
+  const mismatch = (problem: string) =>
+    new WarehouseLoadError(
       `Cannot load run ${runId} into "${spec.name}": the file "${key}" ${problem}. Redshift's Parquet COPY maps columns by position, ` +
         'so nothing was copied. Transform the run again with this version of starline, or fix the table spec.',
       { context: { runId, table: spec.name, key } },
     )
-  }
-  if (columns === undefined) return fail('has no column list in its processed manifest')
+  if (columns === undefined) throw mismatch('has no column list in its processed manifest')
   const expected = spec.columns.map((c) => `${c.name} ${c.type}`).join(', ')
   const actual = columns.map((c) => `${c.name} ${c.type}`).join(', ')
-  if (columns.length !== spec.columns.length) return fail(`has columns (${actual}) but the table loads (${expected})`)
+  if (columns.length !== spec.columns.length) throw mismatch(`has columns (${actual}) but the table loads (${expected})`)
   spec.columns.forEach((column, i) => {
     const file = columns[i]!
-    if (file.name !== column.name) fail(`has "${file.name}" as column ${i + 1} where the table has "${column.name}" (file: ${actual})`)
-    if (!fileTypeMatches(column.type, file.type)) fail(`has column "${file.name}" as ${file.type}, but the table's is ${column.type}`)
+    if (file.name !== column.name) throw mismatch(`has "${file.name}" as column ${i + 1} where the table has "${column.name}" (file: ${actual})`)
+    if (!fileTypeMatches(column.type, file.type)) throw mismatch(`has column "${file.name}" as ${file.type}, but the table's is ${column.type}`)
   })
 }
 

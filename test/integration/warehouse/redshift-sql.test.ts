@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../../src/runtime/embedded-postgres-server.js'
-import { TOTESYS_STAR_TABLES } from '../../../src/datasets/totesys/star-schema.js'
+import { TOTESYS } from '../../../src/datasets/totesys/totesys-dataset.js'
 import type { TableSpec } from '../../../src/schema/table-spec.js'
 import { inDependencyOrder } from '../../../src/schema/table-spec.js'
 import { qualify } from '../../../src/sql/quote.js'
@@ -43,6 +43,7 @@ function render(statements: readonly (Statement | string)[]): string {
     .join('\n\n')
 }
 
+const TOTESYS_STAR_TABLES: readonly TableSpec[] = TOTESYS.models.map((m) => m.table)
 const byName = (name: string) => TOTESYS_STAR_TABLES.find((t) => t.name === name)!
 
 describe('Redshift SQL golden files', () => {

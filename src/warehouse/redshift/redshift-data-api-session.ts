@@ -81,8 +81,8 @@ export class RedshiftDataApiSession implements RedshiftSession {
   async transaction(statements: readonly Statement[]): Promise<readonly StatementResult[]> {
     if (statements.length > MAX_BATCH_STATEMENTS) {
       throw new RedshiftConfigError(
-        `A load needs ${statements.length} statements in one transaction, more than the ${MAX_BATCH_STATEMENTS} a Data API batch takes. ` +
-          'Connect over the wire instead (STARLINE_WAREHOUSE_URL=redshift://user@host:5439/database).',
+        `${statements.length} statements must run in one transaction, more than the ${MAX_BATCH_STATEMENTS} a Data API batch takes ` +
+          '(a dataset with many tables). Connect over the wire instead: STARLINE_WAREHOUSE_URL=redshift://user@host:5439/database.',
       )
     }
     const parameters = sqlParameters(statements)

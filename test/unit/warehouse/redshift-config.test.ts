@@ -71,3 +71,24 @@ describe('isRetryableRedshiftError', () => {
     assert.equal(isRetryableRedshiftError(new Error('ERROR: column "x" does not exist')), false)
   })
 })
+
+describe('choosing Redshift from the configuration', () => {
+  it('reads a Redshift warehouse URL and the IAM role from the environment, and refuses a bad role ARN', async () => {
+    const { loadConfig } = await import('../../../src/config/config.js')
+    const env = { STARLINE_WAREHOUSE_URL: 'redshift://loader@cluster.example.com:5439/dev', STARLINE_REDSHIFT_IAM_ROLE: 'arn:aws:iam::123456789012:role/copy' }
+    const config = loadConfig({ env, cwd: '/tmp' })
+    assert.equal(config.warehouseUrl, env.STARLINE_WAREHOUSE_URL)
+    assert.equal(config.redshiftIamRole, env.STARLINE_REDSHIFT_IAM_ROLE)
+    assert.throws(() => loadConfig({ env: { ...env, STARLINE_REDSHIFT_IAM_ROLE: 'copy-role' }, cwd: '/tmp' }), /STARLINE_REDSHIFT_IAM_ROLE must be an IAM role ARN/)
+  })
+
+  it('opens the Redshift engine for redshift:// and redshift-data:// URLs, and says when the role is missing', async () => {
+    const { openWarehouse } = await import('../../../src/warehouse/open-warehouse.js')
+    await assert.rejects(openWarehouse('redshift-data://serverless/wg/dev'), /STARLINE_REDSHIFT_IAM_ROLE is not set/)
+    for (const url of ['redshift-data://serverless/wg/dev?region=eu-west-2', 'redshift://loader@cluster.example.com:5439/dev']) {
+      const warehouse = await openWarehouse(url, { redshiftIamRole: 'arn:aws:iam::123456789012:role/copy' })
+      assert.deepEqual(warehouse.capabilities, { copyFromObjectStore: true, enforcesForeignKeys: false })
+      await warehouse.close()
+    }
+  })
+})

@@ -19,8 +19,8 @@ export interface LedgerEntry {
   readonly dataset: string
   readonly manifestSha256: string
   readonly rows: number
-  /** ISO-8601 with a zone: the client's clock (the statement is shared by both connectors). */
-  readonly loadedAt: string
+  /** When the run loaded, by the client's clock (the same statement serves both connectors). */
+  readonly loadedAt: Date
 }
 
 export function insertLedgerSql(schema: string, entry: LedgerEntry): Statement {
@@ -28,8 +28,13 @@ export function insertLedgerSql(schema: string, entry: LedgerEntry): Statement {
     sql:
       `INSERT INTO ${qualify(schema, LEDGER_TABLE)} ("run_id", "dataset", "manifest_sha256", "rows", "status", "loaded_at") ` +
       `VALUES (:run_id, :dataset, :manifest_sha256, :rows, 'loaded', CAST(:loaded_at AS timestamptz))`,
-    params: { run_id: entry.runId, dataset: entry.dataset, manifest_sha256: entry.manifestSha256, rows: entry.rows, loaded_at: entry.loadedAt },
+    params: { run_id: entry.runId, dataset: entry.dataset, manifest_sha256: entry.manifestSha256, rows: entry.rows, loaded_at: timestampLiteral(entry.loadedAt) },
   }
+}
+
+/** `2024-11-19 09:31:02.123+00`: the form Redshift and PostgreSQL both parse as timestamptz. */
+function timestampLiteral(at: Date): string {
+  return `${at.toISOString().replace('T', ' ').replace('Z', '')}+00`
 }
 
 /** Divides by zero (fails the transaction) when the run is in the ledger more than once. */

@@ -51,7 +51,7 @@ export interface LoadScriptInput {
   readonly runId: string
   readonly dataset: string
   readonly manifestSha256: string
-  readonly loadedAt: string
+  readonly loadedAt: Date
   /** The run's tables in load order. */
   readonly tables: readonly { readonly spec: TableSpec; readonly rows: number }[]
   /** Every fact of the dataset (those the run did not bring may have held rows to release). */
@@ -139,7 +139,7 @@ export class RedshiftWarehouse implements Warehouse {
       for (const table of plan.tables) await this.#stage(plan, store, table)
       for (const spec of released) await this.#createStage(plan, spec, { heldSince: true })
       try {
-        const script = loadScript({ ...plan, loadedAt: this.#now().toISOString(), tables: plan.tables })
+        const script = loadScript({ ...plan, loadedAt: this.#now(), tables: plan.tables })
         await this.#session.transaction(script)
       } catch (error) {
         // Another loader committed the run between our check and our transaction (the guard failed).

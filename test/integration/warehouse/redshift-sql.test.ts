@@ -179,7 +179,7 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
   it('rolls the whole run back when a statement fails, and the guard rejects a run in the ledger twice', async () => {
     const before = { dim: await dimRows(), fact: await factRows() }
     // A second ledger row for a loaded run: PostgreSQL's primary key or the guard (Redshift) must stop it.
-    const script = loadScript({ ...plan('20241119T090000Z', {}), loadedAt: '2024-11-19T12:00:00Z', tables: [] })
+    const script = loadScript({ ...plan('20241119T090000Z', {}), loadedAt: new Date('2024-11-19T12:00:00Z'), tables: [] })
     for (const sql of createStageSql(PG_SCHEMA, '20241119T090000Z', FACT, { attributes: false })) await pool.query(sql)
     await pool.query(addHeldSinceColumnSql(PG_SCHEMA, '20241119T090000Z', FACT))
     await assert.rejects(session.transaction(script), /duplicate key|division by zero/)

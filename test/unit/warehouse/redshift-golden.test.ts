@@ -65,7 +65,7 @@ describe('Redshift SQL golden files', () => {
   })
 
   it('writes and reads the ledger', () => {
-    const entry = { runId: RUN, dataset: 'totesys', manifestSha256: 'ab'.repeat(32), rows: 42, loadedAt: '2024-11-19T09:31:02.123Z' }
+    const entry = { runId: RUN, dataset: 'totesys', manifestSha256: 'ab'.repeat(32), rows: 42, loadedAt: new Date('2024-11-19T09:31:02.123Z') }
     assertGolden(
       'redshift/ledger.sql',
       render([lockLedgerSql(SCHEMA), insertLedgerSql(SCHEMA, entry), ledgerGuardSql(SCHEMA, RUN), loadedRunsSql(SCHEMA), runTablesSql(SCHEMA, RUN)]),
@@ -83,7 +83,7 @@ describe('Redshift SQL golden files', () => {
       runId: RUN,
       dataset: 'totesys',
       manifestSha256: 'ab'.repeat(32),
-      loadedAt: '2024-11-19T09:31:02.123Z',
+      loadedAt: new Date('2024-11-19T09:31:02.123Z'),
       tables,
       facts: TOTESYS_STAR_TABLES.filter((t) => t.kind === 'fact'),
     })

@@ -31,6 +31,8 @@ export class RedshiftStandIn implements RedshiftSession {
   readonly describe = 'PostgreSQL standing in for Redshift'
   /** Every statement received, as Redshift would get it. */
   readonly statements: string[] = []
+  /** Set to act like the Data API's batch limit. */
+  maxTransactionStatements?: number
   readonly #inner: RedshiftWireSession
 
   constructor(
@@ -48,6 +50,9 @@ export class RedshiftStandIn implements RedshiftSession {
   }
 
   transaction(statements: readonly Statement[]): Promise<readonly StatementResult[]> {
+    if (this.maxTransactionStatements !== undefined && statements.length > this.maxTransactionStatements) {
+      return Promise.reject(new Error(`stand-in: ${statements.length} statements in one transaction`))
+    }
     this.statements.push(...statements.map((s) => s.sql))
     return this.#inner.transaction(statements.map(forPostgres))
   }

@@ -41,6 +41,7 @@ export interface DataApiSessionOptions {
 
 export class RedshiftDataApiSession implements RedshiftSession {
   readonly describe: string
+  readonly maxTransactionStatements = MAX_BATCH_STATEMENTS
   readonly #client: DataApiClient
   readonly #ownsClient: boolean
   readonly #target: DataApiTarget

@@ -26,6 +26,8 @@ export interface StatementResult {
 export interface RedshiftSession {
   /** Password-free description for messages (`redshift://user@host:5439/dev`). */
   readonly describe: string
+  /** The most statements one transaction may hold (the Data API: 40 per batch); absent = no limit. */
+  readonly maxTransactionStatements?: number
   /** Runs one statement on its own (auto-commit). */
   query(statement: Statement): Promise<StatementResult>
   /**

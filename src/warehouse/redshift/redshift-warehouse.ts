@@ -111,7 +111,10 @@ export class RedshiftWarehouse implements Warehouse {
   async ensureTables(schema: string, tables: readonly TableSpec[]): Promise<void> {
     const specs = inDependencyOrder(tables)
     try {
-      await this.#session.transaction(ensureTablesSql(schema, specs).map((sql) => ({ sql })))
+      // Every statement is idempotent (IF NOT EXISTS, OR REPLACE), so a batch limit may split them.
+      const statements = ensureTablesSql(schema, specs).map((sql) => ({ sql }))
+      const size = this.#session.maxTransactionStatements ?? statements.length
+      for (let i = 0; i < statements.length; i += size) await this.#session.transaction(statements.slice(i, i + size))
       checkColumns(schema, specs, (await this.#session.query(columnsSql(schema, specs))).rows)
     } catch (error) {
       throw warehouseError(error, this.#place())
@@ -135,11 +138,18 @@ export class RedshiftWarehouse implements Warehouse {
     }
     const released = plan.facts.filter((spec) => !plan.tables.some((t) => t.spec.name === spec.name))
     const staged = [...plan.tables.map((t) => t.spec), ...released]
+    const script = loadScript({ ...plan, loadedAt: this.#now(), tables: plan.tables })
+    const limit = this.#session.maxTransactionStatements
+    if (limit !== undefined && script.length > limit) {
+      throw new RedshiftConfigError(
+        `Cannot load run ${plan.runId}: its merge takes ${script.length} statements in one transaction, more than the ${limit} ${this.#session.describe} runs as one. ` +
+          'Connect over the wire instead: STARLINE_WAREHOUSE_URL=redshift://user@host:5439/database.',
+      )
+    }
     try {
       for (const table of plan.tables) await this.#stage(plan, store, table)
       for (const spec of released) await this.#createStage(plan, spec, { heldSince: true })
       try {
-        const script = loadScript({ ...plan, loadedAt: this.#now(), tables: plan.tables })
         await this.#session.transaction(script)
       } catch (error) {
         // Another loader committed the run between our check and our transaction (the guard failed).

@@ -233,4 +233,19 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
     const p = plan('20241119T130000Z', { dim: [[6, 'Wells']] })
     await assert.rejects(warehouse.loadRun({ ...p, tables: [{ ...p.tables[0]!, rows: 2 }] }), /"dim "shop"" copied 1 rows but its manifest says 2/)
   })
+
+  it('splits ensureTables across batches under a statement limit, and refuses a merge too long for one before any COPY', async () => {
+    session.maxTransactionStatements = 3
+    try {
+      await warehouse.ensureTables(PG_SCHEMA, [DIM, FACT])
+      session.statements.length = 0
+      await assert.rejects(
+        warehouse.loadRun(plan('20241119T140000Z', { dim: [[7, 'Ripon']], fact: [[104, '2024-11-19 13:00:00', 7, '1.00']] })),
+        /its merge takes \d+ statements in one transaction, more than the 3 .* Connect over the wire instead/,
+      )
+      assert.ok(!session.statements.some((s) => s.startsWith('COPY')), 'nothing was copied')
+    } finally {
+      delete session.maxTransactionStatements
+    }
+  })
 })

@@ -32,6 +32,11 @@ export function unresolvedPredicate(schema: string, spec: TableSpec): string | u
     .join(' OR ')
 }
 
+/** Whether a fact has rows waiting: a fact the run did not bring is staged only when it has. */
+export function hasHeldRowsSql(schema: string, spec: TableSpec): string {
+  return `SELECT count(*)::varchar AS "n" FROM (SELECT 1 FROM ${qualify(schema, heldTableName(spec))} LIMIT 1) AS "waiting"`
+}
+
 /** Staging phase: the stage gains the held-since column (after COPY, which maps columns by position). */
 export function addHeldSinceColumnSql(schema: string, runId: string, spec: TableSpec): string {
   return `ALTER TABLE ${stageTable(schema, runId, spec)} ADD COLUMN ${quoteIdent(HELD_SINCE_COLUMN)} varchar(64)`

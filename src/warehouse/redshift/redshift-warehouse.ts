@@ -25,10 +25,10 @@ import { ensureTablesSql } from './redshift-ddl.js'
 import { dimensionLedgerSql, upsertDimensionSql } from './redshift-dimensions.js'
 import { RedshiftConfigError, RedshiftCopyError, isCopyLoadError, warehouseError, type ErrorPlace } from './redshift-errors.js'
 import { appendFactsSql, factLedgerSql, type IndexedFact } from './redshift-facts.js'
-import { addHeldSinceColumnSql, holdUnresolvedSql, releaseHeldSql } from './redshift-held-rows.js'
+import { addHeldSinceColumnSql, hasHeldRowsSql, holdUnresolvedSql, releaseHeldSql } from './redshift-held-rows.js'
 import { checkColumns, columnsSql } from './redshift-introspection.js'
 import { insertLedgerSql, ledgerExistsSql, ledgerGuardSql, ledgerHasRunSql, loadedRunsSql, lockLedgerSql, runTablesSql } from './redshift-ledger.js'
-import type { RedshiftSession, Statement } from './redshift-session.js'
+import type { RedshiftSession, Statement, TextRow } from './redshift-session.js'
 import {
   checkFileColumns,
   copyManifestJson,
@@ -136,9 +136,10 @@ export class RedshiftWarehouse implements Warehouse {
         )
       }
     }
-    const released = plan.facts.filter((spec) => !plan.tables.some((t) => t.spec.name === spec.name))
+    const released = await this.#waitingFacts(plan)
     const staged = [...plan.tables.map((t) => t.spec), ...released]
-    const script = loadScript({ ...plan, loadedAt: this.#now(), tables: plan.tables })
+    // Facts the run brought come from its tables; of the others, only those with rows waiting.
+    const script = loadScript({ ...plan, loadedAt: this.#now(), tables: plan.tables, facts: released })
     const limit = this.#session.maxTransactionStatements
     if (limit !== undefined && script.length > limit) {
       throw new RedshiftConfigError(
@@ -206,6 +207,24 @@ export class RedshiftWarehouse implements Warehouse {
     }
   }
 
+  /**
+   * Facts the run did not bring that have held rows to release. A fact with
+   * none needs no stage; rows held by a concurrent load after this check
+   * wait for the next run.
+   */
+  async #waitingFacts(plan: LoadPlan): Promise<TableSpec[]> {
+    const waiting: TableSpec[] = []
+    try {
+      for (const spec of plan.facts) {
+        if (plan.tables.some((t) => t.spec.name === spec.name)) continue
+        if ((await this.#session.query({ sql: hasHeldRowsSql(plan.schema, spec) })).rows[0]?.n !== '0') waiting.push(spec)
+      }
+    } catch (error) {
+      throw warehouseError(error, this.#place(plan.runId))
+    }
+    return waiting
+  }
+
   /** An empty stage; `heldSince` adds the column released rows carry (after COPY, which maps by position). */
   async #createStage(plan: LoadPlan, spec: TableSpec, options: { readonly heldSince?: boolean } = {}): Promise<void> {
     try {
@@ -260,7 +279,12 @@ export class RedshiftWarehouse implements Warehouse {
   }
 
   async #loadedTables(plan: LoadPlan, staged: readonly TableSpec[]): Promise<LoadedTable[]> {
-    const { rows } = await this.#session.query(runTablesSql(plan.schema, plan.runId))
+    let rows: readonly TextRow[]
+    try {
+      rows = (await this.#session.query(runTablesSql(plan.schema, plan.runId))).rows
+    } catch (error) {
+      throw warehouseError(error, this.#place(plan.runId))
+    }
     const byName = new Map(rows.map((r) => [r.table_name, r]))
     return staged.flatMap((spec) => {
       const r = byName.get(spec.name)

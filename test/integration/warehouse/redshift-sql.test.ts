@@ -248,4 +248,32 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
       delete session.maxTransactionStatements
     }
   })
+
+  it('connects from a redshift:// URL with the password from PGPASSWORD, and names the URL without it when it cannot', async () => {
+    const pgUrl = new URL(server.url('redshift_sql'))
+    const password = decodeURIComponent(pgUrl.password)
+    const previous = process.env.PGPASSWORD
+    process.env.PGPASSWORD = password
+    try {
+      const url = `redshift://${pgUrl.username}@${pgUrl.host}/redshift_sql?sslmode=disable`
+      const byUrl = new RedshiftWarehouse({ iamRole: ROLE, connection: { url, setting: 'STARLINE_WAREHOUSE_URL' } })
+      assert.deepEqual((await byUrl.loadedRuns(PG_SCHEMA)).map((r) => r.runId), ['20241119T090000Z', '20241119T100000Z'])
+      await byUrl.close()
+      const closed = `redshift://${pgUrl.username}@127.0.0.1:1/redshift_sql?sslmode=disable`
+      const unreachable = new RedshiftWarehouse({ iamRole: ROLE, connection: { url: closed, setting: 'STARLINE_WAREHOUSE_URL' } })
+      await assert.rejects(
+        unreachable.loadedRuns(PG_SCHEMA),
+        (error: Error & { retryable?: boolean }) =>
+          error.name === 'WarehouseUnreachableError' &&
+          error.retryable === true &&
+          error.message.includes('redshift://postgres@127.0.0.1:1/redshift_sql') &&
+          error.message.includes('Check STARLINE_WAREHOUSE_URL') &&
+          !error.message.includes(password),
+      )
+      await unreachable.close()
+    } finally {
+      if (previous === undefined) delete process.env.PGPASSWORD
+      else process.env.PGPASSWORD = previous
+    }
+  })
 })

@@ -86,7 +86,7 @@ async function loadRun(
       const objectUrl = objectUrlOf(ctx.processed, entry.key)
       // An engine that reads the store itself (Redshift's COPY FROM 's3://...') needs no download.
       const path = options.warehouse.capabilities.copyFromObjectStore ? undefined : await verifiedLocalPath(ctx.processed, entry, scratch)
-      tables.push({ spec, rows: entry.rows, key: entry.key, objectUrl, columns: entry.columns, bytes: entry.bytes, ...(path === undefined ? {} : { path }) })
+      tables.push({ spec, rows: entry.rows, key: entry.key, objectUrl, columns: entry.columns, bytes: entry.bytes, sha256: entry.sha256, ...(path === undefined ? {} : { path }) })
     }
     const unknown = manifest.tables.filter((t) => !specs.some((s) => s.name === t.table))
     if (unknown.length > 0) {

@@ -40,8 +40,10 @@ export interface LoadTable {
    * that map file columns by position (Redshift's Parquet COPY).
    */
   readonly columns?: readonly ManifestColumn[]
-  /** The object's size in bytes (a Redshift COPY manifest must state it for Parquet). */
+  /** The object's size in bytes, as its manifest records it (a Redshift COPY manifest must state it). */
   readonly bytes?: number
+  /** The object's SHA-256, as its manifest records it. */
+  readonly sha256?: string
 }
 
 export interface LoadPlan {

@@ -66,6 +66,30 @@ export async function writeCopyManifest(store: ObjectStore, key: string, body: s
   }
 }
 
+/**
+ * Redshift reads the object itself, so starline never holds its bytes to
+ * hash them: it checks what the store says of the object (its size, and its
+ * SHA-256 where the store records one) against the processed manifest.
+ */
+export async function checkPublishedObject(store: ObjectStore, runId: string, spec: TableSpec, key: string, bytes?: number, sha256?: string): Promise<void> {
+  const info = await store.head(key)
+  const problem =
+    info === undefined
+      ? 'is missing'
+      : bytes !== undefined && info.size !== bytes
+        ? `holds ${info.size} bytes where its manifest says ${bytes}`
+        : sha256 && info.sha256 && info.sha256 !== sha256
+          ? 'has a SHA-256 that differs from its manifest'
+          : undefined
+  if (problem !== undefined) {
+    throw new WarehouseLoadError(
+      `Cannot load run ${runId} into "${spec.name}": "${key}" in ${store.root} ${problem}; it was changed after it was published. ` +
+        'Restore it from a backup (or a previous version of the bucket), or transform the run again.',
+      { context: { runId, table: spec.name, key } },
+    )
+  }
+}
+
 /** Drops a leftover stage, then creates it with the file's columns in file order (COPY maps Parquet by position). */
 export function createStageSql(schema: string, runId: string, spec: TableSpec, options: { readonly attributes?: boolean } = {}): string[] {
   const stage = stageTable(schema, runId, spec)

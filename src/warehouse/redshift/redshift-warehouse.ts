@@ -31,6 +31,7 @@ import { insertLedgerSql, ledgerExistsSql, ledgerGuardSql, ledgerHasRunSql, load
 import type { RedshiftSession, Statement, TextRow } from './redshift-session.js'
 import {
   checkFileColumns,
+  checkPublishedObject,
   copyManifestJson,
   copyManifestKey,
   copySql,
@@ -238,6 +239,7 @@ export class RedshiftWarehouse implements Warehouse {
   /** COPY manifest, stage, COPY, count; facts then gain the held-since column. */
   async #stage(plan: LoadPlan, store: ObjectStore, table: LoadTable): Promise<void> {
     const { spec } = table
+    await checkPublishedObject(store, plan.runId, spec, table.key, table.bytes, table.sha256)
     const key = copyManifestKey(plan.runId, spec.name, this.#copyPrefix)
     await writeCopyManifest(store, key, copyManifestJson([{ url: table.objectUrl, bytes: table.bytes ?? 0 }]))
     await this.#createStage(plan, spec)

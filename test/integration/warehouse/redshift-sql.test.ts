@@ -95,7 +95,8 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
   const factRows = () => rows(`SELECT sale_record_id, sale_id, to_char(updated, 'YYYY-MM-DD HH24:MI:SS.MS'), shop_id, amount FROM ${qualify(PG_SCHEMA, FACT.name)} ORDER BY sale_record_id`)
   const heldRows = () => rows(`SELECT sale_id, shop_id, held_since_run FROM ${qualify(PG_SCHEMA, `_starline_held_${FACT.name}`)} ORDER BY sale_id`)
 
-  function plan(runId: string, input: { dim?: Rows[string]; fact?: Rows[string] }): LoadPlan {
+  /** A plan for `input`'s rows; the lake gets a 1000-byte object per file (COPY is stood in for, but its object is checked). */
+  async function plan(runId: string, input: { dim?: Rows[string]; fact?: Rows[string] }): Promise<LoadPlan> {
     files = {}
     const tables = []
     const columns = (spec: TableSpec) =>
@@ -104,6 +105,7 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
       if (!data) continue
       files[stageTable(PG_SCHEMA, runId, spec)] = data
       const key = `${spec.name}/${runId}.parquet`
+      if (!(await store.head(key))) await store.put(key, Buffer.alloc(1000))
       tables.push({ spec, rows: data.length, key, objectUrl: `s3://lake-bucket/processed/${key}`, columns: columns(spec), bytes: 1000 })
     }
     return { schema: PG_SCHEMA, dataset: 'shops', runId, manifestSha256: runId.toLowerCase(), tables, facts: [FACT], store }
@@ -126,7 +128,7 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
 
   it('loads a first run: dimensions inserted, facts numbered in append order, a fact with a missing shop held', async () => {
     const result = await warehouse.loadRun(
-      plan('20241119T090000Z', {
+      await plan('20241119T090000Z', {
         dim: [[1, 'Leeds'], [2, null]],
         fact: [
           [100, '2024-11-19 08:00:00.250', 1, '10.10'],
@@ -152,13 +154,13 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
 
   it('skips a run already in the ledger', async () => {
     const before = await factRows()
-    const result = await warehouse.loadRun(plan('20241119T090000Z', { fact: [[999, '2024-11-19 09:00:00', 1, '1.00']] }))
+    const result = await warehouse.loadRun(await plan('20241119T090000Z', { fact: [[999, '2024-11-19 09:00:00', 1, '1.00']] }))
     assert.equal(result.status, 'already-loaded')
     assert.deepEqual(await factRows(), before)
   })
 
   it('updates changed dimension rows, leaves equal ones, and releases held facts once their shop arrives', async () => {
-    const result = await warehouse.loadRun(plan('20241119T100000Z', { dim: [[1, 'Leeds'], [2, 'York'], [3, 'Hull']] }))
+    const result = await warehouse.loadRun(await plan('20241119T100000Z', { dim: [[1, 'Leeds'], [2, 'York'], [3, 'Hull']] }))
     assert.deepEqual(result.tables, [
       { table: DIM.name, rows: 3, inserted: 1, updated: 1, held: 0 },
       { table: FACT.name, rows: 0, inserted: 1, updated: 0, held: 0 },
@@ -179,7 +181,7 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
   it('rolls the whole run back when a statement fails, and the guard rejects a run in the ledger twice', async () => {
     const before = { dim: await dimRows(), fact: await factRows() }
     // A second ledger row for a loaded run: PostgreSQL's primary key or the guard (Redshift) must stop it.
-    const script = loadScript({ ...plan('20241119T090000Z', {}), loadedAt: new Date('2024-11-19T12:00:00Z'), tables: [] })
+    const script = loadScript({ ...(await plan('20241119T090000Z', {})), loadedAt: new Date('2024-11-19T12:00:00Z'), tables: [] })
     for (const sql of createStageSql(PG_SCHEMA, '20241119T090000Z', FACT, { attributes: false })) await pool.query(sql)
     await pool.query(addHeldSinceColumnSql(PG_SCHEMA, '20241119T090000Z', FACT))
     await assert.rejects(session.transaction(script), /duplicate key|division by zero/)
@@ -190,7 +192,7 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
   })
 
   it('refuses a file whose columns are in another order before any COPY', async () => {
-    const p = plan('20241119T110000Z', { dim: [[4, 'Bath']] })
+    const p = await plan('20241119T110000Z', { dim: [[4, 'Bath']] })
     const swapped = { ...p, tables: [{ ...p.tables[0]!, columns: [...p.tables[0]!.columns!].reverse() }] }
     session.statements.length = 0
     await assert.rejects(warehouse.loadRun(swapped), /has "name" as column 1 where the table has "shop_id".*maps columns by position/)
@@ -213,7 +215,7 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
       throw new Error("Load into table '_starline_stage_x' failed. Check 'sys_load_error_detail' system table for details.")
     }
     try {
-      const p = plan('20241119T120000Z', { dim: [[5, 'Ely']] })
+      const p = await plan('20241119T120000Z', { dim: [[5, 'Ely']] })
       await pool.query(`INSERT INTO sys_load_error_detail VALUES (9, $1, 1, 'shop_id', 'int4', 1207, 'Invalid digit, Value ''x''', '2024-11-19 12:00')`, [p.tables[0]!.objectUrl])
       await assert.rejects(
         warehouse.loadRun(p),
@@ -230,7 +232,7 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
   })
 
   it('refuses a COPY that brought fewer rows than the manifest says', async () => {
-    const p = plan('20241119T130000Z', { dim: [[6, 'Wells']] })
+    const p = await plan('20241119T130000Z', { dim: [[6, 'Wells']] })
     await assert.rejects(warehouse.loadRun({ ...p, tables: [{ ...p.tables[0]!, rows: 2 }] }), /"dim "shop"" copied 1 rows but its manifest says 2/)
   })
 
@@ -240,7 +242,7 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
       await warehouse.ensureTables(PG_SCHEMA, [DIM, FACT])
       session.statements.length = 0
       await assert.rejects(
-        warehouse.loadRun(plan('20241119T140000Z', { dim: [[7, 'Ripon']], fact: [[104, '2024-11-19 13:00:00', 7, '1.00']] })),
+        warehouse.loadRun(await plan('20241119T140000Z', { dim: [[7, 'Ripon']], fact: [[104, '2024-11-19 13:00:00', 7, '1.00']] })),
         /its merge takes \d+ statements in one transaction, more than the 3 .* Connect over the wire instead/,
       )
       assert.ok(!session.statements.some((s) => s.startsWith('COPY')), 'nothing was copied')
@@ -275,5 +277,15 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
       if (previous === undefined) delete process.env.PGPASSWORD
       else process.env.PGPASSWORD = previous
     }
+  })
+
+  it('refuses an object whose size differs from its manifest before any COPY', async () => {
+    const p = await plan('20241119T150000Z', { dim: [[8, 'Selby']] })
+    session.statements.length = 0
+    await assert.rejects(
+      warehouse.loadRun({ ...p, tables: [{ ...p.tables[0]!, bytes: 999 }] }),
+      /"dim "shop"\/20241119T150000Z.parquet" .* holds 1000 bytes where its manifest says 999; it was changed after it was published/,
+    )
+    assert.ok(!session.statements.some((s) => s.startsWith('COPY') || s.startsWith('CREATE TABLE')), 'nothing was staged')
   })
 })

@@ -21,6 +21,8 @@ export interface StarlineConfig {
   readonly processedUrl: string
   readonly warehouseUrl?: string
   readonly warehouseSchema: string
+  /** The role Redshift assumes to read the lake with COPY. */
+  readonly redshiftIamRole?: string
   /** Rows stamped within this long of the source's clock wait for the next run. */
   readonly extractLagMs: number
   /** How often small tables are reconciled by row hash (silent edits); undefined = never. */
@@ -67,6 +69,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
   const warehouseUrl =
     configuredWarehouseUrl !== undefined && isDuckDbUrl(configuredWarehouseUrl) ? absoluteDuckDbUrl(configuredWarehouseUrl, cwd) : configuredWarehouseUrl
   const sourceTimeZone = read('sourceTimeZone')
+  const redshiftIamRole = read('redshiftIamRole')
   const reconcileIntervalMs = read('reconcileIntervalMs')
   return {
     sourceSchema: read('sourceSchema')!,
@@ -83,6 +86,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
     ...(sourceUrl === undefined ? {} : { sourceUrl }),
     ...(sourceTimeZone === undefined ? {} : { sourceTimeZone }),
     ...(warehouseUrl === undefined ? {} : { warehouseUrl }),
+    ...(redshiftIamRole === undefined ? {} : { redshiftIamRole }),
   }
 }
 

@@ -7,18 +7,6 @@ import { LOG_LEVELS, type LogLevel } from '../core/log-level.js'
 import { absoluteDuckDbUrl, DuckDbUrlError, isDuckDbUrl } from '../engines/duckdb/duckdb-url.js'
 import { ConfigError } from './errors.js'
 
-/** A PostgreSQL URL, or `duckdb:` and a database file's path (checked here, made absolute by loadConfig). */
-export function parseWarehouseUrl(value: string, from: string): string {
-  if (!isDuckDbUrl(value)) return parsePostgresUrl(value, from)
-  try {
-    absoluteDuckDbUrl(value)
-  } catch (error) {
-    if (error instanceof DuckDbUrlError) throw new ConfigError(`${from}: ${error.message}`)
-    throw error
-  }
-  return value
-}
-
 export function parsePostgresUrl(value: string, from: string): string {
   const url = parseUrl(value, from, 'postgres://user:password@host:5432/database')
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
@@ -26,6 +14,42 @@ export function parsePostgresUrl(value: string, from: string): string {
   }
   if (!url.hostname || url.pathname.length <= 1) {
     throw new ConfigError(`${from} must name a host and a database, as in postgres://user:password@host:5432/database.`)
+  }
+  return value
+}
+
+/**
+ * A warehouse URL: PostgreSQL, a DuckDB file (`duckdb:` and its path, made
+ * absolute by loadConfig), Redshift over the wire, or the Redshift Data API
+ * (the engine checks the rest).
+ */
+export function parseWarehouseUrl(value: string, from: string): string {
+  if (isDuckDbUrl(value)) {
+    try {
+      absoluteDuckDbUrl(value)
+    } catch (error) {
+      if (error instanceof DuckDbUrlError) throw new ConfigError(`${from}: ${error.message}`)
+      throw error
+    }
+    return value
+  }
+  const url = parseUrl(value, from, 'postgres://user@host:5432/database')
+  if (url.protocol === 'redshift-data:') return value
+  if (url.protocol === 'redshift:') {
+    if (!url.hostname || url.pathname.length <= 1) {
+      throw new ConfigError(`${from} must name a host and a database, as in redshift://user@host:5439/database.`)
+    }
+    return value
+  }
+  return parsePostgresUrl(value, from)
+}
+
+/** An IAM role ARN (several may be chained with commas, as Redshift's COPY allows). */
+export function parseIamRoleArn(value: string, from: string): string {
+  for (const part of value.split(',')) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(part)) {
+      throw new ConfigError(`${from} must be an IAM role ARN such as arn:aws:iam::123456789012:role/starline-copy; got ${JSON.stringify(part)}.`)
+    }
   }
   return value
 }

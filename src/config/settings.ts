@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import {
   parseAbsolutePath,
   parseDuration,
+  parseIamRoleArn,
   parseLakeUrl,
   parseLeaseTtl,
   parseLogLevel,
@@ -92,6 +93,13 @@ export const SETTINGS = {
     description: 'the warehouse database',
     credentials: true,
     parse: parseWarehouseUrl,
+  }),
+  redshiftIamRole: setting({
+    env: 'STARLINE_REDSHIFT_IAM_ROLE',
+    file: 'warehouse.redshift_iam_role',
+    defaultText: '(required for Redshift)',
+    description: "the IAM role Redshift assumes to read the processed zone (`COPY ... IAM_ROLE`)",
+    parse: parseIamRoleArn,
   }),
   warehouseSchema: setting({
     env: 'STARLINE_WAREHOUSE_SCHEMA',

@@ -86,7 +86,7 @@ async function loadRun(
       const objectUrl = objectUrlOf(ctx.processed, entry.key)
       // An engine that reads the store itself (Redshift's COPY FROM 's3://...') needs no download.
       const path = options.warehouse.capabilities.copyFromObjectStore ? undefined : await verifiedLocalPath(ctx.processed, entry, scratch)
-      tables.push({ spec, rows: entry.rows, key: entry.key, objectUrl, ...(path === undefined ? {} : { path }) })
+      tables.push({ spec, rows: entry.rows, key: entry.key, objectUrl, columns: entry.columns, bytes: entry.bytes, sha256: entry.sha256, ...(path === undefined ? {} : { path }) })
     }
     const unknown = manifest.tables.filter((t) => !specs.some((s) => s.name === t.table))
     if (unknown.length > 0) {
@@ -96,7 +96,16 @@ async function loadRun(
       )
     }
     const facts = specs.filter((spec) => spec.kind === 'fact')
-    const plan = { schema: options.schema, dataset: ctx.dataset.name, runId, manifestSha256: sha256, tables, facts }
+    const plan = {
+      schema: options.schema,
+      dataset: ctx.dataset.name,
+      runId,
+      manifestSha256: sha256,
+      tables,
+      facts,
+      // Engines that copy from the store themselves write what their COPY needs there.
+      ...(options.warehouse.capabilities.copyFromObjectStore ? { store: ctx.processed } : {}),
+    }
     // One transaction with its ledger row: repeating it after a transient failure loads it exactly once.
     const result = await retryStep(ctx, `load run ${runId}`, () => options.warehouse.loadRun(plan))
     const rows = result.tables.reduce((s, t) => s + t.rows, 0)

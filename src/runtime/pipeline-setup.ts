@@ -74,6 +74,7 @@ export function openConfiguredWarehouse(config: StarlineConfig): Promise<Warehou
     setting: 'STARLINE_WAREHOUSE_URL',
     scratchDir: config.scratchDir,
     duckdbMemory: config.duckdbMemory,
+    ...(config.redshiftIamRole ? { redshiftIamRole: config.redshiftIamRole } : {}),
   })
 }
 

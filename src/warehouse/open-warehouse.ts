@@ -14,9 +14,11 @@ export interface OpenWarehouseOptions {
   readonly scratchDir?: string
   /** DuckDB's memory limit where an engine uses DuckDB (e.g. '512MB'). */
   readonly duckdbMemory?: string
+  /** The role Redshift assumes for `COPY ... IAM_ROLE` (STARLINE_REDSHIFT_IAM_ROLE). */
+  readonly redshiftIamRole?: string
 }
 
-export const WAREHOUSE_URL_SCHEMES = ['postgres:', 'postgresql:', 'duckdb:'] as const
+export const WAREHOUSE_URL_SCHEMES = ['postgres:', 'postgresql:', 'duckdb:', 'redshift:', 'redshift-data:'] as const
 
 export async function openWarehouse(url: string, options: OpenWarehouseOptions = {}): Promise<Warehouse> {
   // Before `new URL`: a relative `duckdb:warehouse.duckdb` is no hierarchical URL.
@@ -36,6 +38,14 @@ export async function openWarehouse(url: string, options: OpenWarehouseOptions =
       url,
       ...(options.setting ? { setting: options.setting } : {}),
       duckdb: { ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}), ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}) },
+    })
+  }
+  if (scheme === 'redshift:' || scheme === 'redshift-data:') {
+    const { RedshiftWarehouse } = await import('./redshift/redshift-warehouse.js')
+    const { parseIamRole } = await import('./redshift/redshift-config.js')
+    return new RedshiftWarehouse({
+      iamRole: parseIamRole(options.redshiftIamRole),
+      connection: { url, ...(options.setting ? { setting: options.setting } : {}) },
     })
   }
   throw new WarehouseError(

@@ -2,6 +2,8 @@
  * The warehouse contract every engine implements (PostgreSQL now; Redshift
  * and DuckDB behind the same interface). Stage code depends on this alone.
  */
+import type { ManifestColumn } from '../lake/manifest.js'
+import type { ObjectStore } from '../lake/object-store.js'
 import type { LoadedTable } from '../schema/summaries.js'
 import type { TableSpec } from '../schema/table-spec.js'
 
@@ -33,6 +35,15 @@ export interface LoadTable {
    * (absent when the engine has `copyFromObjectStore`).
    */
   readonly path?: string
+  /**
+   * The file's columns as the processed manifest records them, for engines
+   * that map file columns by position (Redshift's Parquet COPY).
+   */
+  readonly columns?: readonly ManifestColumn[]
+  /** The object's size in bytes, as its manifest records it (a Redshift COPY manifest must state it). */
+  readonly bytes?: number
+  /** The object's SHA-256, as its manifest records it. */
+  readonly sha256?: string
 }
 
 export interface LoadPlan {
@@ -44,6 +55,11 @@ export interface LoadPlan {
   readonly tables: readonly LoadTable[]
   /** Every fact table of the dataset: those not in `tables` may still have held rows to release. */
   readonly facts: readonly TableSpec[]
+  /**
+   * The processed zone, for engines with `copyFromObjectStore`: they write
+   * what their COPY needs (Redshift's COPY manifest) under a reserved prefix.
+   */
+  readonly store?: ObjectStore
 }
 
 export interface LoadResult {

@@ -1,0 +1,2 @@
+SELECT trim(file_name) AS file_name, line_number::varchar AS line_number, trim(column_name) AS column_name, trim(column_type) AS column_type, error_code::varchar AS error_code, trim(error_message) AS error_message FROM sys_load_error_detail WHERE trim(file_name) IN (:file_0) ORDER BY start_time DESC LIMIT 10;
+-- params: {"file_0":"s3://lake-bucket/processed/dim_staff/2024/11/19/20241119T093000Z.parquet"}

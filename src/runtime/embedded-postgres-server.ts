@@ -179,7 +179,8 @@ function stopServer(child: ChildProcess): Promise<void> {
   })
 }
 
-async function findFreePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (for servers started by the demo and the tests). */
+export async function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer()
     probe.unref()

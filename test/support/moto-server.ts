@@ -4,7 +4,7 @@
  * development machines; where it is absent, tests skip with `MOTO_MISSING`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import { findFreePort } from '../../src/runtime/embedded-postgres-server.js'
 
 export interface MotoServer {
   /** `http://127.0.0.1:PORT` */
@@ -21,7 +21,7 @@ export const MOTO_MISSING: string | undefined =
     : 'moto_server is not installed on this machine (pip install "moto[server]"), so the S3 and AWS tests are skipped'
 
 export async function startMoto(): Promise<MotoServer> {
-  const port = await freePort()
+  const port = await findFreePort()
   const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
   const endpoint = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 20_000
@@ -67,16 +67,4 @@ export function useEnv(env: Readonly<Record<string, string>>): () => void {
       else process.env[k] = v
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.unref()
-    probe.on('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))))
-    })
-  })
 }

@@ -51,6 +51,12 @@ export interface TableSpec {
    * latest version of each, beside the full history.
    */
   readonly naturalKey?: readonly string[]
+  /**
+   * Facts: what makes a row one version of one source row (the source id and
+   * its watermark). Held unique by the warehouse, so a run loaded twice (an
+   * emptied ledger, a lake replayed) fails instead of doubling the facts.
+   */
+  readonly versionKey?: readonly string[]
 }
 
 /** The view with the latest version of each fact's source row. */

@@ -9,3 +9,11 @@ export class WarehouseSchemaMismatchError extends WarehouseError {}
 
 /** The data did not load: a constraint, a type, a count that did not match. */
 export class WarehouseLoadError extends WarehouseError {}
+
+/**
+ * What to do when a load would add a fact version the warehouse already
+ * holds (the unique version key refused it): nothing was loaded.
+ */
+export const DUPLICATE_VERSION_ADVICE =
+  ' The warehouse already holds these fact versions, so nothing of the run was loaded: its ledger was emptied or edited, or the lake holds the same rows twice. ' +
+  'Restore the ledger tables (_starline_loads, _starline_load_tables) from a backup, or load the lake into an empty schema.'

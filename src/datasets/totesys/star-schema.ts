@@ -131,6 +131,7 @@ export const FACT_SALES_ORDER: TableSpec = {
   recordId: 'sales_record_id',
   appendOrder: ['last_updated_date', 'last_updated_time', 'sales_order_id'],
   naturalKey: ['sales_order_id'],
+  versionKey: ['sales_order_id', 'last_updated_date', 'last_updated_time'],
   columns: [
     ...factTiming('sales_order_id'),
     col('sales_staff_id', 'integer', 'dim_staff.staff_id'),
@@ -151,6 +152,7 @@ export const FACT_PURCHASE_ORDER: TableSpec = {
   recordId: 'purchase_record_id',
   appendOrder: ['last_updated_date', 'last_updated_time', 'purchase_order_id'],
   naturalKey: ['purchase_order_id'],
+  versionKey: ['purchase_order_id', 'last_updated_date', 'last_updated_time'],
   columns: [
     ...factTiming('purchase_order_id'),
     col('staff_id', 'integer', 'dim_staff.staff_id'),
@@ -171,6 +173,7 @@ export const FACT_PAYMENT: TableSpec = {
   recordId: 'payment_record_id',
   appendOrder: ['last_updated_date', 'last_updated_time', 'payment_id'],
   naturalKey: ['payment_id'],
+  versionKey: ['payment_id', 'last_updated_date', 'last_updated_time'],
   columns: [
     ...factTiming('payment_id'),
     col('transaction_id', 'integer', 'dim_transaction.transaction_id'),

@@ -32,6 +32,7 @@ export function createTableSql(schema: string, spec: TableSpec): string {
   const lines = tableColumns(spec).map((column) => `  ${quoteIdent(column.name)} ${duckDbType(column.type)}${column.nullable ? '' : ' NOT NULL'}`)
   const key = spec.recordId ? [spec.recordId] : spec.primaryKey
   if (key) lines.push(`  PRIMARY KEY (${key.map(quoteIdent).join(', ')})`)
+  if (spec.versionKey) lines.push(`  UNIQUE (${spec.versionKey.map(quoteIdent).join(', ')})`)
   for (const column of spec.columns) {
     if (!column.references) continue
     lines.push(

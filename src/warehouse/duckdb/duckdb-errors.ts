@@ -4,7 +4,7 @@
  * ..."); that prefix decides retryable or terminal.
  */
 import { messageOf, StarlineError } from '../../core/starline-error.js'
-import { WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
+import { DUPLICATE_VERSION_ADVICE, WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
 
 /** Another process holds the file's lock: DuckDB admits one writing process per database file. */
 const LOCKED = /Could not set lock on file|Conflicting lock is held/i
@@ -38,7 +38,8 @@ export function openError(error: unknown, path: string): StarlineError {
 /** Wraps a failed load statement with the run and table it was loading; StarlineErrors pass unchanged. */
 export function loadError(error: unknown, runId: string, table: string): StarlineError {
   if (error instanceof StarlineError) return error
-  return new WarehouseLoadError(`Cannot load run ${runId} into "${table}": ${messageOf(error)}`, {
+  const advice = /^Constraint Error: Duplicate key/i.test(messageOf(error)) ? DUPLICATE_VERSION_ADVICE : ''
+  return new WarehouseLoadError(`Cannot load run ${runId} into "${table}": ${messageOf(error)}${advice}`, {
     cause: error,
     retryable: isRetryableDuckDbError(error),
     context: { runId, table },

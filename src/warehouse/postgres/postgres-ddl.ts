@@ -24,6 +24,7 @@ export function createTableSql(schema: string, spec: TableSpec): string {
   })
   const key = spec.recordId ? [spec.recordId] : spec.primaryKey
   if (key) lines.push(`  PRIMARY KEY (${key.map(quoteIdent).join(', ')})`)
+  if (spec.versionKey) lines.push(`  UNIQUE (${spec.versionKey.map(quoteIdent).join(', ')})`)
   for (const column of spec.columns) {
     if (!column.references) continue
     lines.push(

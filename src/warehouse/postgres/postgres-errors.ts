@@ -5,8 +5,8 @@
  * raised on purpose pass through unchanged.
  */
 import { messageOf, StarlineError } from '../../core/starline-error.js'
-import { isRetryablePostgresError } from '../../engines/postgres/postgres-errors.js'
-import { WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
+import { isRetryablePostgresError, sqlStateOf } from '../../engines/postgres/postgres-errors.js'
+import { DUPLICATE_VERSION_ADVICE, WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
 
 export interface ErrorPlace {
   /** `the warehouse database postgres://user@host/db` (password-free). */
@@ -31,7 +31,11 @@ export function warehouseError(error: unknown, place: ErrorPlace): StarlineError
   if (error instanceof StarlineError) return error
   const retryable = isRetryablePostgresError(error)
   if (place.runId !== undefined && place.table !== undefined) {
-    const retry = retryable ? ' The connection or transaction failed; it is safe to run the load again.' : ''
+    const retry = retryable
+      ? ' The connection or transaction failed; it is safe to run the load again.'
+      : sqlStateOf(error) === '23505'
+        ? DUPLICATE_VERSION_ADVICE
+        : ''
     return new WarehouseLoadError(`Cannot load run ${place.runId} into "${place.table}": ${messageOf(error)}.${retry}`, {
       cause: error,
       retryable,

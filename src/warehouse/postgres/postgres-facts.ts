@@ -139,38 +139,38 @@ async function withoutForeignKeyTriggers<T>(
   /** Called when re-adding a key finds a row it rejects: make every row valid, then keys are re-added again. */
   repair?: () => Promise<void>,
   /**
-   * Also drop the primary key (an empty fact table: nothing references it):
-   * building its index once, sorted, beats maintaining it row by row.
+   * Also drop the primary and unique keys (an empty fact table: nothing
+   * references it): building their indexes once, sorted, beats maintaining
+   * them row by row.
    */
   withPrimaryKey = false,
 ): Promise<T> {
   // With only pg_catalog on the path, the definitions name every table with its schema.
   const [{ was }] = (await client.query<{ was: string }>("SELECT current_setting('search_path') AS was")).rows as [{ was: string }]
   await client.query("SELECT set_config('search_path', 'pg_catalog', true)")
-  try {
-    const keys = await client.query<{ name: string; definition: string }>(
-      `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
-        WHERE conrelid = $1::regclass AND contype = ANY($2::"char"[]) ORDER BY contype = 'p' DESC, conname`,
-      [target, withPrimaryKey ? ['f', 'p'] : ['f']],
-    )
-    for (const key of keys.rows) await client.query(`ALTER TABLE ${target} DROP CONSTRAINT ${quoteIdent(key.name)}`)
-    const result = await work()
-    // The definitions are PostgreSQL's own rendering of constraints it holds.
-    const readd = async () => {
-      for (const key of keys.rows) await client.query(`ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`)
-    }
-    await client.query('SAVEPOINT starline_foreign_keys')
-    try {
-      await readd()
-    } catch (error) {
-      if (repair === undefined || sqlStateOf(error) !== '23503') throw error
-      await client.query('ROLLBACK TO SAVEPOINT starline_foreign_keys')
-      await repair()
-      await readd()
-    }
-    await client.query('RELEASE SAVEPOINT starline_foreign_keys')
-    return result
-  } finally {
-    await client.query("SELECT set_config('search_path', $1, true)", [was])
+  // NOTE: no finally: after a failure the transaction is aborted and rolls back, search_path with it
+  // (it is set LOCAL), and a statement there would only replace the real error with "transaction is aborted".
+  const keys = await client.query<{ name: string; definition: string }>(
+    `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+      WHERE conrelid = $1::regclass AND contype = ANY($2::"char"[]) ORDER BY contype = 'p' DESC, contype = 'u' DESC, conname`,
+    [target, withPrimaryKey ? ['f', 'p', 'u'] : ['f']],
+  )
+  for (const key of keys.rows) await client.query(`ALTER TABLE ${target} DROP CONSTRAINT ${quoteIdent(key.name)}`)
+  const result = await work()
+  // The definitions are PostgreSQL's own rendering of constraints it holds.
+  const readd = async () => {
+    for (const key of keys.rows) await client.query(`ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`)
   }
+  await client.query('SAVEPOINT starline_foreign_keys')
+  try {
+    await readd()
+  } catch (error) {
+    if (repair === undefined || sqlStateOf(error) !== '23503') throw error
+    await client.query('ROLLBACK TO SAVEPOINT starline_foreign_keys')
+    await repair()
+    await readd()
+  }
+  await client.query('RELEASE SAVEPOINT starline_foreign_keys')
+  await client.query("SELECT set_config('search_path', $1, true)", [was])
+  return result
 }

@@ -190,4 +190,14 @@ describe('lake integrity', () => {
       rmSync(otherLake, { recursive: true, force: true })
     }
   })
+
+  it('refuses to load every fact again after the ledger was emptied', async () => {
+    const pipeline = await fixture.pipeline()
+    await pipeline.cycle()
+    await pipeline.warehouse('DELETE FROM _starline_load_tables')
+    await pipeline.warehouse('DELETE FROM _starline_loads')
+    const before = await warehouseSnapshot(pipeline)
+    await assert.rejects(loadWith(pipeline), /fact_\w+.*already holds these fact versions/)
+    assert.deepEqual(await warehouseSnapshot(pipeline), before)
+  })
 })

@@ -55,6 +55,7 @@ const ORDER: TableSpec = {
   ],
   appendOrder: ['last_updated', 'order_id'],
   naturalKey: ['order_id'],
+  versionKey: ['order_id', 'last_updated'],
 }
 
 const SPECS = [ORDER, CUSTOMER] as const
@@ -222,6 +223,19 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
           ['32', '1', '5.50'],
           [BIG_ID, '2', '12345678.99'],
         ])
+      })
+
+      it('refuses a run that would add a fact version it already holds (an emptied ledger), changing nothing', async () => {
+        await firstRun()
+        const before = [await customers(), await orders(), await held(), await ledgerTables()]
+        const replayed = plan([await table(ORDER, [ORDERS_1[0]!])])
+        await assert.rejects(warehouse.loadRun(replayed), (error: Error) => {
+          assert.ok(error instanceof WarehouseLoadError, String(error))
+          assert.equal(error.retryable, false)
+          assert.match(error.message, /already holds these fact versions/)
+          return true
+        })
+        assert.deepEqual([await customers(), await orders(), await held(), await ledgerTables()], before)
       })
 
       it('rolls back the whole run when a table fails, leaving data, held rows and ledger as they were', async () => {

@@ -1,0 +1,81 @@
+/**
+ * The warehouse side of the Parquet loader: fill whole tables from checked
+ * Parquet files, atomically, and remember which files each table last
+ * loaded. Small on purpose: PostgreSQL, DuckDB and Redshift implement it
+ * beside their pipeline warehouses.
+ */
+import type { LoadMode, LoaderColumn } from '../schema/parquet-table.js'
+
+/** The loader's own ledger in the target schema: one row per table, its last loaded file set. */
+export const LOADER_LEDGER_TABLE = '_starline_parquet_loads'
+
+/** One Parquet file, checked against its table's columns. */
+export interface TableLoadFile {
+  /** Key relative to the table's prefix. */
+  readonly key: string
+  /** Absolute `file://` or `s3://` URL (what Redshift's manifest lists). */
+  readonly url: string
+  /** A local copy DuckDB reads (the file itself on a filesystem lake). */
+  readonly localPath: string
+  readonly size: number
+  /** Hex SHA-256 of the bytes. */
+  readonly sha256: string
+  readonly rows: number
+}
+
+/** One table to fill in a run. */
+export interface TableLoad {
+  readonly name: string
+  readonly mode: LoadMode
+  /** Merge key (merge mode). */
+  readonly key: readonly string[]
+  readonly columns: readonly LoaderColumn[]
+  readonly prefix: string
+  readonly files: readonly TableLoadFile[]
+  /** Rows in all files together. */
+  readonly rows: number
+  /** Identifies the file set and the table's spec: an equal fingerprint means nothing new to load. */
+  readonly fingerprint: string
+}
+
+export interface TableLoadResult {
+  readonly table: string
+  readonly mode: LoadMode
+  /** Rows the files brought (inserted or replaced). */
+  readonly rows: number
+  /** The table did not exist before this run. */
+  readonly created: boolean
+}
+
+export interface TableLoadsCapabilities {
+  /**
+   * The engine maps Parquet columns to table columns by position (Redshift's
+   * COPY), so every file's column order must equal the spec's. Default false.
+   */
+  readonly columnsByPosition: boolean
+  /** `varchar(n)` counts bytes, not characters (Redshift). Default false. */
+  readonly varcharCountsBytes: boolean
+}
+
+export const DEFAULT_TABLE_LOADS_CAPABILITIES: TableLoadsCapabilities = Object.freeze({
+  columnsByPosition: false,
+  varcharCountsBytes: false,
+})
+
+export interface TableLoads {
+  readonly capabilities: TableLoadsCapabilities
+  /** The fingerprint each table of `schema` was last loaded with (empty before the first load). */
+  lastFingerprints(schema: string): Promise<ReadonlyMap<string, string>>
+  /**
+   * Creates the schema and missing tables, then fills every table by its
+   * mode and records it in the ledger, all in one transaction: a failure
+   * leaves every table as it was.
+   */
+  load(schema: string, tables: readonly TableLoad[]): Promise<readonly TableLoadResult[]>
+  close(): Promise<void>
+}
+
+/** The ledger row's file list: what was loaded, exactly. */
+export function ledgerFiles(table: TableLoad): string {
+  return JSON.stringify(table.files.map((f) => ({ key: f.key, size: f.size, sha256: f.sha256 })))
+}

@@ -18,7 +18,7 @@ import type { DuckDb } from '../engines/duckdb/duckdb-engine.js'
 import { readParquetSql } from '../engines/duckdb/parquet-select.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { columnTypeText, duckdbColumnType, type LoaderColumn } from '../schema/parquet-table.js'
-import { quoteIdent, quoteLiteral } from '../sql/quote.js'
+import { quoteIdent } from '../sql/quote.js'
 import type { TableLoad, TableLoadFile, TableLoadsCapabilities } from '../warehouse/table-loads.js'
 import { LoaderDataError } from './errors.js'
 import type { LoaderTable } from './loader-spec.js'
@@ -107,7 +107,7 @@ async function assertParquet(path: string, table: string, url: string): Promise<
 async function checkColumns(table: LoaderTable, url: string, path: string, options: InspectOptions): Promise<void> {
   let described: { column_name: string; column_type: string }[]
   try {
-    described = await options.db.all(`DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(path)})`)
+    described = await options.db.all(`DESCRIBE SELECT * FROM ${readParquetSql([path])}`)
   } catch (error) {
     throw new LoaderDataError(`Table "${table.name}": cannot read ${url} as Parquet: ${messageOf(error)}.`, {
       cause: error,
@@ -171,7 +171,7 @@ function compatible(fileType: string, column: LoaderColumn): boolean {
 async function checkValues(table: LoaderTable, url: string, path: string, options: InspectOptions): Promise<number> {
   const checks = table.columns.map((column) => ({ column, sql: misfitSql(column, options.capabilities) }))
   const counts = checks.map((c, i) => `count(*) FILTER (WHERE ${c.sql}) AS ${quoteIdent(`bad_${i}`)}`)
-  const from = `read_parquet(${quoteLiteral(path)})`
+  const from = readParquetSql([path])
   const [row] = await options.db.all<Record<string, string | number>>(`SELECT count(*) AS "rows", ${counts.join(', ')} FROM ${from}`)
   for (const [i, check] of checks.entries()) {
     const bad = Number(row?.[`bad_${i}`] ?? 0)
@@ -227,7 +227,7 @@ async function checkMergeKey(table: LoaderTable, files: readonly TableLoadFile[]
 
 function fingerprint(table: LoaderTable, files: readonly TableLoadFile[]): string {
   const hash = createHash('sha256')
-  hash.update(JSON.stringify({ mode: table.mode, key: table.key, columns: table.columns }))
+  hash.update(JSON.stringify({ prefix: table.prefix, mode: table.mode, key: table.key, columns: table.columns }))
   for (const f of files) hash.update(`\n${f.key}\t${f.size}\t${f.sha256}`)
   return hash.digest('hex')
 }

@@ -7,9 +7,13 @@
 import { duckdbColumnType, type LoaderColumn } from '../../schema/parquet-table.js'
 import { quoteIdent, quoteLiteral } from '../../sql/quote.js'
 
-/** `read_parquet([...])` over local files, columns matched by name across files. */
+/**
+ * `read_parquet([...])` over local files, columns matched by name across
+ * files. Folder names like `batch=2/` are not read as Hive partition columns:
+ * the spec lists exactly the columns the files hold.
+ */
 export function readParquetSql(paths: readonly string[]): string {
-  return `read_parquet([${paths.map(quoteLiteral).join(', ')}], union_by_name = true)`
+  return `read_parquet([${paths.map(quoteLiteral).join(', ')}], union_by_name = true, hive_partitioning = false)`
 }
 
 /** `SELECT CAST("c" AS T) AS "c", ... FROM read_parquet(...)`, in spec order. */

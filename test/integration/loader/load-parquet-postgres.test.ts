@@ -38,7 +38,7 @@ async function warehouse() {
     pool,
     load: (spec: LoaderSpec, extra: { tables?: string[]; force?: boolean } = {}) =>
       loadParquet({ spec, tableLoads, openStore: openObjectStore, ...extra }),
-    answer: (spec: LoaderSpec) => loaderAnswer(() => loadParquet({ spec, tableLoads, openStore: openObjectStore })),
+    answer: (spec: LoaderSpec, extra: { force?: boolean } = {}) => loaderAnswer(() => loadParquet({ spec, tableLoads, openStore: openObjectStore, ...extra })),
     rows: (table: LoaderTable) => warehouseRows(pool, 'tara_test', table),
     snapshot: async () => {
       const out: Record<string, unknown> = {}
@@ -144,6 +144,24 @@ describe('loadParquet into PostgreSQL', () => {
         "SELECT count(*)::int AS n, count(*) FILTER (WHERE full_text = 'edited')::int AS edited, count(*) FILTER (WHERE id = 1800000000000000000)::int AS added FROM tara_test.tweets",
       )).rows
       assert.deepEqual(counts, { n: 301, edited: 10, added: 1 })
+    } finally {
+      await wh.close()
+    }
+  })
+
+  it('rolls every table back when one table fails inside the transaction', async () => {
+    const wh = await warehouse()
+    try {
+      const spec = twitterSpec(sample)
+      await wh.load(spec)
+      // users loses rows a reload would bring back; tweets loses a column the load needs.
+      await wh.pool.query('DELETE FROM tara_test.users WHERE user_id % 2 = 0')
+      await wh.pool.query('ALTER TABLE tara_test.tweets DROP COLUMN lang')
+      const before = await wh.snapshot()
+      const answer = await wh.answer(spec, { force: true })
+      assert.equal(answer.statusCode, 400)
+      assert.match(JSON.parse(answer.body).error, /Table "tara_test"\."tweets" exists without column\(s\) "lang"/)
+      assert.deepEqual(await wh.snapshot(), before)
     } finally {
       await wh.close()
     }

@@ -1,0 +1,81 @@
+/**
+ * The Parquet loader on a DuckDB warehouse file, with the Twitter sample:
+ * exact values, duplicate runs, and a failed load that changes nothing.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { before, describe, it } from 'node:test'
+import type { TwitterSampleSummary } from '../../../src/datasets/twitter/twitter-sample.js'
+import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
+import { openObjectStore } from '../../../src/lake/open-object-store.js'
+import type { LoaderSpec, LoaderTable } from '../../../src/loader/loader-spec.js'
+import { loaderAnswer, loadParquet } from '../../../src/pipeline/load-parquet.js'
+import { openTableLoads } from '../../../src/runtime/open-table-loads.js'
+import { quoteIdent, quoteLiteral } from '../../../src/sql/quote.js'
+import { expectedRows, normalizeRows, twitterSample, twitterSpec, TWITTER_KEYS, type TextRow } from '../../support/twitter-loader.js'
+
+let sample: TwitterSampleSummary
+before(async () => {
+  sample = await twitterSample(200)
+})
+
+function warehouseFile(): string {
+  return join(mkdtempSync(join(tmpdir(), 'starline-duckdb-wh-')), 'warehouse.duckdb')
+}
+
+/** Runs `sql` on the warehouse file (opened only while the loader is not running). */
+async function onWarehouse<T = Record<string, unknown>>(path: string, sql: string): Promise<T[]> {
+  const db = await openDuckDb({ scratchDir: tmpdir() })
+  try {
+    await db.run(`ATTACH ${quoteLiteral(path)} AS wh`)
+    await db.run('USE wh')
+    return await db.all<T>(sql)
+  } finally {
+    db.close()
+  }
+}
+
+async function rows(path: string, table: LoaderTable): Promise<TextRow[]> {
+  const key = TWITTER_KEYS[table.name as keyof typeof TWITTER_KEYS]
+  const columns = table.columns.map((c) => `CAST(${quoteIdent(c.name)} AS VARCHAR) AS ${quoteIdent(c.name)}`).join(', ')
+  const found = await onWarehouse<Record<string, string | null>>(path, `SELECT ${columns} FROM tara_test.${quoteIdent(table.name)} ORDER BY ${quoteIdent(key)}`)
+  return normalizeRows(table, found.map((r) => table.columns.map((c) => r[c.name] ?? null)))
+}
+
+function load(path: string, spec: LoaderSpec, force = false) {
+  const tableLoads = openTableLoads(`duckdb://${path}`)
+  return loadParquet({ spec, tableLoads, openStore: openObjectStore, force })
+}
+
+describe('loadParquet into DuckDB', () => {
+  it('loads the Twitter example with the exact rows DuckDB reads from the files, and skips a repeated run', async () => {
+    const path = warehouseFile()
+    const spec = twitterSpec(sample)
+    const summary = await load(path, spec)
+    assert.deepEqual(summary.tables.map((t) => [t.name, t.rows, t.created]), [['users', 50, true], ['user_followers', 50, true], ['tweets', 200, true]])
+    for (const t of spec.tables) assert.deepEqual(await rows(path, t), await expectedRows(t), `table ${t.name}`)
+    const [typed] = await onWarehouse<{ t: string }>(path, "SELECT typeof(id) || ' ' || typeof(created_at) AS t FROM tara_test.tweets LIMIT 1")
+    assert.equal(typed?.t, 'BIGINT TIMESTAMP')
+    const again = await load(path, spec)
+    assert.deepEqual(again.tables.map((t) => t.skipped), [true, true, true])
+    const forced = await load(path, spec, true)
+    assert.deepEqual(forced.tables.map((t) => [t.rows, t.created]), [[50, false], [50, false], [200, false]])
+    for (const t of spec.tables) assert.deepEqual(await rows(path, t), await expectedRows(t), `table ${t.name} after a second truncate run`)
+  })
+
+  it('rolls every table back when one table fails inside the transaction', async () => {
+    const path = warehouseFile()
+    const spec = twitterSpec(sample)
+    await load(path, spec)
+    // users loses rows a reload would bring back; tweets loses a column the load needs.
+    await onWarehouse(path, 'DELETE FROM tara_test.users WHERE user_id % 2 = 0')
+    await onWarehouse(path, 'ALTER TABLE tara_test.tweets DROP COLUMN lang')
+    const before = await onWarehouse<{ n: string }>(path, 'SELECT count(*) AS n FROM tara_test.users')
+    const answer = await loaderAnswer(() => load(path, spec, true))
+    assert.equal(answer.statusCode, 400)
+    assert.match(JSON.parse(answer.body).error, /Table "tara_test"\."tweets" exists without column\(s\) "lang"/)
+    assert.deepEqual(await onWarehouse(path, 'SELECT count(*) AS n FROM tara_test.users'), before)
+  })
+})

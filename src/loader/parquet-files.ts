@@ -132,7 +132,7 @@ async function checkColumns(table: LoaderTable, url: string, path: string, optio
   }
   for (const column of table.columns) {
     const fileType = described.find((d) => d.column_name === column.name)!.column_type
-    if (!compatible(fileType, column)) {
+    if (!compatible(fileType, column) || (!options.capabilities.convertsTypes && needsConversion(fileType, column))) {
       fail(`has column "${column.name}" as ${fileType}, which cannot load into ${columnTypeText(column.type)}`)
     }
   }
@@ -165,6 +165,12 @@ function compatible(fileType: string, column: LoaderColumn): boolean {
       // Any scalar has a text form; nested and binary values do not have one worth storing.
       return !/[[\]()]|STRUCT|MAP|UNION|BLOB/.test(fileType.replace(/^DECIMAL\(\d+,\d+\)$/, 'DECIMAL'))
   }
+}
+
+/** Text into non-text or the reverse: only engines that convert values on load accept it. */
+function needsConversion(fileType: string, column: LoaderColumn): boolean {
+  const textColumn = column.type.kind === 'varchar' || column.type.kind === 'text'
+  return textColumn !== (fileType === 'VARCHAR')
 }
 
 /** Counts the rows and every value that would not fit; returns the row count. */

@@ -55,11 +55,18 @@ export interface TableLoadsCapabilities {
   readonly columnsByPosition: boolean
   /** `varchar(n)` counts bytes, not characters (Redshift). Default false. */
   readonly varcharCountsBytes: boolean
+  /**
+   * The engine converts file values on the way in (a text column of digits
+   * into bigint; a number into varchar). Redshift's Parquet COPY does not:
+   * text must load into text, and other types into their kin. Default true.
+   */
+  readonly convertsTypes: boolean
 }
 
 export const DEFAULT_TABLE_LOADS_CAPABILITIES: TableLoadsCapabilities = Object.freeze({
   columnsByPosition: false,
   varcharCountsBytes: false,
+  convertsTypes: true,
 })
 
 export interface TableLoads {

@@ -10,7 +10,7 @@ import pg from 'pg'
 import type { TwitterSampleSummary } from '../../../src/datasets/twitter/twitter-sample.js'
 import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
 import { openObjectStore } from '../../../src/lake/open-object-store.js'
-import type { LoaderSpec, LoaderTable } from '../../../src/loader/loader-spec.js'
+import { parseLoaderSpec, type LoaderSpec, type LoaderTable } from '../../../src/loader/loader-spec.js'
 import { loaderAnswer, loadParquet } from '../../../src/pipeline/load-parquet.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../../src/runtime/embedded-postgres-server.js'
 import { qualify, quoteIdent, quoteLiteral } from '../../../src/sql/quote.js'
@@ -162,6 +162,51 @@ describe('loadParquet into PostgreSQL', () => {
       assert.equal(answer.statusCode, 400)
       assert.match(JSON.parse(answer.body).error, /Table "tara_test"\."tweets" exists without column\(s\) "lang"/)
       assert.deepEqual(await wh.snapshot(), before)
+    } finally {
+      await wh.close()
+    }
+  })
+
+  it('reads legacy INT96 timestamps (Spark, written by pyarrow) as exact timestamps', async () => {
+    const wh = await warehouse()
+    try {
+      // test/fixtures/loader/spark-int96: pyarrow 25 with use_deprecated_int96_timestamps=True, as Spark writes.
+      const prefix = new URL('../../fixtures/loader/spark-int96/', import.meta.url).href
+      const spec = parseLoaderSpec(
+        JSON.stringify({ schema: 'legacy', tables: [{ name: 'events', prefix, columns: [{ name: 'id', type: 'bigint' }, { name: 'created_at', type: 'timestamp' }, { name: 'name', type: 'text' }] }] }),
+        { baseDir: '/' },
+      )
+      const summary = await wh.load(spec)
+      assert.equal(summary.tables[0]!.rows, 3)
+      const rows = await wh.pool.query({ text: 'SELECT e.id::text, e.created_at::text, e.name FROM legacy.events e ORDER BY e.id NULLS LAST', rowMode: 'array' })
+      assert.deepEqual(rows.rows, [
+        ['9007199254740993', '2015-06-01 12:30:45.123456', 'Željka 😀'],
+        ['1700000000000000001', '1999-12-31 23:59:59.999999', 'line\nbreak "q"'],
+        [null, null, null],
+      ])
+    } finally {
+      await wh.close()
+    }
+  })
+
+  it('quotes hostile schema, table and column names', async () => {
+    const wh = await warehouse()
+    try {
+      const dir = join(sample.dir, 'data', 'hostile')
+      const { mkdirSync } = await import('node:fs')
+      mkdirSync(dir, { recursive: true })
+      await writeParquet(`SELECT 42::BIGINT AS "we""ird; col", 'x' AS "Name"`, join(dir, 'part-0.parquet'))
+      const spec = parseLoaderSpec(
+        JSON.stringify({
+          schema: 'odd"; DROP SCHEMA public; --',
+          tables: [{ name: 'ta"ble', prefix: 'data/hostile/', mode: 'merge', key: ['we"ird; col'], columns: [{ name: 'we"ird; col', type: 'bigint' }, { name: 'Name', type: 'varchar(3)' }] }],
+        }),
+        { baseDir: sample.dir },
+      )
+      await wh.load(spec)
+      await wh.load(spec, { force: true })
+      const rows = await wh.pool.query(`SELECT * FROM ${qualify('odd"; DROP SCHEMA public; --', 'ta"ble')}`)
+      assert.deepEqual(rows.rows, [{ 'we"ird; col': '42', Name: 'x' }])
     } finally {
       await wh.close()
     }

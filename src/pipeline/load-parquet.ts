@@ -65,6 +65,8 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
   const db = await openDuckDb({ scratchDir: dir, ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}) })
   try {
     await db.run("SET TimeZone = 'UTC'")
+    // The checks stream each file once: caching its bytes in memory would grow with the file.
+    await db.run('SET enable_external_file_cache = false')
     // Check everything before anything changes: a bad file in the last table must not leave the first one loaded.
     const inspected: TableLoad[] = []
     for (const table of selected) {

@@ -80,6 +80,10 @@ export class PostgresTableLoads implements TableLoads {
     const db = await openDuckDb({ scratchDir: dir, ...(this.#memoryLimit ? { memoryLimit: this.#memoryLimit } : {}) })
     try {
       await db.run("SET TimeZone = 'UTC'")
+      // Memory flat in file size: no in-memory copy of the files' bytes, and no buffering
+      // of the whole COPY to keep row order, which means nothing in a table.
+      await db.run('SET enable_external_file_cache = false')
+      await db.run('SET preserve_insertion_order = false')
       return await this.#withClient((client) =>
         inTransaction(client, async () => {
           // Loads of one schema never interleave (two Lambda invocations for two tables).

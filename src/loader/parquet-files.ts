@@ -24,14 +24,14 @@ import { LoaderDataError } from './errors.js'
 import type { LoaderTable } from './loader-spec.js'
 
 /** A prefix's listing split into data files and marker files. */
-export interface PrefixListing {
+interface PrefixListing {
   readonly data: readonly { readonly key: string; readonly size: number; readonly sha256?: string }[]
   /** Keys of marker files (`_SUCCESS`...), for event filtering. */
   readonly markers: readonly string[]
 }
 
 /** Lists `store` (rooted at a table's prefix), recursing into nested folders. */
-export async function listPrefix(store: ObjectStore): Promise<PrefixListing> {
+async function listPrefix(store: ObjectStore): Promise<PrefixListing> {
   const data: { key: string; size: number; sha256?: string }[] = []
   const markers: string[] = []
   for await (const info of store.list('')) {
@@ -59,6 +59,12 @@ export async function inspectTable(table: LoaderTable, store: ObjectStore, optio
     throw new LoaderDataError(
       `Table "${table.name}": no Parquet file under ${table.prefix}. Check the spec's prefix, or wait until the producer has written the data.`,
       { context: { table: table.name } },
+    )
+  }
+  if (table.marker && !listing.markers.includes(table.marker)) {
+    throw new LoaderDataError(
+      `Table "${table.name}": no "${table.marker}" marker under ${table.prefix}, so its producer has not finished writing. Run again once it has.`,
+      { retryable: true, context: { table: table.name } },
     )
   }
   const files: TableLoadFile[] = []

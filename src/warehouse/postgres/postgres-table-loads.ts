@@ -155,7 +155,7 @@ function createLedgerSql(schema: string): string {
 }
 
 /** `CREATE TABLE IF NOT EXISTS` for a loader table, in spec column order. */
-export function createLoaderTableSql(schema: string, table: Pick<TableLoad, 'name' | 'columns'>): string {
+function createLoaderTableSql(schema: string, table: Pick<TableLoad, 'name' | 'columns'>): string {
   const lines = table.columns.map((c) => `  ${quoteIdent(c.name)} ${columnTypeText(c.type)}`)
   return `CREATE TABLE IF NOT EXISTS ${qualify(schema, table.name)} (\n${lines.join(',\n')}\n)`
 }

@@ -87,7 +87,7 @@ export function tableLoadSql(schema: string, table: TableLoad, options: { readon
 }
 
 /** Replaces the table's ledger row (Redshift has no upsert that every version accepts). */
-export function ledgerRowSql(schema: string, table: TableLoad, files: string): string[] {
+function ledgerRowSql(schema: string, table: TableLoad, files: string): string[] {
   const ledger = qualify(schema, LOADER_LEDGER_TABLE)
   const values = [table.name, table.mode, table.fingerprint, files].map(quoteLiteral).join(', ')
   return [

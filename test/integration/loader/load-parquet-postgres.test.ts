@@ -233,6 +233,12 @@ describe('loadParquet into PostgreSQL', () => {
       assert.equal(gone.statusCode, 400)
       assert.match(JSON.parse(gone.body).error, /Table "tweets": no Parquet file under file:.*no_such_table\//)
 
+      const unfinished = await wh.answer(twitterSpec(sample, (raw) => {
+        raw.tables[1] = { ...raw.tables[1], marker: '_DONE' }
+      }))
+      assert.equal(unfinished.statusCode, 503)
+      assert.match(JSON.parse(unfinished.body).error, /Table "user_followers": no "_DONE" marker under .*Run again once it has/)
+
       // Last: a wrong file in the users prefix (the other tests above read it too).
       const wrongDir = copyTableDir(sample, 'users', 'users_wrong')
       await writeParquet(`SELECT 1::BIGINT AS user_id, 'x' AS name, 'extra' AS nickname`, join(wrongDir, 'part-00009.parquet'))

@@ -4,7 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path'
 import { ConfigError } from '../config/errors.js'
-import { redactUrl } from '../observe/redact.js'
+import { redactUrl } from '../core/redact.js'
 import { DuckDbTableLoads } from '../warehouse/duckdb/duckdb-table-loads.js'
 import { PostgresTableLoads } from '../warehouse/postgres/postgres-table-loads.js'
 import type { TableLoads } from '../warehouse/table-loads.js'

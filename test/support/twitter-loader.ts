@@ -3,7 +3,7 @@
  * specs derived from it, and every table's rows as text, read from the
  * Parquet files by DuckDB (the expected side) or from a warehouse.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeTwitterSample, type TwitterSampleSummary } from '../../src/datasets/twitter/twitter-sample.js'
@@ -38,12 +38,6 @@ export function copyTableDir(sample: TwitterSampleSummary, table: string, to: st
   const target = join(sample.dir, 'data', to)
   cpSync(join(sample.dir, 'data', table), target, { recursive: true })
   return target
-}
-
-export function writeSpec(sample: TwitterSampleSummary, spec: unknown): string {
-  const file = join(sample.dir, `spec-${Math.random().toString(36).slice(2)}.json`)
-  writeFileSync(file, JSON.stringify(spec))
-  return file
 }
 
 /**

@@ -3,7 +3,7 @@
  * exact values, duplicate runs, and a failed load that changes nothing.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
@@ -14,7 +14,7 @@ import type { LoaderSpec, LoaderTable } from '../../../src/loader/loader-spec.js
 import { loaderAnswer, loadParquet } from '../../../src/pipeline/load-parquet.js'
 import { openTableLoads } from '../../../src/runtime/open-table-loads.js'
 import { quoteIdent, quoteLiteral } from '../../../src/sql/quote.js'
-import { expectedRows, normalizeRows, twitterSample, twitterSpec, TWITTER_KEYS, type TextRow } from '../../support/twitter-loader.js'
+import { copyTableDir, expectedRows, normalizeRows, twitterSample, twitterSpec, TWITTER_KEYS, type TextRow } from '../../support/twitter-loader.js'
 
 let sample: TwitterSampleSummary
 before(async () => {
@@ -63,6 +63,42 @@ describe('loadParquet into DuckDB', () => {
     const forced = await load(path, spec, true)
     assert.deepEqual(forced.tables.map((t) => [t.rows, t.created]), [[50, false], [50, false], [200, false]])
     for (const t of spec.tables) assert.deepEqual(await rows(path, t), await expectedRows(t), `table ${t.name} after a second truncate run`)
+  })
+
+  it('appends in append mode and replaces rows by key in merge mode', async () => {
+    const path = warehouseFile()
+    const only = (name: string, extra: Record<string, unknown>) =>
+      twitterSpec(sample, (raw) => {
+        raw.tables = raw.tables.filter((t) => t.name === name).map((t) => ({ ...t, ...extra }))
+      })
+    await load(path, only('users', { mode: 'append' }))
+    copyTableDir(sample, 'users', 'users_again_duckdb')
+    const appended = await load(path, only('users', { mode: 'append', prefix: 'data/users_again_duckdb/' }))
+    assert.equal(appended.tables[0]!.rows, 50)
+    const [users] = await onWarehouse<{ n: string; keys: string }>(path, 'SELECT count(*) AS n, count(DISTINCT user_id) AS keys FROM tara_test.users')
+    assert.deepEqual(users, { n: '100', keys: '50' })
+
+    await load(path, only('tweets', { mode: 'merge', key: ['id'] }))
+    const changes = join(sample.dir, 'data', 'tweet_changes_duckdb')
+    mkdirSync(changes)
+    const source = join(sample.dir, 'data', 'tweets', 'part-00000.snappy.parquet')
+    const db = await openDuckDb({ scratchDir: tmpdir() })
+    try {
+      await db.run(
+        `COPY ((SELECT * REPLACE ('edited' AS full_text) FROM read_parquet(${quoteLiteral(source)}) ORDER BY id LIMIT 10)
+          UNION ALL (SELECT * REPLACE (1800000000000000000::BIGINT AS id) FROM read_parquet(${quoteLiteral(source)}) ORDER BY id LIMIT 1))
+         TO ${quoteLiteral(join(changes, 'part-0.parquet'))} (FORMAT parquet)`,
+      )
+    } finally {
+      db.close()
+    }
+    const merged = await load(path, only('tweets', { mode: 'merge', key: ['id'], prefix: 'data/tweet_changes_duckdb/' }))
+    assert.equal(merged.tables[0]!.rows, 11)
+    const [tweets] = await onWarehouse(
+      path,
+      "SELECT count(*)::INT AS n, count(*) FILTER (WHERE full_text = 'edited')::INT AS edited, count(*) FILTER (WHERE id = 1800000000000000000)::INT AS added FROM tara_test.tweets",
+    )
+    assert.deepEqual(tweets, { n: 201, edited: 10, added: 1 })
   })
 
   it('rolls every table back when one table fails inside the transaction', async () => {

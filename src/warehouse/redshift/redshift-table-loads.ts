@@ -14,10 +14,19 @@ import { WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError } from
 import { LOADER_LEDGER_TABLE, type TableLoad, type TableLoadResult, type TableLoads, type TableLoadsCapabilities } from '../table-loads.js'
 import { existingColumnsSql, lastFingerprintsSql, ledgerDdl, loadErrorsSql, manifestJson, tableLoadSql } from './redshift-loader-sql.js'
 
-/** Runs SQL on Redshift. */
+/**
+ * Runs SQL on Redshift: the shape of the Redshift warehouse's session
+ * (`transaction` there), reduced to what the loader needs.
+ */
 export interface RedshiftStatements {
-  /** Runs `statements` in order in one transaction (Data API BatchExecuteStatement, or BEGIN/COMMIT on one session). */
-  batch(statements: readonly string[]): Promise<void>
+  /** The most statements one transaction may hold (the Data API: 40); absent = no limit. */
+  readonly maxTransactionStatements?: number
+  /**
+   * Runs `statements` in order in one transaction (Data API
+   * BatchExecuteStatement, or BEGIN/COMMIT on one session); returns the rows
+   * each changed.
+   */
+  batch(statements: readonly string[]): Promise<readonly { readonly rowCount: number }[]>
   /** Runs one query and returns its rows. */
   query(sql: string): Promise<readonly Record<string, unknown>[]>
 }
@@ -51,6 +60,8 @@ export class RedshiftTableLoads implements TableLoads {
   async load(schema: string, tables: readonly TableLoad[]): Promise<readonly TableLoadResult[]> {
     const existing = await this.#existingColumns(schema)
     const statements = ledgerDdl(schema)
+    /** Index of each table's INSERT into its target, whose row count is the table's. */
+    const inserts: number[] = []
     for (const table of tables) {
       const columns = existing.get(table.name)
       const missing = columns ? table.columns.map((c) => c.name).filter((n) => !columns.includes(n)) : []
@@ -61,15 +72,24 @@ export class RedshiftTableLoads implements TableLoads {
           { context: { table: table.name } },
         )
       }
-      statements.push(...tableLoadSql(schema, table, { iamRole: this.#config.iamRole, manifestUrl: await this.#writeManifest(table) }))
+      const sql = tableLoadSql(schema, table, { iamRole: this.#config.iamRole, manifestUrl: await this.#writeManifest(table) })
+      inserts.push(statements.length + sql.findIndex((s) => s.startsWith('INSERT INTO') && !s.includes(LOADER_LEDGER_TABLE)))
+      statements.push(...sql)
     }
+    const limit = this.#config.statements.maxTransactionStatements
+    if (limit !== undefined && statements.length > limit) {
+      throw new WarehouseLoadError(
+        `Loading ${tables.length} tables takes ${statements.length} statements, but this Redshift connection runs at most ${limit} in one transaction (the Data API's limit). ` +
+          'Split the spec into smaller ones, or connect over the wire protocol; nothing was loaded.',
+      )
+    }
+    let results: readonly { readonly rowCount: number }[]
     try {
-      await this.#config.statements.batch(statements)
+      results = await this.#config.statements.batch(statements)
     } catch (error) {
       throw await this.#loadFailed(tables, error)
     }
-    // COPY either loads every row of the manifest's files or fails the transaction: the checked counts are the loaded ones.
-    return tables.map((t) => ({ table: t.name, mode: t.mode, rows: t.rows, created: !existing.has(t.name) }))
+    return tables.map((t, i) => ({ table: t.name, mode: t.mode, rows: results[inserts[i]!]?.rowCount ?? t.rows, created: !existing.has(t.name) }))
   }
 
   async close(): Promise<void> {

@@ -59,7 +59,11 @@ function usersLoad(mode: TableLoad['mode'], key: string[] = []): TableLoad {
 function recorder(answers: (sql: string) => Record<string, unknown>[] = () => []) {
   const batches: string[][] = []
   const statements: RedshiftStatements = {
-    batch: async (list) => void batches.push([...list]),
+    batch: async (list: readonly string[]) => {
+      batches.push([...list])
+      // What Redshift would count: the INSERT into the target moves the 21 staged rows.
+      return list.map((sql) => ({ rowCount: sql.startsWith('INSERT INTO "tara_test"."users"') ? 21 : 0 }))
+    },
     query: async (sql) => answers(sql),
   }
   return { batches, statements }
@@ -110,6 +114,14 @@ describe('RedshiftTableLoads', () => {
       assert.match(error.message, /rolled back: Load into table starline_stage_users failed.*part-00000\.snappy\.parquet column "name": String length exceeds DDL length \(code 15001\)/)
       return true
     })
+  })
+
+  it('refuses a load past the connection\'s statements per transaction before running anything', async () => {
+    const lake = mkdtempSync(join(tmpdir(), 'starline-rs-'))
+    const { batches, statements } = recorder()
+    const loads = new RedshiftTableLoads({ statements: { ...statements, maxTransactionStatements: 9 }, iamRole: ROLE, openStore: lakeOpener(lake) })
+    await assert.rejects(loads.load('tara_test', [usersLoad('truncate')]), /takes 10 statements, but this Redshift connection runs at most 9 in one transaction/)
+    assert.equal(batches.length, 0)
   })
 
   it('refuses an existing table that lacks a spec column before running anything', async () => {

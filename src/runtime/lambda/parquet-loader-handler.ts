@@ -20,6 +20,7 @@
  */
 import { posix } from 'node:path'
 import { ConfigError } from '../../config/errors.js'
+import { LOG_LEVELS } from '../../core/log-level.js'
 import { messageOf } from '../../core/starline-error.js'
 import { openObjectStore } from '../../lake/open-object-store.js'
 import type { ObjectStore } from '../../lake/object-store.js'
@@ -45,7 +46,8 @@ interface Runtime {
 export function createParquetLoaderHandler(deps: ParquetLoaderDependencies = {}): (event: unknown) => Promise<LoaderAnswer> {
   const env = deps.env ?? process.env
   const openStore = deps.openStore ?? openObjectStore
-  const logger = createLogger({ level: (env.STARLINE_LOG_LEVEL as 'info' | undefined) ?? 'info', fields: { function: 'parquet-loader' } })
+  const level = LOG_LEVELS.find((l) => l === env.STARLINE_LOG_LEVEL) ?? 'info'
+  const logger = createLogger({ level, fields: { function: 'parquet-loader' } })
   let runtime: Promise<Runtime> | undefined
   return async (event) => {
     const answer = await loaderAnswer(async () => {

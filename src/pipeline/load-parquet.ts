@@ -15,12 +15,12 @@ import { join } from 'node:path'
 import { messageOf, StarlineError } from '../core/starline-error.js'
 import { openDuckDb } from '../engines/duckdb/duckdb-engine.js'
 import type { ObjectStore } from '../lake/object-store.js'
-import { LoaderSpecError } from '../loader/errors.js'
+import { LoaderDataError, LoaderSpecError } from '../loader/errors.js'
 import type { LoaderSpec } from '../loader/loader-spec.js'
 import { inspectTable } from '../loader/parquet-files.js'
 import type { Logger } from '../observe/logger.js'
 import type { LoadMode } from '../schema/parquet-table.js'
-import type { TableLoad, TableLoads } from '../warehouse/table-loads.js'
+import { parseLedgerFiles, type LastLoad, type TableLoad, type TableLoads } from '../warehouse/table-loads.js'
 
 export interface LoadParquetOptions {
   readonly spec: LoaderSpec
@@ -74,8 +74,14 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
       options.logger?.info('parquet files checked', { table: table.name, files: load.files.length, rows: load.rows })
       inspected.push(load)
     }
-    const last = options.force ? new Map<string, string>() : await options.tableLoads.lastFingerprints(spec.schema)
-    const toLoad = inspected.filter((t) => last.get(t.name) !== t.fingerprint)
+    const last = options.force ? new Map<string, LastLoad>() : await options.tableLoads.lastLoads(spec.schema)
+    const toLoad: TableLoad[] = []
+    for (const table of inspected) {
+      const previous = last.get(table.name)
+      if (previous?.fingerprint === table.fingerprint) continue
+      const load = table.mode === 'append' && previous ? onlyNewFiles(table, previous) : table
+      if (load) toLoad.push(load)
+    }
     const results = toLoad.length > 0 ? await options.tableLoads.load(spec.schema, toLoad) : []
     const tables = inspected.map((t): LoadedParquetTable => {
       const result = results.find((r) => r.table === t.name)
@@ -87,6 +93,27 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
     db.close()
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * An append loads only the files it has not appended before (by URL; a
+ * file changed since is refused), so a producer adding a part file to a prefix adds only its rows.
+ * Undefined when nothing is new.
+ */
+function onlyNewFiles(table: TableLoad, previous: LastLoad): TableLoad | undefined {
+  const recorded = parseLedgerFiles(previous.files)
+  if (!recorded) return table
+  const fresh = table.files.filter((f) => !recorded.some((r) => r.url === f.url))
+  const changed = table.files.find((f) => recorded.some((r) => r.url === f.url && r.sha256 !== f.sha256))
+  if (changed) {
+    throw new LoaderDataError(
+      `Table "${table.name}": ${changed.url} changed since it was appended, and appending it again would duplicate its old rows. ` +
+        'Write changed data as a new file, or load the table with mode truncate or merge; nothing was loaded.',
+      { context: { table: table.name, file: changed.url } },
+    )
+  }
+  if (fresh.length === 0) return undefined
+  return { ...table, files: fresh, rows: fresh.reduce((sum, f) => sum + f.rows, 0), recorded: [...recorded, ...fresh] }
 }
 
 /** What the CLI (with --json) and the Lambda handler answer. */

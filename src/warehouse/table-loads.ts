@@ -23,6 +23,20 @@ export interface TableLoadFile {
   readonly rows: number
 }
 
+/** A file as the ledger records it. */
+export interface RecordedFile {
+  readonly url: string
+  readonly size: number
+  readonly sha256: string
+}
+
+/** What the ledger says about a table's last load. */
+export interface LastLoad {
+  readonly fingerprint: string
+  /** The recorded file list, as `ledgerFiles` wrote it (JSON). */
+  readonly files: string
+}
+
 /** One table to fill in a run. */
 export interface TableLoad {
   readonly name: string
@@ -36,6 +50,12 @@ export interface TableLoad {
   readonly rows: number
   /** Identifies the file set and the table's spec: an equal fingerprint means nothing new to load. */
   readonly fingerprint: string
+  /**
+   * The files the ledger records after this load, when more than `files`:
+   * an append records the files it appended before too, so they are never
+   * appended twice.
+   */
+  readonly recorded?: readonly RecordedFile[]
 }
 
 export interface TableLoadResult {
@@ -71,8 +91,8 @@ export const DEFAULT_TABLE_LOADS_CAPABILITIES: TableLoadsCapabilities = Object.f
 
 export interface TableLoads {
   readonly capabilities: TableLoadsCapabilities
-  /** The fingerprint each table of `schema` was last loaded with (empty before the first load). */
-  lastFingerprints(schema: string): Promise<ReadonlyMap<string, string>>
+  /** Each table's last load in `schema`, from the ledger (empty before the first load). */
+  lastLoads(schema: string): Promise<ReadonlyMap<string, LastLoad>>
   /**
    * Creates the schema and missing tables, then fills every table by its
    * mode and records it in the ledger, all in one transaction: a failure
@@ -82,7 +102,17 @@ export interface TableLoads {
   close(): Promise<void>
 }
 
-/** The ledger row's file list: what was loaded, exactly. */
+/** The ledger row's file list: what the table holds, exactly. */
 export function ledgerFiles(table: TableLoad): string {
-  return JSON.stringify(table.files.map((f) => ({ key: f.key, size: f.size, sha256: f.sha256 })))
+  return JSON.stringify((table.recorded ?? table.files).map((f) => ({ url: f.url, size: f.size, sha256: f.sha256 })))
+}
+
+/** The files a ledger row records; undefined when it holds no list (Redshift records a manifest past 64 KB). */
+export function parseLedgerFiles(text: string): RecordedFile[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text)
+    return Array.isArray(parsed) ? (parsed as RecordedFile[]) : undefined
+  } catch {
+    return undefined
+  }
 }

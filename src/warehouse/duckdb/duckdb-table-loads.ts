@@ -19,6 +19,7 @@ import {
   DEFAULT_TABLE_LOADS_CAPABILITIES,
   LOADER_LEDGER_TABLE,
   ledgerFiles,
+  type LastLoad,
   type TableLoad,
   type TableLoadResult,
   type TableLoads,
@@ -42,15 +43,17 @@ export class DuckDbTableLoads implements TableLoads {
     this.#config = Object.freeze({ ...config })
   }
 
-  async lastFingerprints(schema: string): Promise<ReadonlyMap<string, string>> {
+  async lastLoads(schema: string): Promise<ReadonlyMap<string, LastLoad>> {
     return this.#withDb(async (db) => {
       const exists = await db.all(
         `SELECT 1 FROM duckdb_tables() WHERE database_name = ${quoteLiteral(CATALOG)} AND schema_name = ${quoteLiteral(schema)} ` +
           `AND table_name = ${quoteLiteral(LOADER_LEDGER_TABLE)}`,
       )
       if (exists.length === 0) return new Map()
-      const rows = await db.all<{ table_name: string; fingerprint: string }>(`SELECT table_name, fingerprint FROM ${name(schema, LOADER_LEDGER_TABLE)}`)
-      return new Map(rows.map((r) => [r.table_name, r.fingerprint]))
+      const rows = await db.all<{ table_name: string; fingerprint: string; files: string }>(
+        `SELECT table_name, fingerprint, files FROM ${name(schema, LOADER_LEDGER_TABLE)}`,
+      )
+      return new Map(rows.map((r) => [r.table_name, { fingerprint: r.fingerprint, files: r.files }]))
     })
   }
 

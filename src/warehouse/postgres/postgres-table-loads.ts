@@ -25,6 +25,7 @@ import {
   DEFAULT_TABLE_LOADS_CAPABILITIES,
   LOADER_LEDGER_TABLE,
   ledgerFiles,
+  type LastLoad,
   type TableLoad,
   type TableLoadResult,
   type TableLoads,
@@ -65,13 +66,13 @@ export class PostgresTableLoads implements TableLoads {
     this.#memoryLimit = config.memoryLimit
   }
 
-  async lastFingerprints(schema: string): Promise<ReadonlyMap<string, string>> {
+  async lastLoads(schema: string): Promise<ReadonlyMap<string, LastLoad>> {
     return this.#withClient(async (client) => {
       const ledger = qualify(schema, LOADER_LEDGER_TABLE)
       const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [ledger])
       if (!exists.rows[0]?.t) return new Map()
-      const rows = await client.query<{ table_name: string; fingerprint: string }>(`SELECT table_name, fingerprint FROM ${ledger}`)
-      return new Map(rows.rows.map((r) => [r.table_name, r.fingerprint]))
+      const rows = await client.query<{ table_name: string; fingerprint: string; files: string }>(`SELECT table_name, fingerprint, files FROM ${ledger}`)
+      return new Map(rows.rows.map((r) => [r.table_name, { fingerprint: r.fingerprint, files: r.files }]))
     })
   }
 

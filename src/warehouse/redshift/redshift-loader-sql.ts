@@ -59,8 +59,8 @@ export function existingColumnsSql(schema: string): string {
   return `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ${quoteLiteral(schema)} ORDER BY table_name, ordinal_position`
 }
 
-export function lastFingerprintsSql(schema: string): string {
-  return `SELECT table_name, fingerprint FROM ${qualify(schema, LOADER_LEDGER_TABLE)}`
+export function lastLoadsSql(schema: string): string {
+  return `SELECT table_name, fingerprint, files FROM ${qualify(schema, LOADER_LEDGER_TABLE)}`
 }
 
 /** The statements loading one table, inside the run's transaction. */

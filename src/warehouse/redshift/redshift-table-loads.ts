@@ -11,8 +11,8 @@ import { messageOf, StarlineError } from '../../core/starline-error.js'
 import { ObjectExistsError } from '../../lake/errors.js'
 import type { ObjectStore } from '../../lake/object-store.js'
 import { WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError } from '../errors.js'
-import { LOADER_LEDGER_TABLE, type TableLoad, type TableLoadResult, type TableLoads, type TableLoadsCapabilities } from '../table-loads.js'
-import { existingColumnsSql, lastFingerprintsSql, ledgerDdl, loadErrorsSql, manifestJson, tableLoadSql } from './redshift-loader-sql.js'
+import { LOADER_LEDGER_TABLE, type LastLoad, type TableLoad, type TableLoadResult, type TableLoads, type TableLoadsCapabilities } from '../table-loads.js'
+import { existingColumnsSql, lastLoadsSql, ledgerDdl, loadErrorsSql, manifestJson, tableLoadSql } from './redshift-loader-sql.js'
 
 /**
  * Runs SQL on Redshift: the shape of the Redshift warehouse's session
@@ -50,11 +50,11 @@ export class RedshiftTableLoads implements TableLoads {
     this.#config = Object.freeze({ ...config })
   }
 
-  async lastFingerprints(schema: string): Promise<ReadonlyMap<string, string>> {
+  async lastLoads(schema: string): Promise<ReadonlyMap<string, LastLoad>> {
     const existing = await this.#existingColumns(schema)
     if (!existing.has(LOADER_LEDGER_TABLE)) return new Map()
-    const rows = await this.#query(lastFingerprintsSql(schema))
-    return new Map(rows.map((r) => [String(r.table_name), String(r.fingerprint).trim()]))
+    const rows = await this.#query(lastLoadsSql(schema))
+    return new Map(rows.map((r) => [String(r.table_name), { fingerprint: String(r.fingerprint).trim(), files: String(r.files) }]))
   }
 
   async load(schema: string, tables: readonly TableLoad[]): Promise<readonly TableLoadResult[]> {

@@ -40,4 +40,4 @@ DROP TABLE "starline_stage_users";
 
 DELETE FROM "tara_test"."_starline_parquet_loads" WHERE table_name = 'users';
 
-INSERT INTO "tara_test"."_starline_parquet_loads" (table_name, mode, fingerprint, files, rows) VALUES ('users', 'truncate', 'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff', '[{"key":"part-00000.snappy.parquet","size":1000,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},{"key":"batch=2/part-00001.snappy.parquet","size":1001,"sha256":"1111111111111111111111111111111111111111111111111111111111111111"}]', 21);
+INSERT INTO "tara_test"."_starline_parquet_loads" (table_name, mode, fingerprint, files, rows) VALUES ('users', 'truncate', 'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff', '[{"url":"s3://research-lake/twitter/users/part-00000.snappy.parquet","size":1000,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},{"url":"s3://research-lake/twitter/users/batch=2/part-00001.snappy.parquet","size":1001,"sha256":"1111111111111111111111111111111111111111111111111111111111111111"}]', 21);

@@ -128,6 +128,26 @@ describe('loadParquet into PostgreSQL', () => {
       const doubled = [...expected, ...expected].sort(compareRows)
       assert.deepEqual((await wh.rows(table(appendSpec, 'users'))).slice().sort(compareRows), doubled)
 
+      // A producer adds a part file to the prefix: only its rows are appended, and only once.
+      const usersDir = join(sample.dir, 'data', 'users_again')
+      await writeParquet(
+        `SELECT * REPLACE (user_id + 1 AS user_id) FROM read_parquet(${quoteLiteral(join(usersDir, 'part-00000-c000.zstd.parquet'))}) LIMIT 5`,
+        join(usersDir, 'part-00003-c000.zstd.parquet'),
+      )
+      const added = await wh.load(again)
+      assert.deepEqual(added.tables.map((t) => [t.rows, t.skipped]), [[5, false]])
+      const repeated = await wh.load(again)
+      assert.deepEqual(repeated.tables.map((t) => [t.rows, t.skipped]), [[0, true]])
+      const [{ n }] = (await wh.pool.query('SELECT count(*)::int AS n FROM tara_test.users')).rows
+      assert.equal(n, 155)
+      // A part file rewritten in place is refused: appending it again would duplicate its old rows.
+      await writeParquet(`SELECT * FROM read_parquet(${quoteLiteral(join(usersDir, 'part-00003-c000.zstd.parquet'))}) LIMIT 4`, join(usersDir, 'part-00003-c000.zstd.parquet.new'))
+      const { renameSync } = await import('node:fs')
+      renameSync(join(usersDir, 'part-00003-c000.zstd.parquet.new'), join(usersDir, 'part-00003-c000.zstd.parquet'))
+      const rewritten = await wh.answer(again)
+      assert.equal(rewritten.statusCode, 400)
+      assert.match(JSON.parse(rewritten.body).error, /part-00003-c000\.zstd\.parquet changed since it was appended/)
+
       // Merge: changed rows replace theirs by key, new keys are added, the others stay.
       const mergeSpec = twitterSpec(sample, (raw) => {
         raw.tables = raw.tables.filter((t) => t.name === 'tweets').map((t) => ({ ...t, mode: 'merge', key: ['id'] }))

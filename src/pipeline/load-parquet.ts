@@ -102,7 +102,13 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
  */
 function onlyNewFiles(table: TableLoad, previous: LastLoad): TableLoad | undefined {
   const recorded = parseLedgerFiles(previous.files)
-  if (!recorded) return table
+  if (!recorded) {
+    throw new LoaderDataError(
+      `Table "${table.name}": the ledger does not list the files appended before, so an append could load some twice. ` +
+        'Load the table once with mode truncate (or --force), then append again.',
+      { context: { table: table.name } },
+    )
+  }
   const fresh = table.files.filter((f) => !recorded.some((r) => r.url === f.url))
   const changed = table.files.find((f) => recorded.some((r) => r.url === f.url && r.sha256 !== f.sha256))
   if (changed) {

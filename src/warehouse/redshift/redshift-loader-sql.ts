@@ -14,6 +14,7 @@
  * - `text` is Redshift's `VARCHAR(256)`; the loader's `text` is `VARCHAR(65535)`.
  */
 import type { LoaderColumnType } from '../../schema/parquet-table.js'
+import { WarehouseLoadError } from '../errors.js'
 import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
 import { ledgerFiles, LOADER_LEDGER_TABLE, type TableLoad } from '../table-loads.js'
 
@@ -82,7 +83,16 @@ export function tableLoadSql(schema: string, table: TableLoad, options: { readon
   statements.push(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM ${stage}`, `DROP TABLE ${stage}`)
   // A file list past VARCHAR(65535) is recorded as the manifest, which lists the same files.
   const files = ledgerFiles(table)
-  const recorded = Buffer.byteLength(files) <= 65535 ? files : JSON.stringify({ manifest: options.manifestUrl })
+  const fits = Buffer.byteLength(files) <= 65535
+  if (!fits && table.mode === 'append') {
+    // An append must know every file it appended; a manifest only names this run's.
+    throw new WarehouseLoadError(
+      `Table "${table.name}": the files appended so far no longer fit the ledger's VARCHAR(65535) on Redshift. ` +
+        'Load the table with mode truncate or merge, or append from a new prefix; nothing was loaded.',
+      { context: { table: table.name } },
+    )
+  }
+  const recorded = fits ? files : JSON.stringify({ manifest: options.manifestUrl })
   return [...statements, ...ledgerRowSql(schema, table, recorded)]
 }
 

@@ -108,7 +108,7 @@ function tweetsSql(n: number, users: number): string {
   ${tweet('i')} AS id,
   TIMESTAMP '2024-01-01 00:00:00' + to_microseconds(i * 37123457) AS created_at,
   ${user('i')} AS user_id,
-  'Tweet ' || i || ': ' || ${pick(NAMES, 'i')} || ' kaže "bok" 👋🏽' || CASE WHEN i % 4 = 0 THEN chr(10) || 'novi red, ''citat''' ELSE '' END AS full_text,
+  'Tweet ' || i || ': ' || ${pick(NAMES, 'i')} || ' kaže "bok" 👋🏽' || CASE WHEN i % 4 = 0 THEN chr(10) || 'novi red, ''citat''' WHEN i % 4 = 2 THEN chr(13) || chr(10) || chr(9) || 'tab i \\N' ELSE '' END AS full_text,
   ${pick(LANGS, 'hash(i)')} AS lang,
   CASE WHEN i % 3 = 0 THEN NULL ELSE '#zagreb,#hrvatska' END AS hashtags,
   CASE WHEN i % 5 = 0 THEN '@user_' || (i % ${users}) ELSE NULL END AS user_mentions,

@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test'
 import type { TwitterSampleSummary } from '../../../src/datasets/twitter/twitter-sample.js'
 import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
 import { openObjectStore } from '../../../src/lake/open-object-store.js'
-import type { LoaderSpec, LoaderTable } from '../../../src/loader/loader-spec.js'
+import { parseLoaderSpec, type LoaderSpec, type LoaderTable } from '../../../src/loader/loader-spec.js'
 import { loaderAnswer, loadParquet } from '../../../src/pipeline/load-parquet.js'
 import { openTableLoads } from '../../../src/runtime/open-table-loads.js'
 import { quoteIdent, quoteLiteral } from '../../../src/sql/quote.js'
@@ -99,6 +99,29 @@ describe('loadParquet into DuckDB', () => {
       "SELECT count(*)::INT AS n, count(*) FILTER (WHERE full_text = 'edited')::INT AS edited, count(*) FILTER (WHERE id = 1800000000000000000)::INT AS added FROM tara_test.tweets",
     )
     assert.deepEqual(tweets, { n: 201, edited: 10, added: 1 })
+  })
+
+  it('quotes hostile schema, table and column names', async () => {
+    const path = warehouseFile()
+    const dir = join(sample.dir, 'data', 'hostile_duckdb')
+    mkdirSync(dir)
+    const db = await openDuckDb({ scratchDir: tmpdir() })
+    try {
+      await db.run(`COPY (SELECT 42::BIGINT AS "we""ird; col", 'x' AS "Name") TO ${quoteLiteral(join(dir, 'part-0.parquet'))} (FORMAT parquet)`)
+    } finally {
+      db.close()
+    }
+    const spec = parseLoaderSpec(
+      JSON.stringify({
+        schema: 'odd"; DROP SCHEMA main; --',
+        tables: [{ name: "ta'ble", prefix: 'data/hostile_duckdb/', mode: 'merge', key: ['we"ird; col'], columns: [{ name: 'we"ird; col', type: 'bigint' }, { name: 'Name', type: 'varchar(3)' }] }],
+      }),
+      { baseDir: sample.dir },
+    )
+    await load(path, spec)
+    await load(path, spec, true)
+    const rows = await onWarehouse(path, `SELECT CAST("we""ird; col" AS VARCHAR) AS id, "Name" FROM ${quoteIdent('odd"; DROP SCHEMA main; --')}.${quoteIdent("ta'ble")}`)
+    assert.deepEqual(rows, [{ id: '42', Name: 'x' }])
   })
 
   it('rolls every table back when one table fails inside the transaction', async () => {

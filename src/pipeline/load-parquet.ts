@@ -44,8 +44,9 @@ export interface LoadedParquetTable {
   readonly rows: number
   /** The table was created by this run. */
   readonly created: boolean
-  /** The table's files were exactly those of its last load: nothing was done. */
+  /** Nothing new to load: the files are those of its last load (or, for an append, all appended before). */
   readonly skipped: boolean
+  /** Parquet files loaded (an append: the new ones), or found when skipped. */
   readonly files: number
 }
 
@@ -85,7 +86,8 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
     const results = toLoad.length > 0 ? await options.tableLoads.load(spec.schema, toLoad) : []
     const tables = inspected.map((t): LoadedParquetTable => {
       const result = results.find((r) => r.table === t.name)
-      return { name: t.name, mode: t.mode, rows: result?.rows ?? 0, created: result?.created ?? false, skipped: !result, files: t.files.length }
+      const files = toLoad.find((l) => l.name === t.name)?.files.length ?? t.files.length
+      return { name: t.name, mode: t.mode, rows: result?.rows ?? 0, created: result?.created ?? false, skipped: !result, files }
     })
     options.logger?.info('parquet load finished', { schema: spec.schema, tables })
     return { schema: spec.schema, tables }

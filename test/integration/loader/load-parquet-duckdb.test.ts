@@ -124,6 +124,42 @@ describe('loadParquet into DuckDB', () => {
     assert.deepEqual(rows, [{ id: '42', Name: 'x' }])
   })
 
+  it('refuses values past an integer range or a numeric precision, and types that cannot convert, before any change', async () => {
+    const path = warehouseFile()
+    const dir = join(sample.dir, 'data', 'numbers')
+    mkdirSync(dir)
+    const db = await openDuckDb({ scratchDir: tmpdir() })
+    try {
+      await db.run(
+        `COPY (SELECT * FROM (VALUES (1, 12.5, true), (3000000000, 123.45, false)) v(n, amount, flag)) TO ${quoteLiteral(join(dir, 'part-0.parquet'))} (FORMAT parquet)`,
+      )
+    } finally {
+      db.close()
+    }
+    const attempt = async (columns: { name: string; type: string }[]) => {
+      const spec = parseLoaderSpec(JSON.stringify({ schema: 'nums', tables: [{ name: 'numbers', prefix: 'data/numbers/', columns }] }), { baseDir: sample.dir })
+      return loaderAnswer(() => load(path, spec))
+    }
+    const base = [{ name: 'n', type: 'bigint' }, { name: 'amount', type: 'numeric(6,2)' }, { name: 'flag', type: 'boolean' }]
+    const cases: [{ name: string; type: string }[], RegExp][] = [
+      [[{ name: 'n', type: 'integer' }, base[1]!, base[2]!], /1 value\(s\) in column "n" that do not fit integer, e\.g\. "3000000000"/],
+      [[base[0]!, { name: 'amount', type: 'numeric(4,2)' }, base[2]!], /1 value\(s\) in column "amount" that do not fit numeric\(4,2\), e\.g\. "123\.45"/],
+      [[base[0]!, base[1]!, { name: 'flag', type: 'bigint' }], /has column "flag" as BOOLEAN, which cannot load into bigint/],
+    ]
+    for (const [columns, message] of cases) {
+      const answer = await attempt(columns)
+      assert.equal(answer.statusCode, 400)
+      assert.match(JSON.parse(answer.body).error, message)
+    }
+    assert.deepEqual(await onWarehouse(path, "SELECT schema_name FROM duckdb_schemas() WHERE schema_name = 'nums'"), [])
+    const fine = await attempt(base)
+    assert.equal(fine.statusCode, 200, fine.body)
+    assert.deepEqual(await onWarehouse(path, 'SELECT CAST(n AS VARCHAR) AS n, CAST(amount AS VARCHAR) AS amount, flag FROM nums.numbers ORDER BY n'), [
+      { n: '1', amount: '12.50', flag: true },
+      { n: '3000000000', amount: '123.45', flag: false },
+    ])
+  })
+
   it('rolls every table back when one table fails inside the transaction', async () => {
     const path = warehouseFile()
     const spec = twitterSpec(sample)

@@ -2,8 +2,9 @@
  * Picks the Parquet loader's warehouse engine from a warehouse URL: the one
  * place that knows which schemes the loader supports.
  */
-import { isAbsolute, resolve } from 'node:path'
 import { ConfigError } from '../config/errors.js'
+import { messageOf } from '../core/starline-error.js'
+import { duckDbPathOf } from '../engines/duckdb/duckdb-url.js'
 import { redactUrl } from '../core/redact.js'
 import { DuckDbTableLoads } from '../warehouse/duckdb/duckdb-table-loads.js'
 import { PostgresTableLoads } from '../warehouse/postgres/postgres-table-loads.js'
@@ -18,7 +19,7 @@ export interface OpenTableLoadsOptions {
   readonly setting?: string
 }
 
-/** `postgres://`/`postgresql://` or `duckdb:///abs/path.duckdb` (`duckdb://rel/path.duckdb` resolves against `cwd`). */
+/** `postgres://`/`postgresql://` or `duckdb:///abs/path.duckdb` (a relative `duckdb:` path resolves against `cwd`). */
 export function openTableLoads(url: string, options: OpenTableLoadsOptions = {}): TableLoads {
   const setting = options.setting ?? 'STARLINE_WAREHOUSE_URL'
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase()
@@ -27,13 +28,12 @@ export function openTableLoads(url: string, options: OpenTableLoadsOptions = {})
     case 'postgres':
     case 'postgresql':
       return new PostgresTableLoads({ url, ...engine })
-    case 'duckdb': {
-      const path = url.slice('duckdb://'.length)
-      if (!url.toLowerCase().startsWith('duckdb://') || path === '') {
-        throw new ConfigError(`${setting} "${url}" names no file: use duckdb:///absolute/path.duckdb.`)
+    case 'duckdb':
+      try {
+        return new DuckDbTableLoads({ path: duckDbPathOf(url, options.cwd), ...engine })
+      } catch (error) {
+        throw new ConfigError(`${setting}: ${messageOf(error)}`, { cause: error })
       }
-      return new DuckDbTableLoads({ path: isAbsolute(path) ? path : resolve(options.cwd ?? process.cwd(), path), ...engine })
-    }
     case 'redshift':
       throw new ConfigError(
         `${setting} is a redshift:// URL, which this build's Parquet loader cannot connect to yet (the Redshift connection arrives with the Redshift warehouse). Use postgres:// or duckdb://.`,

@@ -33,6 +33,7 @@ export async function loadParquetCommand(flags: LoaderFlags, exitRetryable: numb
     const tableLoads = openTableLoads(url, {
       ...(env.STARLINE_SCRATCH_DIR ? { scratchDir: env.STARLINE_SCRATCH_DIR } : {}),
       ...(env.STARLINE_DUCKDB_MEMORY ? { memoryLimit: env.STARLINE_DUCKDB_MEMORY } : {}),
+      ...(env.STARLINE_REDSHIFT_IAM_ROLE ? { redshiftIamRole: env.STARLINE_REDSHIFT_IAM_ROLE } : {}),
     })
     try {
       return await loadParquet({

@@ -51,7 +51,7 @@ export function createParquetLoaderHandler(deps: ParquetLoaderDependencies = {})
   let runtime: Promise<Runtime> | undefined
   return async (event) => {
     const answer = await loaderAnswer(async () => {
-      runtime ??= buildRuntime(env)
+      runtime ??= buildRuntime(env, openStore)
       const { spec, tableLoads } = await runtime.catch((error: unknown) => {
         runtime = undefined
         throw error
@@ -84,12 +84,17 @@ export function createParquetLoaderHandler(deps: ParquetLoaderDependencies = {})
 /** The Lambda entry point. */
 export const handler = createParquetLoaderHandler()
 
-async function buildRuntime(env: NodeJS.ProcessEnv): Promise<Runtime> {
+async function buildRuntime(env: NodeJS.ProcessEnv, openStore: (url: string) => ObjectStore): Promise<Runtime> {
   const spec = env.STARLINE_LOADER_SPEC
     ? parseLoaderSpec(env.STARLINE_LOADER_SPEC, { baseDir: process.cwd(), source: 'STARLINE_LOADER_SPEC' })
     : await readLoaderSpec(env.STARLINE_LOADER_SPEC_FILE ?? 'spec.json')
   const url = env.STARLINE_WAREHOUSE_URL ?? (await urlFromSecret(env.STARLINE_WAREHOUSE_SECRET_ID))
-  return { spec, tableLoads: openTableLoads(url, env.STARLINE_SCRATCH_DIR ? { scratchDir: env.STARLINE_SCRATCH_DIR } : {}) }
+  const tableLoads = openTableLoads(url, {
+    openStore,
+    ...(env.STARLINE_SCRATCH_DIR ? { scratchDir: env.STARLINE_SCRATCH_DIR } : {}),
+    ...(env.STARLINE_REDSHIFT_IAM_ROLE ? { redshiftIamRole: env.STARLINE_REDSHIFT_IAM_ROLE } : {}),
+  })
+  return { spec, tableLoads }
 }
 
 /**

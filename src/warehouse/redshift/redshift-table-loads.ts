@@ -12,6 +12,7 @@ import { ObjectExistsError } from '../../lake/errors.js'
 import type { ObjectStore } from '../../lake/object-store.js'
 import { WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError } from '../errors.js'
 import { LOADER_LEDGER_TABLE, type LastLoad, type TableLoad, type TableLoadResult, type TableLoads, type TableLoadsCapabilities } from '../table-loads.js'
+import type { RedshiftSession } from './redshift-session.js'
 import { existingColumnsSql, lastLoadsSql, ledgerDdl, loadErrorsSql, manifestJson, tableLoadSql } from './redshift-loader-sql.js'
 
 /**
@@ -29,6 +30,18 @@ export interface RedshiftStatements {
   batch(statements: readonly string[]): Promise<readonly { readonly rowCount: number }[]>
   /** Runs one query and returns its rows. */
   query(sql: string): Promise<readonly Record<string, unknown>[]>
+  /** Closes the connection, when the loader owns it. */
+  close?(): Promise<void>
+}
+
+/** The Redshift warehouse's session (wire protocol or Data API) as the loader's statements; closing it closes the session. */
+export function sessionStatements(session: RedshiftSession): RedshiftStatements {
+  return {
+    ...(session.maxTransactionStatements === undefined ? {} : { maxTransactionStatements: session.maxTransactionStatements }),
+    batch: (statements) => session.transaction(statements.map((sql) => ({ sql }))),
+    query: async (sql) => (await session.query({ sql })).rows,
+    close: () => session.close(),
+  }
 }
 
 export interface RedshiftTableLoadsConfig {
@@ -93,7 +106,7 @@ export class RedshiftTableLoads implements TableLoads {
   }
 
   async close(): Promise<void> {
-    // The connection belongs to whoever made `statements`.
+    await this.#config.statements.close?.()
   }
 
   async #writeManifest(table: TableLoad): Promise<string> {

@@ -12,10 +12,12 @@ import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.js'
 import { parseColumnType } from '../../../src/loader/loader-spec.js'
+import { openTableLoads } from '../../../src/runtime/open-table-loads.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../../src/runtime/embedded-postgres-server.js'
 import { loadErrorsSql } from '../../../src/warehouse/redshift/redshift-loader-sql.js'
 import { MANIFEST_FOLDER, RedshiftTableLoads, type RedshiftStatements } from '../../../src/warehouse/redshift/redshift-table-loads.js'
 import type { TableLoad } from '../../../src/warehouse/table-loads.js'
+import { useEnv } from '../../support/moto-server.js'
 
 const GOLDEN = fileURLToPath(new URL('../../golden/redshift-loader/', import.meta.url))
 const ROLE = 'arn:aws:iam::123456789012:role/RedshiftRole'
@@ -122,6 +124,41 @@ describe('RedshiftTableLoads', () => {
     const loads = new RedshiftTableLoads({ statements: { ...statements, maxTransactionStatements: 9 }, iamRole: ROLE, openStore: lakeOpener(lake) })
     await assert.rejects(loads.load('tara_test', [usersLoad('truncate')]), /takes 10 statements, but this Redshift connection runs at most 9 in one transaction/)
     assert.equal(batches.length, 0)
+  })
+
+  it('opens from a redshift:// URL over the wire, and a failed COPY rolls the whole batch back', async () => {
+    const pgUrl = new URL(await server.createDatabase('redshift_wire_loader'))
+    const setup = new pg.Client({ connectionString: pgUrl.href })
+    await setup.connect()
+    await setup.query("CREATE FUNCTION getdate() RETURNS timestamp LANGUAGE sql AS 'SELECT now()::timestamp'")
+    await setup.end()
+    const undo = useEnv({ PGPASSWORD: decodeURIComponent(pgUrl.password) })
+    const lake = mkdtempSync(join(tmpdir(), 'starline-rs-'))
+    const url = `redshift://${pgUrl.username}@${pgUrl.host}/redshift_wire_loader?sslmode=disable`
+    try {
+      assert.throws(() => openTableLoads(url), /STARLINE_REDSHIFT_IAM_ROLE is not set/)
+      const loads = openTableLoads(url, { redshiftIamRole: ROLE, openStore: lakeOpener(lake) })
+      try {
+        assert.deepEqual(await loads.lastLoads('tara_test'), new Map())
+        // PostgreSQL refuses Redshift's COPY ... IAM_ROLE: the statements before it must not survive.
+        await assert.rejects(loads.load('tara_test', [usersLoad('truncate')]), (error: Error) => {
+          assert.match(error.message, /Loading Parquet into Redshift failed and was rolled back: .*IAM_ROLE/)
+          return true
+        })
+        const client = new pg.Client({ connectionString: pgUrl.href })
+        await client.connect()
+        try {
+          const schemas = await client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = 'tara_test'")
+          assert.equal(schemas.rowCount, 0)
+        } finally {
+          await client.end()
+        }
+      } finally {
+        await loads.close()
+      }
+    } finally {
+      undo()
+    }
   })
 
   it('refuses an existing table that lacks a spec column before running anything', async () => {

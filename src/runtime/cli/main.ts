@@ -30,6 +30,10 @@ Source commands:
   demo         the whole pipeline on an embedded PostgreSQL, with nothing to set up:  [--scale N]
                [--warehouse postgres|duckdb] (duckdb: a file in .starline/demo/)
 
+Parquet loader (docs/parquet-loader.md):
+  load-parquet load Parquet prefixes into warehouse tables per a JSON spec:  --spec FILE [--json] [--force]
+  example      write an example dataset and its spec:  twitter --out DIR [--rows N]
+
 Options:
   --config FILE   JSON file whose settings override the environment
   --accept-schema-change
@@ -97,6 +101,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'demo':
         await (await import('./demo-command.js')).demoCommand(values, controller.signal)
         return 0
+      case 'load-parquet':
+        return await (await import('./loader-commands.js')).loadParquetCommand(values, EXIT_RETRYABLE)
+      case 'example':
+        return await (await import('./loader-commands.js')).exampleCommand(positionals[1], values)
       default:
         process.stderr.write(`starline: unknown command "${command}". See starline --help.\n`)
         return 2
@@ -126,6 +134,10 @@ function parseCliArgs(argv: readonly string[]) {
       warehouse: { type: 'string' },
       replace: { type: 'boolean', default: false },
       'accept-schema-change': { type: 'boolean', default: false },
+      spec: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      rows: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', short: 'v', default: false },
     },

@@ -1,0 +1,148 @@
+/**
+ * The Parquet loader's stage: load a spec's Parquet prefixes into a
+ * warehouse schema. Every file of every table is listed and checked first;
+ * only then does the warehouse change, in one transaction (create the schema
+ * and missing tables, then truncate-and-copy, append, or merge each table).
+ * A table whose file set is exactly the one it last loaded is skipped, so
+ * a repeated event loads nothing twice.
+ *
+ * The CLI and the Lambda handler both call `loadParquet`, and answer with
+ * `loaderAnswer`'s `{statusCode, body}`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { messageOf, StarlineError } from '../core/starline-error.js'
+import { openDuckDb } from '../engines/duckdb/duckdb-engine.js'
+import type { ObjectStore } from '../lake/object-store.js'
+import { LoaderDataError, LoaderSpecError } from '../loader/errors.js'
+import type { LoaderSpec } from '../loader/loader-spec.js'
+import { inspectTable } from '../loader/parquet-files.js'
+import type { Logger } from '../observe/logger.js'
+import type { LoadMode } from '../schema/parquet-table.js'
+import { parseLedgerFiles, type LastLoad, type TableLoad, type TableLoads } from '../warehouse/table-loads.js'
+
+export interface LoadParquetOptions {
+  readonly spec: LoaderSpec
+  readonly tableLoads: TableLoads
+  /** Opens the object store rooted at a table's prefix URL. */
+  readonly openStore: (prefixUrl: string) => ObjectStore
+  /** Load only these tables (an S3 event for one table's prefix); default all. */
+  readonly tables?: readonly string[]
+  /** Load even tables whose file set is unchanged since their last load. */
+  readonly force?: boolean
+  /** Scratch space: downloaded files, DuckDB spill. Default the OS temp dir. */
+  readonly scratchDir?: string
+  readonly duckdbMemory?: string
+  readonly logger?: Logger
+}
+
+export interface LoadedParquetTable {
+  readonly name: string
+  readonly mode: LoadMode
+  /** Rows loaded in this run (0 when skipped). */
+  readonly rows: number
+  /** The table was created by this run. */
+  readonly created: boolean
+  /** Nothing new to load: the files are those of its last load (or, for an append, all appended before). */
+  readonly skipped: boolean
+  /** Parquet files loaded (an append: the new ones), or found when skipped. */
+  readonly files: number
+}
+
+export interface LoadParquetSummary {
+  readonly schema: string
+  readonly tables: readonly LoadedParquetTable[]
+}
+
+export async function loadParquet(options: LoadParquetOptions): Promise<LoadParquetSummary> {
+  const { spec } = options
+  const selected = options.tables ? spec.tables.filter((t) => options.tables!.includes(t.name)) : spec.tables
+  const unknown = (options.tables ?? []).filter((name) => !spec.tables.some((t) => t.name === name))
+  if (unknown.length > 0) {
+    throw new LoaderSpecError(`The loader spec has no table ${unknown.map((u) => `"${u}"`).join(', ')}. Check the table names.`)
+  }
+  const dir = await mkdtemp(join(options.scratchDir ?? tmpdir(), 'starline-parquet-'))
+  const db = await openDuckDb({ scratchDir: dir, ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}) })
+  try {
+    await db.run("SET TimeZone = 'UTC'")
+    // The checks stream each file once: caching its bytes in memory would grow with the file.
+    await db.run('SET enable_external_file_cache = false')
+    // Check everything before anything changes: a bad file in the last table must not leave the first one loaded.
+    const inspected: TableLoad[] = []
+    for (const table of selected) {
+      const load = await inspectTable(table, options.openStore(table.prefix), { db, scratchDir: dir, capabilities: options.tableLoads.capabilities })
+      options.logger?.info('parquet files checked', { table: table.name, files: load.files.length, rows: load.rows })
+      inspected.push(load)
+    }
+    const last = options.force ? new Map<string, LastLoad>() : await options.tableLoads.lastLoads(spec.schema)
+    const toLoad: TableLoad[] = []
+    for (const table of inspected) {
+      const previous = last.get(table.name)
+      if (previous?.fingerprint === table.fingerprint) continue
+      const load = table.mode === 'append' && previous ? onlyNewFiles(table, previous) : table
+      if (load) toLoad.push(load)
+    }
+    const results = toLoad.length > 0 ? await options.tableLoads.load(spec.schema, toLoad) : []
+    const tables = inspected.map((t): LoadedParquetTable => {
+      const result = results.find((r) => r.table === t.name)
+      const files = toLoad.find((l) => l.name === t.name)?.files.length ?? t.files.length
+      return { name: t.name, mode: t.mode, rows: result?.rows ?? 0, created: result?.created ?? false, skipped: !result, files }
+    })
+    options.logger?.info('parquet load finished', { schema: spec.schema, tables })
+    return { schema: spec.schema, tables }
+  } finally {
+    db.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * An append loads only the files it has not appended before (by URL; a
+ * file changed since is refused), so a producer adding a part file to a prefix adds only its rows.
+ * Undefined when nothing is new.
+ */
+function onlyNewFiles(table: TableLoad, previous: LastLoad): TableLoad | undefined {
+  const recorded = parseLedgerFiles(previous.files)
+  if (!recorded) {
+    throw new LoaderDataError(
+      `Table "${table.name}": the ledger does not list the files appended before, so an append could load some twice. ` +
+        'Load the table once with mode truncate (or --force), then append again.',
+      { context: { table: table.name } },
+    )
+  }
+  const fresh = table.files.filter((f) => !recorded.some((r) => r.url === f.url))
+  const changed = table.files.find((f) => recorded.some((r) => r.url === f.url && r.sha256 !== f.sha256))
+  if (changed) {
+    throw new LoaderDataError(
+      `Table "${table.name}": ${changed.url} changed since it was appended, and appending it again would duplicate its old rows. ` +
+        'Write changed data as a new file, or load the table with mode truncate or merge; nothing was loaded.',
+      { context: { table: table.name, file: changed.url } },
+    )
+  }
+  if (fresh.length === 0) return undefined
+  return { ...table, files: fresh, rows: fresh.reduce((sum, f) => sum + f.rows, 0), recorded: [...recorded, ...fresh] }
+}
+
+/** What the CLI (with --json) and the Lambda handler answer. */
+export interface LoaderAnswer {
+  readonly statusCode: number
+  /** A JSON string: the summary, or `{error, retryable}`. */
+  readonly body: string
+}
+
+/**
+ * Runs `work` and turns its outcome into `{statusCode, body}`: 200 with the
+ * summary; 400 for a terminal failure (bad spec or data: retrying changes
+ * nothing); 503 for a retryable one (the warehouse or store unreachable).
+ */
+export async function loaderAnswer(work: () => Promise<LoadParquetSummary>): Promise<LoaderAnswer> {
+  try {
+    const summary = await work()
+    return { statusCode: 200, body: JSON.stringify(summary) }
+  } catch (error) {
+    const retryable = error instanceof StarlineError ? error.retryable : false
+    const statusCode = error instanceof StarlineError ? (retryable ? 503 : 400) : 500
+    return { statusCode, body: JSON.stringify({ error: messageOf(error).replace(/\s*\n\s*/g, ' '), retryable }) }
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The Parquet loader as a Lambda function (`parquet_loader_function.zip`).
+ *
+ * Configured from its environment:
+ * - the spec: `STARLINE_LOADER_SPEC` (inline JSON; relative prefixes resolve
+ *   against the working directory) or `STARLINE_LOADER_SPEC_FILE` (a spec file
+ *   bundled in the zip; default `spec.json` beside the handler's working directory);
+ * - the warehouse: `STARLINE_WAREHOUSE_URL`, or `STARLINE_WAREHOUSE_SECRET_ID`
+ *   naming a Secrets Manager secret holding `{"url": ...}` or the RDS/Redshift
+ *   credentials shape; `STARLINE_REDSHIFT_IAM_ROLE` for Redshift's COPY.
+ *
+ * A scheduled or manual event loads every table of the spec. An S3
+ * ObjectCreated event (or its EventBridge form) loads only the tables whose
+ * prefix holds the object, when the object says the data is complete: the
+ * table's `marker` (e.g. `_SUCCESS`) where the spec names one, otherwise a
+ * `_SUCCESS` marker or any data file. A repeated event finds the file set
+ * unchanged in the ledger and loads nothing twice.
+ *
+ * Answers `{statusCode, body}` like `starline load-parquet --json`.
+ */
+import { posix } from 'node:path'
+import { ConfigError } from '../../config/errors.js'
+import { LOG_LEVELS } from '../../core/log-level.js'
+import { messageOf } from '../../core/starline-error.js'
+import { openObjectStore } from '../../lake/open-object-store.js'
+import type { ObjectStore } from '../../lake/object-store.js'
+import { parseLoaderSpec, readLoaderSpec, type LoaderSpec } from '../../loader/loader-spec.js'
+import { isMarkerKey } from '../../loader/parquet-files.js'
+import { createLogger } from '../../observe/logger.js'
+import { loaderAnswer, loadParquet, type LoaderAnswer } from '../../pipeline/load-parquet.js'
+import type { TableLoads } from '../../warehouse/table-loads.js'
+import { openTableLoads } from '../open-table-loads.js'
+
+export interface ParquetLoaderDependencies {
+  readonly env?: NodeJS.ProcessEnv
+  /** Opens the store at a table prefix; default `openObjectStore`. */
+  readonly openStore?: (url: string) => ObjectStore
+}
+
+interface Runtime {
+  readonly spec: LoaderSpec
+  readonly tableLoads: TableLoads
+}
+
+/** A handler with its own warm state (module scope for Lambda, one per test). */
+export function createParquetLoaderHandler(deps: ParquetLoaderDependencies = {}): (event: unknown) => Promise<LoaderAnswer> {
+  const env = deps.env ?? process.env
+  const openStore = deps.openStore ?? openObjectStore
+  const level = LOG_LEVELS.find((l) => l === env.STARLINE_LOG_LEVEL) ?? 'info'
+  const logger = createLogger({ level, fields: { function: 'parquet-loader' } })
+  let runtime: Promise<Runtime> | undefined
+  return async (event) => {
+    const answer = await loaderAnswer(async () => {
+      runtime ??= buildRuntime(env, openStore)
+      const { spec, tableLoads } = await runtime.catch((error: unknown) => {
+        runtime = undefined
+        throw error
+      })
+      const tables = tablesForEvent(spec, event)
+      if (tables !== undefined && tables.length === 0) {
+        logger.info('event names no table of the spec to load', { event: describeEvent(event) })
+        return { schema: spec.schema, tables: [] }
+      }
+      return loadParquet({
+        spec,
+        tableLoads,
+        openStore,
+        logger,
+        ...(tables ? { tables } : {}),
+        ...(env.STARLINE_SCRATCH_DIR ? { scratchDir: env.STARLINE_SCRATCH_DIR } : {}),
+      })
+    })
+    if (answer.statusCode !== 200) {
+      logger.error('parquet load failed', { statusCode: answer.statusCode, body: answer.body })
+      // A failed invocation starts the next one clean: a rotated password is read again.
+      const stale = runtime
+      runtime = undefined
+      await (await stale?.catch(() => undefined))?.tableLoads.close().catch(() => undefined)
+    }
+    return answer
+  }
+}
+
+/** The Lambda entry point. */
+export const handler = createParquetLoaderHandler()
+
+async function buildRuntime(env: NodeJS.ProcessEnv, openStore: (url: string) => ObjectStore): Promise<Runtime> {
+  const spec = env.STARLINE_LOADER_SPEC
+    ? parseLoaderSpec(env.STARLINE_LOADER_SPEC, { baseDir: process.cwd(), source: 'STARLINE_LOADER_SPEC' })
+    : await readLoaderSpec(env.STARLINE_LOADER_SPEC_FILE ?? 'spec.json')
+  const url = env.STARLINE_WAREHOUSE_URL ?? (await urlFromSecret(env.STARLINE_WAREHOUSE_SECRET_ID))
+  const tableLoads = openTableLoads(url, {
+    openStore,
+    ...(env.STARLINE_SCRATCH_DIR ? { scratchDir: env.STARLINE_SCRATCH_DIR } : {}),
+    ...(env.STARLINE_REDSHIFT_IAM_ROLE ? { redshiftIamRole: env.STARLINE_REDSHIFT_IAM_ROLE } : {}),
+  })
+  return { spec, tableLoads }
+}
+
+/**
+ * Which tables an event loads: undefined for all (scheduled, manual), else
+ * the tables whose prefix holds an object the event reports as created.
+ */
+export function tablesForEvent(spec: LoaderSpec, event: unknown): string[] | undefined {
+  const objects = createdObjects(event)
+  if (objects === undefined) return undefined
+  const names = new Set<string>()
+  for (const url of objects) {
+    for (const table of spec.tables) {
+      if (!url.startsWith(table.prefix)) continue
+      const key = url.slice(table.prefix.length)
+      const file = posix.basename(key)
+      const complete = table.marker ? file === table.marker && !key.includes('/') : file === '_SUCCESS' || !isMarkerKey(key)
+      if (complete) names.add(table.name)
+    }
+  }
+  return spec.tables.map((t) => t.name).filter((n) => names.has(n))
+}
+
+/** `s3://bucket/key` of each object an S3 notification or EventBridge "Object Created" event reports. */
+function createdObjects(event: unknown): string[] | undefined {
+  const e = event as { Records?: unknown; 'detail-type'?: unknown; detail?: { bucket?: { name?: unknown }; object?: { key?: unknown } } } | null
+  if (e && Array.isArray(e.Records)) {
+    return e.Records.flatMap((record: { eventSource?: string; eventName?: string; s3?: { bucket?: { name?: string }; object?: { key?: string } } }) => {
+      if (record.eventSource !== 'aws:s3' || !record.eventName?.startsWith('ObjectCreated')) return []
+      const bucket = record.s3?.bucket?.name
+      const key = record.s3?.object?.key
+      // S3 notifications URL-encode keys, with '+' for a space.
+      return bucket && key ? [`s3://${bucket}/${decodeURIComponent(key.replace(/\+/g, ' '))}`] : []
+    })
+  }
+  if (e && e['detail-type'] === 'Object Created' && typeof e.detail?.bucket?.name === 'string' && typeof e.detail.object?.key === 'string') {
+    return [`s3://${e.detail.bucket.name}/${e.detail.object.key}`]
+  }
+  return undefined
+}
+
+function describeEvent(event: unknown): string {
+  const text = JSON.stringify(event) ?? String(event)
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text
+}
+
+/**
+ * The warehouse URL from a Secrets Manager secret: `{"url": ...}` or the
+ * `{engine, host, port, username, password, dbname}` shape. Never logs the value.
+ */
+async function urlFromSecret(secretId: string | undefined): Promise<string> {
+  if (!secretId) throw new ConfigError('Set STARLINE_WAREHOUSE_URL or STARLINE_WAREHOUSE_SECRET_ID for the Parquet loader function.')
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager')
+  let value: string | undefined
+  try {
+    value = (await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+    throw new ConfigError(`Cannot read secret "${secretId}" (STARLINE_WAREHOUSE_SECRET_ID): ${messageOf(error)}.`, {
+      cause: error,
+      retryable: status === undefined || status >= 500 || status === 429,
+    })
+  }
+  let parsed: Record<string, unknown> | undefined
+  try {
+    parsed = value === undefined ? undefined : (JSON.parse(value) as Record<string, unknown>)
+  } catch {
+    parsed = undefined
+  }
+  if (typeof parsed?.url === 'string') return parsed.url
+  const { engine, host, port, username, password, dbname } = parsed ?? {}
+  if (typeof host === 'string' && typeof username === 'string' && typeof password === 'string') {
+    const scheme = engine === 'redshift' ? 'redshift' : 'postgres'
+    const database = typeof dbname === 'string' ? dbname : 'dev'
+    return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${host}:${Number(port ?? 5432)}/${encodeURIComponent(database)}`
+  }
+  throw new ConfigError(`Secret "${secretId}" holds neither {"url": ...} nor {host, port, username, password, dbname} JSON.`)
+}

@@ -1,0 +1,118 @@
+/**
+ * The warehouse side of the Parquet loader: fill whole tables from checked
+ * Parquet files, atomically, and remember which files each table last
+ * loaded. Small on purpose: PostgreSQL, DuckDB and Redshift implement it
+ * beside their pipeline warehouses.
+ */
+import type { LoadMode, LoaderColumn } from '../schema/parquet-table.js'
+
+/** The loader's own ledger in the target schema: one row per table, its last loaded file set. */
+export const LOADER_LEDGER_TABLE = '_starline_parquet_loads'
+
+/** One Parquet file, checked against its table's columns. */
+export interface TableLoadFile {
+  /** Key relative to the table's prefix. */
+  readonly key: string
+  /** Absolute `file://` or `s3://` URL (what Redshift's manifest lists). */
+  readonly url: string
+  /** A local copy DuckDB reads (the file itself on a filesystem lake). */
+  readonly localPath: string
+  readonly size: number
+  /** Hex SHA-256 of the bytes. */
+  readonly sha256: string
+  readonly rows: number
+}
+
+/** A file as the ledger records it. */
+export interface RecordedFile {
+  readonly url: string
+  readonly size: number
+  readonly sha256: string
+}
+
+/** What the ledger says about a table's last load. */
+export interface LastLoad {
+  readonly fingerprint: string
+  /** The recorded file list, as `ledgerFiles` wrote it (JSON). */
+  readonly files: string
+}
+
+/** One table to fill in a run. */
+export interface TableLoad {
+  readonly name: string
+  readonly mode: LoadMode
+  /** Merge key (merge mode). */
+  readonly key: readonly string[]
+  readonly columns: readonly LoaderColumn[]
+  readonly prefix: string
+  readonly files: readonly TableLoadFile[]
+  /** Rows in all files together. */
+  readonly rows: number
+  /** Identifies the file set and the table's spec: an equal fingerprint means nothing new to load. */
+  readonly fingerprint: string
+  /**
+   * The files the ledger records after this load, when more than `files`:
+   * an append records the files it appended before too, so they are never
+   * appended twice.
+   */
+  readonly recorded?: readonly RecordedFile[]
+}
+
+export interface TableLoadResult {
+  readonly table: string
+  readonly mode: LoadMode
+  /** Rows the files brought (inserted or replaced). */
+  readonly rows: number
+  /** The table did not exist before this run. */
+  readonly created: boolean
+}
+
+export interface TableLoadsCapabilities {
+  /**
+   * The engine maps Parquet columns to table columns by position (Redshift's
+   * COPY), so every file's column order must equal the spec's. Default false.
+   */
+  readonly columnsByPosition: boolean
+  /** `varchar(n)` counts bytes, not characters (Redshift). Default false. */
+  readonly varcharCountsBytes: boolean
+  /**
+   * The engine converts file values on the way in (a text column of digits
+   * into bigint; a number into varchar). Redshift's Parquet COPY does not:
+   * text must load into text, and other types into their kin. Default true.
+   */
+  readonly convertsTypes: boolean
+}
+
+export const DEFAULT_TABLE_LOADS_CAPABILITIES: TableLoadsCapabilities = Object.freeze({
+  columnsByPosition: false,
+  varcharCountsBytes: false,
+  convertsTypes: true,
+})
+
+export interface TableLoads {
+  readonly capabilities: TableLoadsCapabilities
+  /** Each table's last load in `schema`, from the ledger (empty before the first load). */
+  lastLoads(schema: string): Promise<ReadonlyMap<string, LastLoad>>
+  /**
+   * Creates the schema and missing tables, then fills every table by its
+   * mode and records it in the ledger, all in one transaction: a failure
+   * leaves every table as it was.
+   */
+  load(schema: string, tables: readonly TableLoad[]): Promise<readonly TableLoadResult[]>
+  close(): Promise<void>
+}
+
+/** The ledger row's file list: what the table holds, exactly. */
+export function ledgerFiles(table: TableLoad): string {
+  return JSON.stringify((table.recorded ?? table.files).map((f) => ({ url: f.url, size: f.size, sha256: f.sha256 })))
+}
+
+/** The files a ledger row records; undefined when it holds no list (Redshift records a manifest past 64 KB). */
+export function parseLedgerFiles(text: string): RecordedFile[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text)
+    return Array.isArray(parsed) ? (parsed as RecordedFile[]) : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -4,10 +4,13 @@ export class PipelineError extends StarlineError {}
 
 /** The stage was asked to stop (Ctrl-C, Lambda timeout). */
 export class StageAbortedError extends PipelineError {
-  constructor(stage: string) {
-    super(`The ${stage} stage was stopped before it finished; nothing it did is visible. Run it again to finish.`, {
-      retryable: true,
-    })
+  /** @param committed runs the stage had already committed when it stopped (they stay: each is whole). */
+  constructor(stage: string, committed: readonly string[] = []) {
+    const done =
+      committed.length === 0
+        ? 'nothing it did is visible'
+        : `the ${committed.length} run${committed.length === 1 ? '' : 's'} it committed (up to ${committed.at(-1)}) stay, each whole, and nothing of the next is visible`
+    super(`The ${stage} stage was stopped before it finished; ${done}. Run it again to finish.`, { retryable: true })
   }
 }
 

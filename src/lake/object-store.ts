@@ -14,11 +14,20 @@ export interface ObjectInfo {
   readonly sha256?: string
 }
 
+/** What `put` wrote: always with its SHA-256. */
+export interface PutInfo extends ObjectInfo {
+  readonly sha256: string
+}
+
 export interface ObjectStore {
   /** The store's location as a URL (`file:///lake/ingestion`, `s3://bucket/prefix`). */
   readonly root: string
-  /** Writes a new object; throws `ObjectExistsError` if `key` exists. */
-  put(key: string, body: Readable | Uint8Array | string): Promise<ObjectInfo>
+  /**
+   * Writes a new object; throws `ObjectExistsError` if `key` exists. The
+   * answer carries the SHA-256 of the bytes written (hashed while they
+   * stream): manifests record it, and every reader checks against it.
+   */
+  put(key: string, body: Readable | Uint8Array | string): Promise<PutInfo>
   /** Reads an object; throws `ObjectNotFoundError` if it is missing. */
   get(key: string): Promise<Readable>
   /** Reads a whole (small) object into memory. */

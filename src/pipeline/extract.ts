@@ -125,7 +125,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
       if (body === undefined) continue
       const key = dataKey(table.name, runId, 'csv')
       const info = await ctx.ingestion.put(key, body)
-      written.push({ table: table.name, key, format: 'csv', rows: copy.rowCount, bytes: info.size, sha256: info.sha256 ?? '', columns: tableColumns })
+      written.push({ table: table.name, key, format: 'csv', rows: copy.rowCount, bytes: info.size, sha256: info.sha256, columns: tableColumns })
       ctx.logger.debug('extracted table', { runId, table: table.name, rows: copy.rowCount })
     }
     await snapshot.close()

@@ -4,7 +4,8 @@
  * stage first finishes what earlier runs left, a cycle after a crash at any
  * point converges to the state one clean cycle would have produced.
  */
-import { listRunIds } from '../lake/manifest.js'
+import { checkTransformedInput } from '../lake/integrity.js'
+import { listRunIds, readManifest } from '../lake/manifest.js'
 import { retryStep, type StageContext } from './context.js'
 import type { RunSummary } from '../schema/summaries.js'
 import { extract, type ExtractOptions } from './extract.js'
@@ -22,6 +23,11 @@ export async function runCycle(ctx: StageContext, options: RunOptions): Promise<
   // warehouse; a new or mistyped lake would otherwise be filled with a full extract and loaded twice.
   const [ingested, processed] = await Promise.all([listRunIds(ctx.ingestion), listRunIds(ctx.processed)])
   assertProcessedRunsWereIngested(ctx, ingested, processed)
+  const newest = processed.at(-1)
+  if (newest !== undefined) {
+    const [built, input] = await Promise.all([readManifest(ctx.processed, newest, 'transform'), readManifest(ctx.ingestion, newest, 'extract')])
+    checkTransformedInput(built, input, ctx.ingestion.root)
+  }
   const ledger = await retryStep(ctx, 'read the ledger', () => options.load.warehouse.loadedRuns(options.load.schema))
   await assertSameLake(ctx, ledger, processed)
   const extracted = await extract(ctx, options.extract)

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { dataKey, quarantineKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
-import { checkChain, verifiedLocalPath } from '../lake/integrity.js'
+import { checkChain, checkTransformedInput, verifiedLocalPath } from '../lake/integrity.js'
 import { IntegrityError } from '../lake/errors.js'
 import { listRunIds, readManifest, writeManifest, type ManifestColumn, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
 import { runModels, tablesReadWithHistory, type SourceFile } from '../transform/model-runner.js'
@@ -41,10 +41,13 @@ export async function transform(ctx: StageContext): Promise<TransformSummary> {
         earlier = stored
       }
       let previous = processed.length > 0 ? await readManifest(ctx.processed, processed.at(-1)!, 'transform') : undefined
-      const verified = new Map<string, string>()
+      const anchor = previous && manifests.get(previous.manifest.runId)
+      if (previous && anchor) checkTransformedInput(previous, anchor, ctx.ingestion.root)
+      const withHistory = await tablesReadWithHistory(ctx.dataset)
+      const verified = new Set<string>()
       for (const runId of pending) {
         if (ctx.signal?.aborted) throw new StageAbortedError('transform', runs.map((r) => r.runId))
-        const run = await transformRun(ctx, runId, manifests, lease, previous, verified).catch((error: unknown) => {
+        const run = await transformRun(ctx, runId, manifests, lease, previous, verified, withHistory).catch((error: unknown) => {
           // Stopped inside this run: say which earlier runs of this stage were committed.
           throw error instanceof StageAbortedError ? new StageAbortedError('transform', runs.map((r) => r.runId)) : error
         })
@@ -64,14 +67,14 @@ async function transformRun(
   manifests: ReadonlyMap<string, StoredManifest>,
   lease: Lease,
   previous: StoredManifest | undefined,
-  verified: Map<string, string>,
+  verified: Set<string>,
+  withHistory: ReadonlySet<string>,
 ): Promise<{ summary: TransformedRun; stored: StoredManifest }> {
   const started = Date.now()
   await removeLeftovers(ctx, runId)
   const scratch = await mkdtemp(join(ctx.scratchDir, `transform-${runId}-`))
   try {
     const input = manifests.get(runId)!
-    const withHistory = await tablesReadWithHistory(ctx.dataset)
     // Every object read is checked against its manifest first; only the tables whose
     // current_ view a model reads need their earlier files at all.
     const history = new Map<string, SourceFile[]>()
@@ -96,7 +99,7 @@ async function transformRun(
     for (const bad of outputs.quarantine) {
       const key = quarantineKey(bad.table, runId)
       const info = await ctx.processed.put(key, createReadStream(bad.path))
-      quarantine.push({ table: bad.table, key, format: 'csv', rows: bad.rows, bytes: info.size, sha256: info.sha256 ?? '', columns: [], sourceKey: bad.sourceKey })
+      quarantine.push({ table: bad.table, key, format: 'csv', rows: bad.rows, bytes: info.size, sha256: info.sha256, columns: [], sourceKey: bad.sourceKey })
       ctx.logger.warn('rows failed validation and were quarantined', { runId, table: bad.table, rows: bad.rows, key })
     }
     const written: ManifestTable[] = []
@@ -110,7 +113,7 @@ async function transformRun(
         format: 'parquet',
         rows: output.rows,
         bytes: info.size,
-        sha256: info.sha256 ?? '',
+        sha256: info.sha256,
         columns: output.columns,
       })
     }

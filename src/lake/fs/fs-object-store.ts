@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ObjectExistsError, ObjectNotFoundError } from '../errors.js'
 import { assertValidKey, assertValidPrefix } from '../keys.js'
-import type { ObjectInfo, ObjectStore } from '../object-store.js'
+import type { ObjectInfo, ObjectStore, PutInfo } from '../object-store.js'
 
 const TEMP_PREFIX = '.starline-tmp-'
 
@@ -29,7 +29,7 @@ export class FsObjectStore implements ObjectStore {
     this.root = pathToFileURL(this.#dir).href
   }
 
-  async put(key: string, body: Readable | Uint8Array | string): Promise<ObjectInfo> {
+  async put(key: string, body: Readable | Uint8Array | string): Promise<PutInfo> {
     const target = this.#path(key)
     await mkdir(dirname(target), { recursive: true })
     const temp = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)

@@ -23,7 +23,7 @@ import { createCurrentViewSql, createHeldTableSql, createLedgerSql, createTableS
 import { loadDimension } from './duckdb-dimensions.js'
 import { loadError, openError, warehouseError } from './duckdb-errors.js'
 import { loadFacts, releaseHeldFacts } from './duckdb-facts.js'
-import { checkColumns } from './duckdb-introspection.js'
+import { checkColumns, ensureVersionKeys } from './duckdb-introspection.js'
 import { isLoaded, readLedger, recordLoad } from './duckdb-ledger.js'
 
 export class DuckDbWarehouse implements Warehouse {
@@ -50,6 +50,7 @@ export class DuckDbWarehouse implements Warehouse {
         }
         for (const sql of createLedgerSql(schema)) await db.run(sql)
         await checkColumns(db, schema, tables)
+        await ensureVersionKeys(db, schema, tables)
       }),
     )
   }

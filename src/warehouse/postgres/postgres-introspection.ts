@@ -5,6 +5,8 @@
  */
 import type pg from 'pg'
 import { tableColumns, type ColumnType, type TableSpec } from '../../schema/table-spec.js'
+import { qualify, quoteIdent } from '../../sql/quote.js'
+import { sqlStateOf } from '../../engines/postgres/postgres-errors.js'
 import { WarehouseSchemaMismatchError } from '../errors.js'
 
 /** Existing tables must have every column of their spec, with a compatible type. */
@@ -49,4 +51,35 @@ function typeMatches(expected: ColumnType, dataType: string, precision: number |
     double: ['double precision'],
   }
   return names[expected]?.includes(dataType) ?? false
+}
+
+/**
+ * Fact tables created before facts had a version key get it now, so an
+ * existing warehouse is protected from a double load as a new one is. A table
+ * that already holds a version twice is reported, not silently fixed.
+ */
+export async function ensureVersionKeys(client: pg.ClientBase, schema: string, tables: readonly TableSpec[]): Promise<void> {
+  for (const spec of tables) {
+    if (!spec.versionKey) continue
+    const found = await client.query(
+      `SELECT 1 FROM pg_index i
+        WHERE i.indrelid = $1::regclass AND i.indisunique
+          AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+                WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) = (SELECT array_agg(c ORDER BY c) FROM unnest($2::text[]) c)`,
+      [qualify(schema, spec.name), spec.versionKey],
+    )
+    if (found.rowCount) continue
+    await client.query('SAVEPOINT starline_version_key')
+    try {
+      await client.query(`ALTER TABLE ${qualify(schema, spec.name)} ADD UNIQUE (${spec.versionKey.map(quoteIdent).join(', ')})`)
+      await client.query('RELEASE SAVEPOINT starline_version_key')
+    } catch (error) {
+      if (sqlStateOf(error) !== '23505') throw error
+      throw new WarehouseSchemaMismatchError(
+        `Fact table "${spec.name}" in schema "${schema}" holds some source row versions (${spec.versionKey.join(', ')}) more than once: ` +
+          'it was loaded twice before starline kept a version key. Remove the duplicate rows (keep the lowest record id of each version), then run again.',
+        { cause: error },
+      )
+    }
+  }
 }

@@ -22,7 +22,7 @@ import { loadDimension } from './postgres-dimensions.js'
 import { WarehouseError } from '../errors.js'
 import { unreachableError, warehouseError, type ErrorPlace } from './postgres-errors.js'
 import { loadFacts, releaseHeldFacts } from './postgres-facts.js'
-import { checkColumns } from './postgres-introspection.js'
+import { checkColumns, ensureVersionKeys } from './postgres-introspection.js'
 import { isLoaded, readLedger, recordLoad } from './postgres-ledger.js'
 import { ParquetToCsv } from './postgres-staging.js'
 
@@ -62,6 +62,7 @@ export class PostgresWarehouse implements Warehouse {
       }
       for (const sql of createLedgerSql(schema)) await client.query(sql)
       await checkColumns(client, schema, tables)
+      await ensureVersionKeys(client, schema, tables)
     })
   }
 

@@ -200,4 +200,34 @@ describe('lake integrity', () => {
     await assert.rejects(loadWith(pipeline), /fact_\w+.*already holds these fact versions/)
     assert.deepEqual(await warehouseSnapshot(pipeline), before)
   })
+
+  it('refuses a cycle after the newest ingestion manifest was rewritten (its watermark moved back), before extracting', async () => {
+    const { pipeline } = await pipelineWithPendingRun()
+    await pipeline.cycle()
+    const ids = await listRunIds(pipeline.ctx.ingestion)
+    const [earlier, newest] = [ids.at(-2)!, ids.at(-1)!]
+    const path = fileOf(pipeline.ctx.ingestion, manifestKey(newest))
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as { watermark: { to: string } }
+    const { manifest: before } = await readManifest(pipeline.ctx.ingestion, earlier)
+    writeFileSync(path, `${JSON.stringify({ ...manifest, watermark: { ...manifest.watermark, to: before.watermark!.to } }, null, 2)}\n`)
+    await assert.rejects(pipeline.cycle(), new RegExp(`manifest "_manifests/${newest}.json" .* is not the one processed run ${newest} was built from`))
+    assert.deepEqual(await listRunIds(pipeline.ctx.ingestion), ids, 'nothing may be extracted from a rewritten watermark')
+  })
+
+  it('gives fact tables made before the version key one, so an emptied ledger cannot double them either', async () => {
+    const pipeline = await fixture.pipeline()
+    await pipeline.cycle()
+    // As a warehouse created by an earlier starline: no unique version key on the facts.
+    const keys = await pipeline.warehouse<{ t: string; name: string }>(
+      "SELECT conrelid::regclass::text AS t, conname AS name FROM pg_constraint WHERE contype = 'u' AND conrelid::regclass::text LIKE 'fact_%'",
+    )
+    assert.equal(keys.length, 3)
+    for (const key of keys) await pipeline.warehouse(`ALTER TABLE ${key.t} DROP CONSTRAINT ${key.name}`)
+    await loadWith(pipeline) // ensureTables adds the key back
+    await pipeline.warehouse('DELETE FROM _starline_load_tables')
+    await pipeline.warehouse('DELETE FROM _starline_loads')
+    const before = await warehouseSnapshot(pipeline)
+    await assert.rejects(loadWith(pipeline), /already holds these fact versions/)
+    assert.deepEqual(await warehouseSnapshot(pipeline), before)
+  })
 })

@@ -17,6 +17,7 @@ const PUBLIC_FILES = [
   ['/', 'index.html', 'text/html; charset=utf-8'],
   ['/dashboard.css', 'dashboard.css', 'text/css; charset=utf-8'],
   ['/dashboard.js', 'dashboard.js', 'text/javascript; charset=utf-8'],
+  ['/favicon.svg', 'favicon.svg', 'image/svg+xml'],
 ] as const
 
 export const CHART_JS_PATH = '/vendor/chart.umd.js'

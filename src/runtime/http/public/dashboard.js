@@ -12,6 +12,7 @@ const PALETTE = ['#3867d6', '#20bf6b', '#f7b731', '#8854d0', '#eb3b5a', '#0fb9b1
 const money = (key, label) => ({ key, label, format: 'money' })
 const count = (key, label) => ({ key, label, format: 'int' })
 const text = (key, label) => ({ key, label, format: 'text' })
+const time = (key, label) => ({ key, label, format: 'time' })
 
 /** One entry per chart endpoint: where it goes, how its rows become a chart and a table. */
 const CHARTS = [
@@ -23,7 +24,7 @@ const CHARTS = [
     columns: [text('month', 'Month'), text('currency_code', 'Currency'), count('orders', 'Orders'), count('units_sold', 'Units'), money('revenue', 'Revenue')],
   },
   {
-    name: 'top-designs', section: 'sales', type: 'bar', horizontal: true,
+    name: 'top-designs', section: 'designs', type: 'bar', horizontal: true,
     title: 'Top designs', note: 'The ten designs with the most units sold.',
     label: (r) => `${r.design_name} #${r.design_id}`, value: 'units_sold', colour: '#8854d0',
     columns: [count('design_id', 'Design id'), text('design_name', 'Design'), count('orders', 'Orders'), count('units_sold', 'Units')],
@@ -41,33 +42,33 @@ const CHARTS = [
     columns: [text('staff_name', 'Staff'), text('department_name', 'Department'), text('currency_code', 'Currency'), count('orders', 'Orders'), money('revenue', 'Revenue')],
   },
   {
-    name: 'payments-paid-vs-due', section: 'money', type: 'bar',
+    name: 'payments-paid-vs-due', section: 'designs', type: 'bar',
     title: 'Payments: paid vs due', note: 'Latest version of each payment, by currency and payment type.',
     label: (r) => `${r.currency_code} ${titleCase(r.payment_type_name)}`, series: (r) => r.status, value: 'amount', colours: STATUS_COLOURS,
     columns: [text('currency_code', 'Currency'), text('payment_type_name', 'Type'), text('status', 'Status'), count('payments', 'Payments'), money('amount', 'Amount')],
   },
   {
-    name: 'purchases-by-supplier', section: 'money', type: 'bar', horizontal: true,
+    name: 'purchases-by-supplier', section: 'purchases', wide: true, type: 'bar',
     title: 'Purchases by supplier', note: 'Item quantity × item unit price, latest version of each purchase order, per currency.',
     label: (r) => r.supplier, series: (r) => r.currency_code, value: 'amount',
     columns: [text('supplier', 'Supplier'), text('currency_code', 'Currency'), count('orders', 'Orders'), count('items', 'Items'), money('amount', 'Amount')],
   },
   {
-    name: 'health-runs', section: 'health', wide: true, type: 'bar', reverse: true,
+    name: 'health-runs', section: 'health', type: 'bar', reverse: true,
     title: 'Last runs loaded', note: 'Rows each run brought, oldest on the left; from the ledger _starline_loads.',
     label: (r) => r.run_id, value: 'rows', colour: '#4b6584', open: true,
-    columns: [text('run_id', 'Run'), text('status', 'Status'), count('rows', 'Rows'), count('held', 'Held'), text('loaded_at', 'Loaded at (UTC)')],
-  },
-  {
-    name: 'health-freshness', section: 'health', wide: true, table: true,
-    title: 'Freshness per table', note: 'The newest load carrying each table, against the 30-minute requirement; from _starline_load_tables.',
-    columns: [text('table_name', 'Table'), text('freshness', 'Freshness'), count('age_seconds', 'Age (s)'), text('last_run_id', 'Last run'), text('last_loaded_at', 'Loaded at (UTC)'), count('runs', 'Runs'), count('inserted', 'Inserted'), count('updated', 'Updated')],
+    columns: [text('run_id', 'Run'), text('status', 'Status'), count('rows', 'Rows'), count('held', 'Held'), time('loaded_at', 'Loaded at (UTC)')],
   },
   {
     name: 'health-held', section: 'health', table: true,
     title: 'Held fact rows', note: 'Facts waiting for a dimension row that has not arrived, from _starline_held_<fact>.',
     columns: [text('fact_table', 'Fact table'), count('held_rows', 'Held rows'), text('oldest_run', 'Waiting since run')],
+  },  {
+    name: 'health-freshness', section: 'health', wide: true, table: true,
+    title: 'Freshness per table', note: 'The newest load carrying each table, against the 30-minute requirement; from _starline_load_tables.',
+    columns: [text('table_name', 'Table'), text('freshness', 'Freshness'), count('age_seconds', 'Age'), text('last_run_id', 'Last run'), time('last_loaded_at', 'Loaded at (UTC)'), count('runs', 'Runs'), count('inserted', 'Inserted'), count('updated', 'Updated')],
   },
+
 ]
 
 function titleCase(value) {
@@ -85,6 +86,8 @@ function formatValue(value, format, key) {
   if (value === null || value === undefined) return '—'
   if (key === 'age_seconds') return humanAge(value)
   if (format === 'money' || format === 'int') return groupDigits(value)
+  // To the second for reading; the cell's data-value keeps the exact stamp.
+  if (format === 'time') return value.slice(0, 19)
   return value
 }
 
@@ -127,13 +130,13 @@ function buildCard(chart) {
 function renderTable(card, chart, rows) {
   const table = el('table', { 'data-chart': chart.name })
   table.append(el('caption', { text: `${chart.title}: ${rows.length} rows, exact values` }))
-  const head = el('tr', {}, chart.columns.map((c) => el('th', { scope: 'col', className: c.format === 'text' ? '' : 'num', text: c.label })))
+  const head = el('tr', {}, chart.columns.map((c) => el('th', { scope: 'col', className: c.format === 'money' || c.format === 'int' ? 'num' : '', text: c.label })))
   table.append(el('thead', {}, [head]))
   const body = el('tbody')
   for (const row of rows) {
     const tr = el('tr')
     for (const c of chart.columns) {
-      const td = el('td', { className: c.format === 'text' ? '' : 'num', 'data-column': c.key })
+      const td = el('td', { className: c.format === 'money' || c.format === 'int' ? 'num' : '', 'data-column': c.key })
       if (row[c.key] !== null) td.dataset.value = row[c.key]
       if (c.key === 'freshness' || c.key === 'status') td.append(el('span', { className: `badge ${row[c.key] ?? 'none'}`, text: row[c.key] ?? '—' }))
       else td.textContent = formatValue(row[c.key], c.format, c.key)
@@ -160,7 +163,7 @@ function chartData(chart, rows) {
       data[at] = row[chart.value] === null ? null : Number(row[chart.value])
       exact[at] = row[chart.value]
     }
-    return { label: name, data, exact, backgroundColor: colour, borderColor: colour, borderWidth: chart.type === 'line' ? 2 : 0, borderRadius: 3, pointRadius: 2, tension: 0.25 }
+    return { label: name, data, exact, backgroundColor: colour, borderColor: colour, borderWidth: chart.type === 'line' ? 2 : 0, borderRadius: 3, pointRadius: 2, cubicInterpolationMode: 'monotone', maxBarThickness: 56 }
   })
   return { labels, datasets }
 }

@@ -69,17 +69,19 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
       return sendJson(response, 405, { error: `${request.method} is not accepted: the dashboard is read-only and takes no input.` })
     }
     const url = new URL(request.url ?? '/', 'http://dashboard.invalid')
-    if (url.pathname === '/api/charts' || CHART_PATH.test(url.pathname)) {
+    const chartPath = CHART_PATH.exec(url.pathname)
+    if (url.pathname === '/api/charts' || chartPath) {
       if (url.search !== '') {
         return sendJson(response, 400, { error: 'Chart endpoints take no parameters: each runs one fixed query on the server.' })
       }
-      if (url.pathname === '/api/charts') return sendJson(response, 200, { engine: reader.engine, charts: CHARTS })
-      const name = CHART_PATH.exec(url.pathname)![1]!
-      if (!isChartName(name)) {
+      const name = chartPath?.[1]
+      if (name === undefined) return sendJson(response, 200, { engine: reader.engine, charts: CHARTS })
+      const sql = isChartName(name) ? queries.get(name) : undefined
+      if (sql === undefined) {
         return sendJson(response, 404, { error: `No chart named "${name}". Charts: ${CHARTS.join(', ')}.` })
       }
       try {
-        const result = await reader.read(queries.get(name)!)
+        const result = await reader.read(sql)
         return sendJson(response, 200, { chart: name, engine: reader.engine, readAt: new Date().toISOString(), ...result })
       } catch (error) {
         logger?.warn('dashboard query failed', { chart: name, error: messageOf(error) })

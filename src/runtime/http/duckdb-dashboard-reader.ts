@@ -30,7 +30,7 @@ export class DuckDbDashboardReader implements DashboardReader {
   async read(sql: string): Promise<ChartResult> {
     // Loaded on first use, like the transform's engine: serve on PostgreSQL never pays for it.
     const { DuckDBInstance } = await import('@duckdb/node-api')
-    let instance
+    let instance: Awaited<ReturnType<typeof DuckDBInstance.create>>
     try {
       instance = await DuckDBInstance.create(this.#options.path, { access_mode: 'READ_ONLY' })
     } catch (error) {
@@ -43,6 +43,8 @@ export class DuckDbDashboardReader implements DashboardReader {
     const timer = setTimeout(() => connection.interrupt(), this.#options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS)
     try {
       await connection.run(`SET search_path = ${quoteLiteral(this.#options.schema)}`)
+      // Timestamps read as text the same on every machine, as PostgreSQL's reader does.
+      await connection.run("SET TimeZone = 'UTC'")
       const reader = await connection.runAndReadAll(sql)
       const columns = reader.columnNames()
       const rows = reader.getRowObjectsJson().map((row) => {

@@ -2,7 +2,6 @@
 // them with Chart.js and writes the same rows into an accessible table. Values
 // arrive as exact text; the tables show them formatted without ever going
 // through a float (Chart.js needs numbers only to size its bars and lines).
-'use strict'
 
 const REFRESH_MS = 60_000
 const CURRENCY_COLOURS = { GBP: '#3867d6', USD: '#20bf6b', EUR: '#f7b731' }

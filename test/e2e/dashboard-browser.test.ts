@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { simulateActivity } from '../../src/datasets/totesys/simulator.js'
+import { listRunIds, readManifest } from '../../src/lake/manifest.js'
 import { CHARTS, chartQueryUrl } from '../../src/runtime/http/charts.js'
 import { startDashboard, type DashboardServer } from '../../src/runtime/http/dashboard-server.js'
 import { PostgresDashboardReader } from '../../src/runtime/http/postgres-dashboard-reader.js'
@@ -79,9 +80,19 @@ describe('dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no br
     } finally {
       await client.end()
     }
+    // Two rows for the health panels: an order whose design is not in the warehouse yet (held) and
+    // one with an impossible date (quarantined).
+    const [design] = await pipeline.source<{ design_id: number }>(
+      "INSERT INTO design (design_name, file_location, file_name, created_at, last_updated) VALUES ('late', '/late', 'late.json', now(), now() + interval '1 hour') RETURNING design_id",
+    )
+    const order = `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id,
+        agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id, created_at, last_updated)
+      VALUES ($1, 1, 1, 1234, 2.50, 1, $2, '2024-11-21', 1, '2024-11-19 11:00:00', '2024-11-19 11:00:00')`
+    await pipeline.source(order, [design!.design_id, '2024-11-22'])
+    await pipeline.source(order, [1, '2024-11-31'])
     await pipeline.cycle()
     reader = new PostgresDashboardReader({ url: pipeline.warehouseUrl, schema: 'public' })
-    server = await startDashboard({ reader, port: 0 })
+    server = await startDashboard({ reader, port: 0, processed: pipeline.ctx.processed })
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS })
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 })
     page.on('console', (message) => {
@@ -108,7 +119,7 @@ describe('dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no br
     await page.screenshot({ path: SCREENSHOT, fullPage: true })
     assert.equal(await page.evaluate(bodyState), 'ready')
     const states = await page.$$eval('[data-chart][data-state]', (cards) => cards.map((c) => `${c.getAttribute('data-chart')}=${c.getAttribute('data-state')}`))
-    assert.deepEqual(states.sort(), CHARTS.map((c) => `${c}=ready`).sort())
+    assert.deepEqual(states.sort(), [...CHARTS, 'lake-quarantine'].map((c) => `${c}=ready`).sort())
     assert.deepEqual(pageErrors, [])
   })
 
@@ -193,9 +204,22 @@ describe('dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no br
     assert.deepEqual(freshness.map((r) => r.table_name), tables.map((r) => r.table_name))
     assert.ok(freshness.every((r) => r.freshness === 'fresh'), 'just loaded, so fresh')
     const held = await tableRows(page, 'health-held')
+    const counts: Record<string, string> = {}
     for (const fact of ['fact_payment', 'fact_purchase_order', 'fact_sales_order']) {
       const [count] = await pipeline.warehouse<{ n: string }>(`SELECT count(*)::text AS n FROM _starline_held_${fact}`)
-      assert.equal(held.find((r) => r.fact_table === fact)?.held_rows, count!.n, fact)
+      counts[fact] = count!.n
     }
+    assert.equal(counts.fact_sales_order, '1', 'the order for the late design is held')
+    assert.deepEqual(Object.fromEntries(held.map((r) => [r.fact_table, r.held_rows])), counts)
+  })
+
+  it('shows the quarantined rows the processed manifests record', async () => {
+    const expected: Row[] = []
+    for (const runId of (await listRunIds(pipeline.ctx.processed)).reverse()) {
+      const { manifest } = await readManifest(pipeline.ctx.processed, runId)
+      for (const q of manifest.quarantine ?? []) expected.push({ run_id: runId, source_table: q.table, rows: String(q.rows), key: q.key })
+    }
+    assert.deepEqual(expected.map((r) => [r.source_table, r.rows]), [['sales_order', '1']])
+    assert.deepEqual(await tableRows(page, 'lake-quarantine'), expected)
   })
 })

@@ -100,7 +100,7 @@ export async function demoCommand(values: { readonly scale?: string | undefined;
       const { serveUntilStopped } = await import('./serve-command.js')
       const reader = openDashboardReader(warehouseUrl, config.warehouseSchema)
       try {
-        await serveUntilStopped(reader, { host: DEFAULT_HOST, port: DEFAULT_PORT, signal, logger: createLogger({ level: 'warn' }), anyFreePort: true })
+        await serveUntilStopped(reader, { host: DEFAULT_HOST, port: DEFAULT_PORT, signal, logger: createLogger({ level: 'warn' }), anyFreePort: true, processed: ctx.processed })
       } finally {
         await reader.close()
       }

@@ -6,6 +6,8 @@
 import { requireSetting, type StarlineConfig } from '../../config/config.js'
 import { ConfigError } from '../../config/errors.js'
 import { messageOf } from '../../core/starline-error.js'
+import type { ObjectStore } from '../../lake/object-store.js'
+import { openObjectStore } from '../../lake/open-object-store.js'
 import { createLogger, type Logger } from '../../observe/logger.js'
 import { redactUrl } from '../../observe/redact.js'
 import type { DashboardReader } from '../http/dashboard-reader.js'
@@ -24,7 +26,13 @@ export async function serveCommand(flags: ServeFlags, config: StarlineConfig, si
   const reader = openDashboardReader(url, config.warehouseSchema)
   try {
     await probe(reader, url)
-    await serveUntilStopped(reader, { host: flags.host ?? DEFAULT_HOST, port, signal, logger: createLogger({ level: config.logLevel }) })
+    await serveUntilStopped(reader, {
+      host: flags.host ?? DEFAULT_HOST,
+      port,
+      signal,
+      logger: createLogger({ level: config.logLevel }),
+      processed: openObjectStore(config.processedUrl),
+    })
   } finally {
     await reader.close()
   }
@@ -37,6 +45,8 @@ export interface ServeOptions {
   readonly logger: Logger
   /** Take a free port when `port` is taken (the demo), instead of failing. */
   readonly anyFreePort?: boolean
+  /** The lake's processed zone, for the quarantine panel. */
+  readonly processed?: ObjectStore
 }
 
 /** Serves until `signal` aborts (Ctrl-C), printing the address; used by the demo too. */
@@ -47,12 +57,13 @@ export async function serveUntilStopped(reader: DashboardReader, options: ServeO
       `starline: WARNING: serving on ${host}: anyone who can reach this interface can read the warehouse's numbers (the page has no login). Use --host 127.0.0.1 to keep it on this machine.\n`,
     )
   }
+  const settings = { reader, host, logger: options.logger, ...(options.processed ? { processed: options.processed } : {}) }
   let server: DashboardServer
   try {
-    server = await startDashboard({ reader, host, port: options.port, logger: options.logger })
+    server = await startDashboard({ ...settings, port: options.port })
   } catch (error) {
     if (options.anyFreePort && (error as { code?: string }).code === 'EADDRINUSE') {
-      server = await startDashboard({ reader, host, port: 0, logger: options.logger })
+      server = await startDashboard({ ...settings, port: 0 })
     } else {
       throw listenError(error, host, options.port)
     }

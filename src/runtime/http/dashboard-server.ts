@@ -8,10 +8,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { messageOf } from '../../core/starline-error.js'
+import type { ObjectStore } from '../../lake/object-store.js'
 import type { Logger } from '../../observe/logger.js'
 import { CHARTS, isChartName, loadChartQueries } from './charts.js'
 import type { DashboardReader } from './dashboard-reader.js'
 import { DashboardQueryError } from './errors.js'
+import { readQuarantine } from './quarantine-report.js'
 import { loadStaticFiles, type StaticFile } from './static-files.js'
 
 export const DEFAULT_HOST = '127.0.0.1'
@@ -25,6 +27,8 @@ export interface DashboardServerOptions {
   readonly port?: number
   /** Where query failures are reported; the page shows them too. */
   readonly logger?: Logger
+  /** The lake's processed zone, for the quarantine panel (quarantined rows never reach the warehouse). */
+  readonly processed?: ObjectStore
 }
 
 export interface DashboardServer {
@@ -51,6 +55,7 @@ const SECURITY_HEADERS = {
 } as const
 
 const CHART_PATH = /^\/api\/charts\/([^/]+)$/
+const QUARANTINE_PATH = '/api/lake/quarantine'
 
 export async function startDashboard(options: DashboardServerOptions): Promise<DashboardServer> {
   const host = options.host ?? DEFAULT_HOST
@@ -70,12 +75,22 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
     }
     const url = new URL(request.url ?? '/', 'http://dashboard.invalid')
     const chartPath = CHART_PATH.exec(url.pathname)
+    if (url.pathname === QUARANTINE_PATH) {
+      if (url.search !== '') return sendJson(response, 400, { error: 'The quarantine endpoint takes no parameters.' })
+      if (!options.processed) return sendJson(response, 404, { error: 'No lake is configured, so no quarantine to show (set STARLINE_PROCESSED_URL).' })
+      try {
+        return sendJson(response, 200, { chart: 'lake-quarantine', readAt: new Date().toISOString(), ...(await readQuarantine(options.processed)) })
+      } catch (error) {
+        logger?.warn('reading the quarantine failed', { error: messageOf(error) })
+        return sendJson(response, 500, { error: `Quarantine: ${messageOf(error)}` })
+      }
+    }
     if (url.pathname === '/api/charts' || chartPath) {
       if (url.search !== '') {
         return sendJson(response, 400, { error: 'Chart endpoints take no parameters: each runs one fixed query on the server.' })
       }
       const name = chartPath?.[1]
-      if (name === undefined) return sendJson(response, 200, { engine: reader.engine, charts: CHARTS })
+      if (name === undefined) return sendJson(response, 200, { engine: reader.engine, charts: CHARTS, lake: options.processed !== undefined })
       const sql = isChartName(name) ? queries.get(name) : undefined
       if (sql === undefined) {
         return sendJson(response, 404, { error: `No chart named "${name}". Charts: ${CHARTS.join(', ')}.` })

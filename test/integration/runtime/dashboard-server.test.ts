@@ -100,6 +100,12 @@ describe('dashboard server', () => {
     )
   })
 
+  it('answers the quarantine panel with 404 saying why when no lake is configured', async () => {
+    const response = await raw(server.url, { path: '/api/lake/quarantine' })
+    assert.equal(response.status, 404)
+    assert.match(JSON.parse(response.body).error, /No lake is configured.*STARLINE_PROCESSED_URL/)
+  })
+
   it('answers an unknown chart with 404 naming the charts there are', async () => {
     const response = await raw(server.url, { path: '/api/charts/drop-everything' })
     assert.equal(response.status, 404)

@@ -63,6 +63,11 @@ const CHARTS = [
     title: 'Held fact rows', note: 'Facts waiting for a dimension row that has not arrived, from _starline_held_<fact>.',
     columns: [text('fact_table', 'Fact table'), count('held_rows', 'Held rows'), text('oldest_run', 'Waiting since run')],
   },  {
+    name: 'lake-quarantine', section: 'health', wide: true, table: true, endpoint: '/api/lake/quarantine', optional: true,
+    title: 'Quarantined rows', note: 'Source rows that failed validation and never reached the warehouse, per run and table; from the processed zone’s run manifests (newest 50 runs).',
+    columns: [text('run_id', 'Transform run'), text('source_table', 'Source table'), count('rows', 'Rows'), text('key', 'Object in the processed zone')],
+  },
+  {
     name: 'health-freshness', section: 'health', wide: true, table: true,
     title: 'Freshness per table', note: 'The newest load carrying each table, against the 30-minute requirement; from _starline_load_tables.',
     columns: [text('table_name', 'Table'), text('freshness', 'Freshness'), count('age_seconds', 'Age'), text('last_run_id', 'Last run'), time('last_loaded_at', 'Loaded at (UTC)'), count('runs', 'Runs'), count('inserted', 'Inserted'), count('updated', 'Updated')],
@@ -137,6 +142,8 @@ function renderTable(card, chart, rows) {
     for (const c of chart.columns) {
       const td = el('td', { className: c.format === 'money' || c.format === 'int' ? 'num' : '', 'data-column': c.key })
       if (row[c.key] !== null) td.dataset.value = row[c.key]
+      // Rows waiting or set aside need someone's attention: make them stand out.
+      if ((c.key === 'held' || c.key === 'held_rows' || (c.key === 'rows' && chart.name === 'lake-quarantine')) && row[c.key] !== '0') td.classList.add('warn')
       if (c.key === 'freshness' || c.key === 'status') td.append(el('span', { className: `badge ${row[c.key] ?? 'none'}`, text: row[c.key] ?? '—' }))
       else td.textContent = formatValue(row[c.key], c.format, c.key)
       tr.append(td)
@@ -144,7 +151,9 @@ function renderTable(card, chart, rows) {
     body.append(tr)
   }
   table.append(body)
-  card.querySelector('.table-wrap').replaceChildren(table)
+  const parts = [table]
+  if (rows.length === 0) parts.push(el('p', { className: 'note empty', text: 'None.' }))
+  card.querySelector('.table-wrap').replaceChildren(...parts)
 }
 
 function chartData(chart, rows) {
@@ -200,8 +209,14 @@ async function refresh(cards) {
       const card = cards.get(chart.name)
       const error = card.querySelector('.error')
       try {
-        const response = await fetch(`/api/charts/${chart.name}`, { headers: { accept: 'application/json' } })
+        const response = await fetch(chart.endpoint ?? `/api/charts/${chart.name}`, { headers: { accept: 'application/json' } })
         const body = await response.json()
+        if (chart.optional && response.status === 404) {
+          // Not configured (no lake here): say so, without marking the page as failing.
+          card.querySelector('.table-wrap').replaceChildren(el('p', { className: 'note', text: body.error }))
+          card.dataset.state = 'unavailable'
+          return body
+        }
         if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`)
         renderTable(card, chart, body.rows)
         if (!chart.table) drawChart(card, chart, body.rows)
@@ -218,7 +233,7 @@ async function refresh(cards) {
   )
   const runs = results[CHARTS.findIndex((c) => c.name === 'health-runs')]
   const newest = runs.status === 'fulfilled' ? runs.value.rows[0] : undefined
-  document.getElementById('engine').textContent = results.find((r) => r.status === 'fulfilled')?.value.engine ?? '—'
+  document.getElementById('engine').textContent = results.find((r) => r.status === 'fulfilled' && r.value.engine)?.value.engine ?? '—'
   document.getElementById('last-load').textContent = newest ? `${newest.loaded_at.slice(0, 19)} UTC` : 'none yet'
   document.getElementById('read-at').textContent = new Date().toLocaleTimeString('en-GB')
   document.body.dataset.state = results.every((r) => r.status === 'fulfilled') ? 'ready' : 'error'

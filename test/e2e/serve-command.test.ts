@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/runtime/embedded-postgres-server.js'
+import { EXIT_RETRYABLE } from '../../src/runtime/cli/main.js'
 import { runCli, startCli } from '../support/cli-process.js'
 
 const ADDRESS = /dashboard at (http:\/\/\S+\/)/
@@ -70,9 +71,9 @@ describe('starline serve', () => {
     assert.match(result.stderr, /--port "http" is not a port/)
   })
 
-  it('exits non-zero naming STARLINE_WAREHOUSE_URL for an unreachable warehouse, without its password', async () => {
+  it('exits with the retryable status naming STARLINE_WAREHOUSE_URL for an unreachable warehouse, without its password', async () => {
     const result = await runCli(['serve', '--port', '0'], { STARLINE_WAREHOUSE_URL: 'postgres://starline:hunter2-secret@127.0.0.1:1/warehouse' })
-    assert.equal(result.code, 1)
+    assert.equal(result.code, EXIT_RETRYABLE)
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr)
     assert.match(result.stderr, /STARLINE_WAREHOUSE_URL/)
     assert.doesNotMatch(result.stderr, /hunter2/)

@@ -1,16 +1,23 @@
 /**
- * Picks the dashboard's reader from the warehouse URL: `duckdb:` names a
- * DuckDB file, anything else is PostgreSQL. Branches on the URL's scheme
- * only, the one thing the configuration says about the engine.
+ * Picks the dashboard's reader from the warehouse URL's scheme, as
+ * openWarehouse picks the warehouse engine: `postgres:` / `postgresql:` or
+ * `duckdb:` (a database file).
  */
 import { resolve } from 'node:path'
 import type { DashboardReader } from './dashboard-reader.js'
 import { DuckDbDashboardReader } from './duckdb-dashboard-reader.js'
+import { DashboardQueryError } from './errors.js'
 import { PostgresDashboardReader } from './postgres-dashboard-reader.js'
 
+export const DASHBOARD_URL_SCHEMES = ['postgres:', 'postgresql:', 'duckdb:'] as const
+
 export function openDashboardReader(url: string, schema: string): DashboardReader {
-  if (/^duckdb:/i.test(url)) return new DuckDbDashboardReader({ path: duckDbFile(url), schema })
-  return new PostgresDashboardReader({ url, schema })
+  const scheme = url.slice(0, url.indexOf(':') + 1).toLowerCase()
+  if (scheme === 'postgres:' || scheme === 'postgresql:') return new PostgresDashboardReader({ url, schema })
+  if (scheme === 'duckdb:') return new DuckDbDashboardReader({ path: duckDbFile(url), schema })
+  throw new DashboardQueryError(
+    `The dashboard cannot read a "${scheme || url}" warehouse: STARLINE_WAREHOUSE_URL must start with ${DASHBOARD_URL_SCHEMES.map((s) => `${s}//`).join(', ')}.`,
+  )
 }
 
 /** `duckdb:///abs/file.duckdb` is absolute; `duckdb:file.duckdb` and `duckdb://dir/file.duckdb` are relative to the working directory. */

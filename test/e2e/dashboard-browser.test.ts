@@ -222,4 +222,32 @@ describe('dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no br
     assert.deepEqual(expected.map((r) => [r.source_table, r.rows]), [['sales_order', '1']])
     assert.deepEqual(await tableRows(page, 'lake-quarantine'), expected)
   })
+
+  it('reads the warehouse live: another cycle shows after a refresh', async () => {
+    // The late design arrives (its held order is released) and a new order lands now.
+    await pipeline.source("UPDATE design SET last_updated = clock_timestamp()::timestamp(3) WHERE design_name = 'late'")
+    await pipeline.source(
+      `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id,
+          agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id, created_at, last_updated)
+        VALUES (2, 2, 2, 4321, 3.25, 2, '2024-11-22', '2024-11-21', 2, clock_timestamp()::timestamp(3), clock_timestamp()::timestamp(3))`,
+    )
+    await pipeline.cycle()
+    await page.click('#refresh')
+    await page.waitForFunction(
+      () => (globalThis as unknown as { document: { body: { dataset: { state?: string } } } }).document.body.dataset.state === 'ready',
+      undefined,
+      { timeout: 30_000 },
+    )
+    const runs = await pipeline.warehouse<Row>('SELECT run_id FROM _starline_loads ORDER BY run_id DESC')
+    assert.equal(runs.length, 3)
+    assert.deepEqual(pick(await tableRows(page, 'health-runs'), ['run_id']), runs)
+    const months = await pipeline.warehouse<Row>(
+      `SELECT to_char(f.created_date, 'YYYY-MM') AS month, c.currency_code, count(*)::text AS orders,
+              sum(f.units_sold)::text AS units_sold, sum(f.units_sold * f.unit_price)::text AS revenue
+         FROM ${LATEST_SALES} f JOIN dim_currency c USING (currency_id) GROUP BY 1, 2 ORDER BY 1, 2`,
+    )
+    assert.deepEqual(await tableRows(page, 'sales-by-month'), months)
+    const held = await tableRows(page, 'health-held')
+    assert.equal(held.find((r) => r.fact_table === 'fact_sales_order')?.held_rows, '0', 'the held order was released')
+  })
 })

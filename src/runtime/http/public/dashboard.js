@@ -243,8 +243,23 @@ function start() {
   Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily
   Chart.defaults.color = '#5f6b7a'
   const cards = new Map(CHARTS.map((chart) => [chart.name, buildCard(chart)]))
-  refresh(cards)
-  setInterval(() => refresh(cards), REFRESH_MS)
+  const button = document.getElementById('refresh')
+  let running = false
+  const again = async () => {
+    // One refresh at a time: a slow warehouse must not pile requests up.
+    if (running) return
+    running = true
+    button.disabled = true
+    if (document.body.dataset.state !== 'loading') document.body.dataset.state = 'refreshing'
+    try {
+      await refresh(cards)
+    } finally {
+      running = false
+      button.disabled = false
+    }
+  }
+  button.addEventListener('click', again)
+  again().then(() => setInterval(again, REFRESH_MS))
 }
 
 start()

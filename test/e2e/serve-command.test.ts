@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -69,6 +70,19 @@ describe('starline serve', () => {
     const result = await runCli(['serve', '--port', 'http'], { STARLINE_WAREHOUSE_URL: warehouseUrl })
     assert.equal(result.code, 2)
     assert.match(result.stderr, /--port "http" is not a port/)
+  })
+
+  it('exits with status 2 naming --port when the port is in use', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = taken.address() as AddressInfo
+      const result = await runCli(['serve', '--port', String(port)], { STARLINE_WAREHOUSE_URL: warehouseUrl })
+      assert.equal(result.code, 2)
+      assert.match(result.stderr, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is in use. Choose another with --port`))
+    } finally {
+      taken.close()
+    }
   })
 
   it('exits with the retryable status naming STARLINE_WAREHOUSE_URL for an unreachable warehouse, without its password', async () => {

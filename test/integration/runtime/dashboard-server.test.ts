@@ -7,6 +7,7 @@ import { CHARTS, chartQueryUrl } from '../../../src/runtime/http/charts.js'
 import { startDashboard, type DashboardServer } from '../../../src/runtime/http/dashboard-server.js'
 import { DashboardQueryError, ReadOnlyViolationError } from '../../../src/runtime/http/errors.js'
 import { PostgresDashboardReader } from '../../../src/runtime/http/postgres-dashboard-reader.js'
+import { qualify, quoteIdent } from '../../../src/sql/quote.js'
 import { PipelineFixture, type Pipeline } from '../../support/pipeline-fixture.js'
 
 /** One raw HTTP exchange, so the test controls the path and Host header exactly as sent. */
@@ -148,6 +149,19 @@ describe('dashboard server', () => {
       )
       assert.deepEqual(result.columns, ['big', 'money', 'nothing', 'at', 'yes'])
       assert.deepEqual(result.rows, [{ big: '9007199254740993', money: '12345678.90', nothing: null, at: '2024-11-19 08:00:00.123', yes: 't' }])
+    })
+
+    it('resolves the chart queries in the warehouse schema, whatever its name', async () => {
+      const schema = 'we"ird schema'
+      await pipeline.warehouse(`CREATE SCHEMA ${quoteIdent(schema)}`)
+      await pipeline.warehouse(`CREATE TABLE ${qualify(schema, 'dim_currency')} AS SELECT 7 AS currency_id, 'XTS'::text AS currency_code`)
+      const elsewhere = new PostgresDashboardReader({ url: pipeline.warehouseUrl, schema })
+      try {
+        assert.deepEqual((await elsewhere.read('SELECT currency_id, currency_code FROM dim_currency')).rows, [{ currency_id: '7', currency_code: 'XTS' }])
+      } finally {
+        await elsewhere.close()
+        await pipeline.warehouse(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`)
+      }
     })
 
     it('stops a query past the statement timeout as a retryable failure', async () => {

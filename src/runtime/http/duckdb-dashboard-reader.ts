@@ -39,7 +39,13 @@ export class DuckDbDashboardReader implements DashboardReader {
         { cause: error, retryable: /lock|busy/i.test(messageOf(error)) },
       )
     }
-    const connection = await instance.connect()
+    let connection: Awaited<ReturnType<typeof instance.connect>>
+    try {
+      connection = await instance.connect()
+    } catch (error) {
+      instance.closeSync()
+      throw mapError(error)
+    }
     const timer = setTimeout(() => connection.interrupt(), this.#options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS)
     try {
       await connection.run(`SET search_path = ${quoteLiteral(this.#options.schema)}`)

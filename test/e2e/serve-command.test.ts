@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
+import { TOTESYS } from '../../src/datasets/totesys/totesys-dataset.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/runtime/embedded-postgres-server.js'
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js'
 import { EXIT_RETRYABLE } from '../../src/runtime/cli/main.js'
 import { runCli, startCli } from '../support/cli-process.js'
 
@@ -33,12 +35,16 @@ function addressOf(child: ChildProcess): Promise<string> {
 describe('starline serve', () => {
   let server: EmbeddedPostgresServer
   let warehouseUrl: string
+  const cwd = mkdtempSync(join(tmpdir(), 'starline-serve-'))
 
   before(async () => {
     server = await startEmbeddedPostgres()
     warehouseUrl = await server.createDatabase('warehouse')
   })
-  after(() => server?.stop())
+  after(async () => {
+    await server?.stop()
+    rmSync(cwd, { recursive: true, force: true })
+  })
 
   it('serves on 127.0.0.1 by default and stops cleanly on Ctrl-C', async () => {
     const { child, done } = startCli(['serve', '--port', '0'], { STARLINE_WAREHOUSE_URL: warehouseUrl })
@@ -54,6 +60,28 @@ describe('starline serve', () => {
     const result = await done
     assert.equal(result.code, 0, result.stderr)
     assert.doesNotMatch(result.stderr, /WARNING/)
+  })
+
+  it('serves a DuckDB warehouse read-only, leaving the file free for loads between requests', async () => {
+    const path = join(cwd, 'warehouse.duckdb')
+    const tables = TOTESYS.models.map((m) => m.table)
+    const warehouse = new DuckDbWarehouse({ path })
+    try {
+      await warehouse.ensureTables('public', tables)
+      const { child, done } = startCli(['serve', '--port', '0'], { STARLINE_WAREHOUSE_URL: `duckdb://${path}` })
+      const url = await addressOf(child)
+      const held = await fetch(new URL('/api/charts/health-held', url))
+      assert.equal(held.status, 200)
+      const body = (await held.json()) as { engine: string; rows: { held_rows: string }[] }
+      assert.equal(body.engine, 'duckdb')
+      assert.deepEqual(body.rows.map((r) => r.held_rows), ['0', '0', '0'])
+      // The loader can still open the file for writing while serve runs.
+      await warehouse.ensureTables('public', tables)
+      child.kill('SIGINT')
+      assert.equal((await done).code, 0)
+    } finally {
+      await warehouse.close()
+    }
   })
 
   it('warns when told to serve on another interface', async () => {

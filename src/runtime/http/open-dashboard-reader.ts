@@ -3,7 +3,7 @@
  * openWarehouse picks the warehouse engine: `postgres:` / `postgresql:` or
  * `duckdb:` (a database file).
  */
-import { resolve } from 'node:path'
+import { duckDbPathOf } from '../../engines/duckdb/duckdb-url.js'
 import type { DashboardReader } from './dashboard-reader.js'
 import { DuckDbDashboardReader } from './duckdb-dashboard-reader.js'
 import { DashboardQueryError } from './errors.js'
@@ -14,15 +14,9 @@ export const DASHBOARD_URL_SCHEMES = ['postgres:', 'postgresql:', 'duckdb:'] as 
 export function openDashboardReader(url: string, schema: string): DashboardReader {
   const scheme = url.slice(0, url.indexOf(':') + 1).toLowerCase()
   if (scheme === 'postgres:' || scheme === 'postgresql:') return new PostgresDashboardReader({ url, schema })
-  if (scheme === 'duckdb:') return new DuckDbDashboardReader({ path: duckDbFile(url), schema })
+  if (scheme === 'duckdb:') return new DuckDbDashboardReader({ path: duckDbPathOf(url), schema })
   throw new DashboardQueryError(
     `The dashboard cannot read a "${scheme || url}" warehouse: STARLINE_WAREHOUSE_URL must start with ${DASHBOARD_URL_SCHEMES.map((s) => `${s}//`).join(', ')}.`,
   )
 }
 
-/** `duckdb:///abs/file.duckdb` is absolute; `duckdb:file.duckdb` and `duckdb://dir/file.duckdb` are relative to the working directory. */
-function duckDbFile(url: string): string {
-  const rest = url.slice('duckdb:'.length)
-  const path = rest.startsWith('//') ? rest.slice(2) : rest
-  return resolve(decodeURIComponent(path))
-}

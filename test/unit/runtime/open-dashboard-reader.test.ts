@@ -24,4 +24,8 @@ describe('openDashboardReader', () => {
         error instanceof DashboardQueryError && /"mysql:" warehouse.*STARLINE_WAREHOUSE_URL.*postgres:\/\/.*duckdb:\/\//.test(error.message) && !/secret/.test(error.message),
     )
   })
+
+  it('says plainly that a Redshift warehouse is not served', () => {
+    assert.throws(() => openDashboardReader('redshift://u@cluster:5439/dev', 'public'), /does not serve a Redshift warehouse/)
+  })
 })

@@ -2,8 +2,10 @@
  * `starline demo`: the whole pipeline on a fresh machine with nothing to set
  * up. It starts an embedded PostgreSQL holding a generated ToteSys source and
  * an empty warehouse, runs a cycle into a local lake, simulates a day of
- * activity, runs again, and shows what the warehouse holds. The servers are
- * stopped on exit, Ctrl-C included; the lake stays in .starline/demo/ to browse.
+ * activity, runs again, and shows what the warehouse holds. On a terminal it
+ * then serves the dashboard over that warehouse until Ctrl-C; elsewhere (CI)
+ * it ends there. The servers are stopped on exit, Ctrl-C included; the lake
+ * stays in .starline/demo/ to browse.
  */
 import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
@@ -19,6 +21,8 @@ import { formatRun, formatTable, seconds } from '../../observe/summary-text.js'
 import { StageAbortedError } from '../../pipeline/errors.js'
 import { runCycle } from '../../pipeline/run.js'
 import { startEmbeddedPostgres } from '../embedded-postgres-server.js'
+import { DEFAULT_HOST, DEFAULT_PORT } from '../http/dashboard-server.js'
+import { openDashboardReader } from '../http/open-dashboard-reader.js'
 import { extractOptions, loadOptions, localConfig, openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
 
 /** Where the demo loads: the embedded PostgreSQL, or a DuckDB file under .starline/demo/. */
@@ -92,6 +96,15 @@ export async function demoCommand(values: { readonly scale?: string | undefined;
       await warehouse.close()
     }
     say(`\ndemo: done in ${seconds(Date.now() - started)}; the lake is in ${lakeDir}${engine === 'duckdb' ? `, the warehouse in ${duckDbPath}` : ''}`)
+    if (process.stdout.isTTY && !signal.aborted) {
+      const { serveUntilStopped } = await import('./serve-command.js')
+      const reader = openDashboardReader(warehouseUrl, config.warehouseSchema)
+      try {
+        await serveUntilStopped(reader, { host: DEFAULT_HOST, port: DEFAULT_PORT, signal, logger: createLogger({ level: 'warn' }), anyFreePort: true, processed: ctx.processed })
+      } finally {
+        await reader.close()
+      }
+    }
   } finally {
     await server.stop()
   }

@@ -23,6 +23,7 @@ Pipeline commands (configured from the environment; --config FILE overrides):
   transform    build star-schema tables from new ingestion runs (Parquet)
   load         load new processed runs into the warehouse, each exactly once
   run          extract, transform and load in one go
+  serve        a live dashboard over the warehouse, read-only:  [--port N] [--host H] (default 127.0.0.1:8765)
 
 Source commands:
   generate     create and fill a ToteSys source:  --scale N [--seed N] [--until ISO-TIME] [--replace]
@@ -92,6 +93,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         await pipelineCommand(command, config, controller.signal, print, { acceptSchemaChange: values['accept-schema-change'] })
         return 0
       }
+      case 'serve': {
+        const config = loadConfig(values.config ? { file: values.config } : {})
+        await (await import('./serve-command.js')).serveCommand(values, config, controller.signal)
+        return 0
+      }
       case 'generate':
         await (await import('./source-commands.js')).generateCommand(values, print)
         return 0
@@ -132,6 +138,8 @@ function parseCliArgs(argv: readonly string[]) {
       until: { type: 'string' },
       days: { type: 'string' },
       warehouse: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
       replace: { type: 'boolean', default: false },
       'accept-schema-change': { type: 'boolean', default: false },
       spec: { type: 'string' },

@@ -5,17 +5,24 @@
  * temporary file, flushed, then hard-linked to its key. `link` fails if the
  * key exists, so a put either publishes a complete object or nothing, and
  * never replaces one.
+ *
+ * Leases need a compare-and-swap (`replaceIf`), which a filesystem has no
+ * call for; it is built from two atomic steps, rename and exclusive link:
+ * move the current file aside (only one caller gets it), check it is the
+ * expected version, then link the new file in only if the key is still free.
+ * A crash at any step leaves the old object, the new one, or no object:
+ * never a claim that blocks the next runner.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs'
-import { link, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ObjectExistsError, ObjectNotFoundError } from '../errors.js'
 import { assertValidKey, assertValidPrefix } from '../keys.js'
-import type { ObjectInfo, ObjectStore } from '../object-store.js'
+import type { ObjectInfo, ObjectStore, VersionedBytes } from '../object-store.js'
 
 const TEMP_PREFIX = '.starline-tmp-'
 
@@ -109,6 +116,55 @@ export class FsObjectStore implements ObjectStore {
     return path
   }
 
+  async getVersioned(key: string): Promise<VersionedBytes | undefined> {
+    try {
+      const bytes = await readFile(this.#path(key))
+      return { bytes, version: versionOf(bytes) }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'EISDIR') return undefined
+      throw error
+    }
+  }
+
+  async replaceIf(key: string, body: string | Uint8Array, version: string): Promise<string | undefined> {
+    const target = this.#path(key)
+    const bytes = Buffer.from(body)
+    const temp = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+    const aside = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+    try {
+      await writeFile(temp, bytes, { flag: 'wx', flush: true })
+    } catch (error) {
+      // No directory, so no object to replace.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+    try {
+      try {
+        await rename(target, aside)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        throw error
+      }
+      if (versionOf(await readFile(aside)) !== version) {
+        // Not the expected version: put it back, unless a new object took the free key meanwhile.
+        await link(aside, target).catch(ignoreCode('EEXIST'))
+        return undefined
+      }
+      try {
+        await link(temp, target)
+      } catch (error) {
+        // A put created the key while it was free: that object wins, as a newer version would.
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined
+        throw error
+      }
+      return versionOf(bytes)
+    } finally {
+      await unlink(temp).catch(() => {})
+      await unlink(aside).catch(() => {})
+    }
+  }
+
   async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
     let entries: Dirent[]
     try {
@@ -148,3 +204,12 @@ export class FsObjectStore implements ObjectStore {
   }
 }
 
+function versionOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+function ignoreCode(code: string): (error: NodeJS.ErrnoException) => void {
+  return (error) => {
+    if (error.code !== code) throw error
+  }
+}

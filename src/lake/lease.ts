@@ -59,7 +59,7 @@ export async function acquireLease(store: ObjectStore, stage: string, runId: str
   const record: LeaseRecord = {
     stage,
     runId,
-    host: options.holder?.host ?? hostname(),
+    host: options.holder?.host ?? thisHost(),
     pid: options.holder?.pid ?? process.pid,
     acquiredAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + options.ttlMs).toISOString(),
@@ -192,8 +192,18 @@ async function readLease(store: ObjectStore, key: string): Promise<(VersionedByt
   }
 }
 
+/**
+ * Where this process runs, as lease records name it. On Lambda the machine's
+ * host name and pid repeat across sandboxes, so a sandbox is named by its log
+ * stream, which is unique to it; a holder there is judged by expiry alone.
+ */
+function thisHost(): string {
+  const stream = process.env.AWS_LAMBDA_LOG_STREAM_NAME
+  return stream ? `lambda:${process.env.AWS_LAMBDA_FUNCTION_NAME ?? ''}:${stream}` : hostname()
+}
+
 function isStale(holder: LeaseRecord, now: Date): boolean {
-  if (holder.host === hostname()) return !processExists(holder.pid)
+  if (holder.host === thisHost() && !holder.host.startsWith('lambda:')) return !processExists(holder.pid)
   return Date.parse(holder.expiresAt) <= now.getTime()
 }
 

@@ -13,7 +13,7 @@ import { leaseKey } from '../../../src/lake/keys.js'
 import { acquireLease, type Lease, type LeaseRecord } from '../../../src/lake/lease.js'
 import { listAll, type ObjectStore } from '../../../src/lake/object-store.js'
 import { S3ObjectStore } from '../../../src/lake/s3/s3-object-store.js'
-import { MOTO_MISSING, startMoto, type MotoServer } from '../../support/moto-server.js'
+import { MOTO_MISSING, startMoto, useEnv, type MotoServer } from '../../support/moto-server.js'
 import { motoClient, newBucket } from '../../support/s3-test-client.js'
 
 const STAGE = 'extract'
@@ -206,7 +206,23 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
         assert.deepEqual(await storedLease(), live)
       })
 
-      it('treats a torn or garbage lease file as stale', async () => {
+      it('names a Lambda sandbox by its log stream and judges its leases by expiry alone', async () => {
+      const undo = useEnv({ AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/22/[$LATEST]abc123', AWS_LAMBDA_FUNCTION_NAME: 'starline-transform' })
+      try {
+        // Sandboxes share host names and pids: another sandbox's lapsed lease with this very pid is stale.
+        const lapsed = record({ host: 'lambda:starline-transform:2026/11/22/[$LATEST]other', expiresAt: new Date(NOW.getTime() - 1).toISOString() })
+        await store.put(KEY, JSON.stringify(lapsed))
+        const lease = await acquireLease(store, STAGE, RUN_B, { ttlMs: TTL_MS, now: NOW })
+        assert.equal(lease.record.host, 'lambda:starline-transform:2026/11/22/[$LATEST]abc123')
+        assert.deepEqual(lease.replaced, lapsed)
+        // Even its own sandbox's lease is judged by expiry: an unexpired one is kept.
+        await assert.rejects(acquireLease(store, STAGE, RUN_A, { ttlMs: TTL_MS, now: NOW }), LeaseHeldError)
+      } finally {
+        undo()
+      }
+    })
+
+    it('treats a torn or garbage lease file as stale', async () => {
         for (const content of ['', '{"stage":"extract","runId":"2026', 'garbage', '\u0000\u0001\u0002']) {
           const zoneStore = await newStore()
           await zoneStore.put(KEY, content)

@@ -16,6 +16,7 @@ import { extract } from '../../../src/pipeline/extract.js'
 import { LeaseLostError } from '../../../src/pipeline/errors.js'
 import { transform } from '../../../src/pipeline/transform.js'
 import { extractOptions } from '../../../src/runtime/pipeline-setup.js'
+import type { TransformSummary } from '../../../src/schema/summaries.js'
 import { MOTO_MISSING, useEnv } from '../../support/moto-server.js'
 import { LAKE_KINDS, PipelineFixture } from '../../support/pipeline-fixture.js'
 
@@ -58,7 +59,7 @@ for (const lake of LAKE_KINDS) describe(`a stage running longer than its lease (
     const processed = slowParquet(pipeline.ctx.processed, 400, () => started())
     // As on Lambda, where a lease is judged by its expiry alone (a live pid on this host would keep it anyway).
     const undo = useEnv({ AWS_LAMBDA_LOG_STREAM_NAME: '2026/12/03/[$LATEST]renewal', AWS_LAMBDA_FUNCTION_NAME: 'starline-transform' })
-    let summary
+    let summary: TransformSummary | undefined
     try {
       const run = transform({ ...pipeline.ctx, processed, leaseTtlMs: TTL_MS })
       await putting
@@ -69,7 +70,7 @@ for (const lake of LAKE_KINDS) describe(`a stage running longer than its lease (
     } finally {
       undo()
     }
-    assert.equal(summary.runs.length, 1)
+    assert.equal(summary?.runs.length, 1)
     assert.deepEqual(await listRunIds(pipeline.ctx.processed), await listRunIds(pipeline.ctx.ingestion))
     assert.equal(await pipeline.ctx.processed.head(leaseKey('transform')), undefined, 'the lease is released')
   })

@@ -141,9 +141,9 @@ function heldLease(
     release: async () => {
       await renewal.stop()
       await serial(async () => {
-        // NOTE: read-then-delete is not atomic; the window is one round trip, and only after an overrun.
+        // Only while still this runner's: after an overrun another runner may hold it, and keeps it.
         const found = await store.getVersioned(key)
-        if (found?.bytes.toString('utf8') === current.body) await store.delete(key)
+        if (found?.bytes.toString('utf8') === current.body) await store.deleteIf(key, found.version)
       })
     },
   }

@@ -53,6 +53,11 @@ export interface ObjectStore {
    * object changed or vanished in the meantime (nothing is written then).
    */
   replaceIf(key: string, body: string | Uint8Array, version: string): Promise<string | undefined>
+  /**
+   * Removes a coordination object only if its version is still `version`,
+   * atomically. False when it changed or was already gone.
+   */
+  deleteIf(key: string, version: string): Promise<boolean>
 }
 
 /** Collects a listing (small prefixes only). */

@@ -140,17 +140,7 @@ export class FsObjectStore implements ObjectStore {
       throw error
     }
     try {
-      try {
-        await rename(target, aside)
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-        throw error
-      }
-      if (versionOf(await readFile(aside)) !== version) {
-        // Not the expected version: put it back, unless a new object took the free key meanwhile.
-        await link(aside, target).catch(ignoreCode('EEXIST'))
-        return undefined
-      }
+      if (!(await this.#moveAsideIf(target, aside, version))) return undefined
       try {
         await link(temp, target)
       } catch (error) {
@@ -163,6 +153,31 @@ export class FsObjectStore implements ObjectStore {
       await unlink(temp).catch(() => {})
       await unlink(aside).catch(() => {})
     }
+  }
+
+  async deleteIf(key: string, version: string): Promise<boolean> {
+    const target = this.#path(key)
+    const aside = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+    try {
+      return await this.#moveAsideIf(target, aside, version)
+    } finally {
+      await unlink(aside).catch(() => {})
+    }
+  }
+
+  /** Moves `target` to `aside` when it holds `version`; otherwise leaves (or puts back) whatever is there. */
+  async #moveAsideIf(target: string, aside: string, version: string): Promise<boolean> {
+    try {
+      await rename(target, aside)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') return false
+      throw error
+    }
+    if (versionOf(await readFile(aside)) === version) return true
+    // Not the expected version: put it back, unless a new object took the free key meanwhile.
+    await link(aside, target).catch(ignoreCode('EEXIST'))
+    return false
   }
 
   async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {

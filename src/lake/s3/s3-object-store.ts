@@ -191,6 +191,18 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async deleteIf(key: string, version: string): Promise<boolean> {
+    assertValidKey(key)
+    await this.#ready()
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(key), IfMatch: version }))
+      return true
+    } catch (error) {
+      if (isPreconditionFailed(error) || isNoSuchKey(error)) return false
+      throw this.#error(error, 'delete', key)
+    }
+  }
+
   async #putBytes(key: string, bytes: Buffer): Promise<ObjectInfo> {
     const info = { key, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
     try {

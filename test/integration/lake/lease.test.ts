@@ -268,6 +268,7 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
         list: (prefix) => store.list(prefix),
         localPath: (key, scratch) => store.localPath(key, scratch),
         delete: (key) => store.delete(key),
+        deleteIf: (key, version) => store.deleteIf(key, version),
         replaceIf: async (key, body, version) => {
           swapRequested()
           await gate

@@ -466,6 +466,18 @@ export function describeObjectStore(name: string, make: () => Promise<ObjectStor
         assert.deepEqual(await keysOf(store, ''), ['_leases/extract.json'])
       })
 
+      it('deletes an object only at the version it was read at', async () => {
+        await store.put('_leases/extract.json', 'one')
+        const first = (await store.getVersioned('_leases/extract.json'))!
+        const second = (await store.replaceIf('_leases/extract.json', 'two', first.version))!
+        assert.equal(await store.deleteIf('_leases/extract.json', first.version), false)
+        assert.equal((await store.getBytes('_leases/extract.json')).toString('utf8'), 'two')
+        assert.equal(await store.deleteIf('_leases/extract.json', second), true)
+        assert.equal(await store.head('_leases/extract.json'), undefined)
+        assert.equal(await store.deleteIf('_leases/extract.json', second), false)
+        assert.deepEqual(await keysOf(store, ''), [])
+      })
+
       it('lets exactly one of several concurrent swaps from the same version win', async () => {
         await store.put('_leases/extract.json', 'start')
         const { version } = (await store.getVersioned('_leases/extract.json'))!

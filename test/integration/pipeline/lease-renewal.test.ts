@@ -43,6 +43,7 @@ function slowParquet(store: ObjectStore, delayMs: number, onPut: () => void = ()
     getBytes: (key) => store.getBytes(key),
     getVersioned: (key) => store.getVersioned(key),
     replaceIf: (key, body, version) => store.replaceIf(key, body, version),
+    deleteIf: (key, version) => store.deleteIf(key, version),
     head: (key) => store.head(key),
     list: (prefix) => store.list(prefix),
     delete: (key) => store.delete(key),

@@ -45,6 +45,7 @@ Options:
 
 Settings (environment variables; --config FILE overrides them):
 ${settingsHelp()}
+
 Lake URLs are file:///absolute/path or s3://bucket/prefix; an s3:// lake reads the standard AWS
 settings (AWS_REGION, credentials chain, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS).
 

@@ -6,12 +6,9 @@
  * key exists, so a put either publishes a complete object or nothing, and
  * never replaces one.
  *
- * Leases need a compare-and-swap (`replaceIf`), which a filesystem has no
- * call for; it is built from two atomic steps, rename and exclusive link:
- * move the current file aside (only one caller gets it), check it is the
- * expected version, then link the new file in only if the key is still free.
- * A crash at any step leaves the old object, the new one, or no object:
- * never a claim that blocks the next runner.
+ * Leases need a compare-and-swap (`replaceIf`, `deleteIf`), which a
+ * filesystem has no call for: fs-swap.ts builds one from exclusive links and
+ * atomic renames.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs'
@@ -21,6 +18,7 @@ import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ObjectExistsError, ObjectNotFoundError } from '../errors.js'
+import { STALE_CLAIM_MS, versionOf, whileClaimed } from './fs-swap.js'
 import { assertValidKey, assertValidPrefix } from '../keys.js'
 import type { ObjectInfo, ObjectStore, VersionedBytes } from '../object-store.js'
 
@@ -29,9 +27,14 @@ const TEMP_PREFIX = '.starline-tmp-'
 export class FsObjectStore implements ObjectStore {
   readonly root: string
   readonly #dir: string
+  readonly #swap: { readonly hiddenPrefix: string; readonly staleClaimMs: number }
 
-  /** @param root a `file://` URL or an absolute path. */
-  constructor(root: string) {
+  /**
+   * @param root a `file://` URL or an absolute path.
+   * @param options.staleClaimMs when a swap claim counts as left by a dead process (default 10 s; tests shorten it).
+   */
+  constructor(root: string, options: { readonly staleClaimMs?: number } = {}) {
+    this.#swap = { hiddenPrefix: TEMP_PREFIX, staleClaimMs: options.staleClaimMs ?? STALE_CLAIM_MS }
     this.#dir = root.startsWith('file:') ? fileURLToPath(root) : root
     this.root = pathToFileURL(this.#dir).href
   }
@@ -131,7 +134,6 @@ export class FsObjectStore implements ObjectStore {
     const target = this.#path(key)
     const bytes = Buffer.from(body)
     const temp = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
-    const aside = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
     try {
       await writeFile(temp, bytes, { flag: 'wx', flush: true })
     } catch (error) {
@@ -140,44 +142,17 @@ export class FsObjectStore implements ObjectStore {
       throw error
     }
     try {
-      if (!(await this.#moveAsideIf(target, aside, version))) return undefined
-      try {
-        await link(temp, target)
-      } catch (error) {
-        // A put created the key while it was free: that object wins, as a newer version would.
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined
-        throw error
-      }
-      return versionOf(bytes)
+      // rename replaces the key atomically: it is never absent, so no put can slip in.
+      const swapped = await whileClaimed(target, version, this.#swap, () => rename(temp, target))
+      return swapped ? versionOf(bytes) : undefined
     } finally {
       await unlink(temp).catch(() => {})
-      await unlink(aside).catch(() => {})
     }
   }
 
   async deleteIf(key: string, version: string): Promise<boolean> {
     const target = this.#path(key)
-    const aside = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
-    try {
-      return await this.#moveAsideIf(target, aside, version)
-    } finally {
-      await unlink(aside).catch(() => {})
-    }
-  }
-
-  /** Moves `target` to `aside` when it holds `version`; otherwise leaves (or puts back) whatever is there. */
-  async #moveAsideIf(target: string, aside: string, version: string): Promise<boolean> {
-    try {
-      await rename(target, aside)
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ENOENT') return false
-      throw error
-    }
-    if (versionOf(await readFile(aside)) === version) return true
-    // Not the expected version: put it back, unless a new object took the free key meanwhile.
-    await link(aside, target).catch(ignoreCode('EEXIST'))
-    return false
+    return whileClaimed(target, version, this.#swap, () => unlink(target))
   }
 
   async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
@@ -216,15 +191,5 @@ export class FsObjectStore implements ObjectStore {
       // Missing: reported below.
     }
     if (!isFile) throw new ObjectNotFoundError(this.root, key)
-  }
-}
-
-function versionOf(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex')
-}
-
-function ignoreCode(code: string): (error: NodeJS.ErrnoException) => void {
-  return (error) => {
-    if (error.code !== code) throw error
   }
 }

@@ -386,7 +386,7 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
       })
 
       it('renews in the background so a run longer than the time to live keeps its lease', async () => {
-        const ttlMs = 600
+        const ttlMs = 1500
         const lease = await acquireLease(store, STAGE, RUN_A, {
           ttlMs,
           holder: A,

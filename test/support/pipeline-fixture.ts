@@ -101,6 +101,8 @@ export class PipelineFixture {
     const warehouse = await openConfiguredWarehouse(config)
     const sourcePool = new pg.Pool({ connectionString: sourceUrl, max: 2 })
     const warehousePool = new pg.Pool({ connectionString: warehouseUrl, max: 2 })
+    // An idle client terminated by the server (a killed run's cleanup, the server stopping) is not a test failure.
+    for (const pool of [sourcePool, warehousePool]) pool.on('error', () => {})
     const pipeline: Pipeline = {
       lake,
       config,

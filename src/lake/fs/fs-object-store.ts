@@ -172,8 +172,12 @@ export class FsObjectStore implements ObjectStore {
       if (entry.isDirectory()) {
         if (key.startsWith(prefix) || prefix.startsWith(key)) yield* this.#walk(key, prefix)
       } else if (entry.isFile() && key.startsWith(prefix)) {
-        const info = await stat(join(this.#dir, ...key.split('/')))
-        yield { key, size: info.size }
+        // Deleted since readdir (a released lease, a crashed run's leftovers): no longer listed.
+        const info = await stat(join(this.#dir, ...key.split('/'))).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined
+          throw error
+        })
+        if (info !== undefined) yield { key, size: info.size }
       }
     }
   }

@@ -61,7 +61,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
         `${found.from} contains a password. Credentials do not belong in config files: set ${setting.env} or PGPASSWORD in the environment instead.`,
       )
     }
-    return setting.parse(found.value, found.from) as SettingValue<K>
+    return setting.parse(found.value, found.from, cwd) as SettingValue<K>
   }
   const sourceUrl = read('sourceUrl')
   const configuredWarehouseUrl = read('warehouseUrl')

@@ -3,8 +3,12 @@
  * (`STARLINE_EXTRACT_LAG`, `"extract.lag" in starline.json`) and returns the
  * typed value or throws a ConfigError naming that place.
  */
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { LOG_LEVELS, type LogLevel } from '../core/log-level.js'
 import { absoluteDuckDbUrl, DuckDbUrlError, isDuckDbUrl } from '../engines/duckdb/duckdb-url.js'
+import { LakeError } from '../lake/errors.js'
+import { parseS3Url } from '../lake/s3/s3-config.js'
 import { ConfigError } from './errors.js'
 
 export function parsePostgresUrl(value: string, from: string): string {
@@ -54,15 +58,26 @@ export function parseIamRoleArn(value: string, from: string): string {
   return value
 }
 
-export function parseLakeUrl(value: string, from: string): string {
-  const url = parseUrl(value, from, 'file:///absolute/path')
+export function parseLakeUrl(value: string, from: string, cwd: string): string {
+  // `file:relative/path` would otherwise parse as /relative/path, at the filesystem root.
+  if (/^file:(?!\/)/i.test(value)) return pathToFileURL(resolve(cwd, value.slice('file:'.length))).href
+  const url = parseUrl(value, from, 'file:///absolute/path or s3://bucket/prefix')
   if (url.protocol === 'file:') {
     if (url.host !== '' && url.host !== 'localhost') {
       throw new ConfigError(`${from} must be a local path, as in file:///absolute/path (three slashes).`)
     }
     return value
   }
-  throw new ConfigError(`${from} uses the scheme ${url.protocol}//, which this build does not support yet. Use file:///absolute/path.`)
+  if (url.protocol === 's3:') {
+    try {
+      parseS3Url(value, from)
+    } catch (error) {
+      if (error instanceof LakeError) throw new ConfigError(error.message)
+      throw error
+    }
+    return value
+  }
+  throw new ConfigError(`${from} uses the scheme ${url.protocol}//, which starline does not support. Use file:///absolute/path or s3://bucket/prefix.`)
 }
 
 export function parseSchemaName(value: string, from: string): string {

@@ -36,7 +36,8 @@ export interface SettingDefinition<T> {
   readonly description: string
   /** Holds credentials: refused in a config file when it carries a password. */
   readonly credentials?: boolean
-  readonly parse: (value: string, from: string) => T
+  /** `cwd` resolves relative paths (`file:lake/ingestion`). */
+  readonly parse: (value: string, from: string, cwd: string) => T
 }
 
 function setting<T>(definition: SettingDefinition<T>): SettingDefinition<T> {

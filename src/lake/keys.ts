@@ -7,6 +7,7 @@
  *   _leases/<stage>.json                     who is running a stage now
  *   _reconcile/<table>/<runId>.csv           row hashes for noticing silent edits (ingestion)
  *   _quarantine/<table>/<YYYY>/<MM>/<DD>/<runId>.csv   rows that failed validation (processed)
+ *   _probe/<uuid>                            a remote store's check of conditional writes (removed at once)
  *
  * Run ids sort in time order, so listing `_manifests/` lists runs in order.
  */
@@ -17,6 +18,8 @@ export const MANIFEST_PREFIX = '_manifests/'
 export const LEASE_PREFIX = '_leases/'
 export const RECONCILE_PREFIX = '_reconcile/'
 export const QUARANTINE_PREFIX = '_quarantine/'
+/** Reserved: stores write short-lived probe objects here and never list them. */
+export const PROBE_PREFIX = '_probe/'
 
 export function dataKey(table: string, runId: string, extension: 'csv' | 'parquet'): string {
   assertKeySegment(table)

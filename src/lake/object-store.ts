@@ -19,6 +19,13 @@ export interface PutInfo extends ObjectInfo {
   readonly sha256: string
 }
 
+/** A small object's bytes with a token that changes whenever the object is replaced. */
+export interface VersionedBytes {
+  readonly bytes: Buffer
+  /** Opaque: an ETag on S3, a content hash on disk. Only ever passed back to `replaceIf`. */
+  readonly version: string
+}
+
 export interface ObjectStore {
   /** The store's location as a URL (`file:///lake/ingestion`, `s3://bucket/prefix`). */
   readonly root: string
@@ -46,6 +53,20 @@ export interface ObjectStore {
    * stores download to `scratchDir`.
    */
   localPath(key: string, scratchDir: string): Promise<string>
+  /** Reads a small object with its version; undefined when it is missing. For coordination objects (leases). */
+  getVersioned(key: string): Promise<VersionedBytes | undefined>
+  /**
+   * Compare-and-swap, for coordination objects (leases) only, never for
+   * data: replaces `key` with `body` only if the object's version is still
+   * `version`, atomically. Returns the new version, or undefined when the
+   * object changed or vanished in the meantime (nothing is written then).
+   */
+  replaceIf(key: string, body: string | Uint8Array, version: string): Promise<string | undefined>
+  /**
+   * Removes a coordination object only if its version is still `version`,
+   * atomically. False when it changed or was already gone.
+   */
+  deleteIf(key: string, version: string): Promise<boolean>
 }
 
 /** Collects a listing (small prefixes only). */

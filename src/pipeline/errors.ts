@@ -18,8 +18,8 @@ export class StageAbortedError extends PipelineError {
 export class LeaseLostError extends PipelineError {
   constructor(stage: string, runId: string) {
     super(
-      `The ${stage} run ${runId} lost its lease to another runner (it ran longer than STARLINE_LEASE_TTL); it published nothing. ` +
-        'Raise STARLINE_LEASE_TTL above the longest run.',
+      `The ${stage} run ${runId} lost its lease to another runner (it could not renew it for longer than STARLINE_LEASE_TTL); it published nothing. ` +
+        'Check its connection to the lake, or raise STARLINE_LEASE_TTL if the runner can pause that long.',
       { retryable: true },
     )
   }

@@ -26,6 +26,7 @@ import { parseHashes, reconcileTable, type ReconciledTable } from '../source/rec
 import type { Source, SourceSnapshot } from '../source/source.js'
 import { breakingChanges, compareSchemas, schemaDriftError } from '../source/schema-drift.js'
 import { retryStep, type StageContext } from './context.js'
+import { messageOf } from '../core/starline-error.js'
 import { LeaseLostError, PipelineError, StageAbortedError } from './errors.js'
 import { nextRunId } from '../core/run-id.js'
 import type { ExtractSummary, ReconcileSummary } from '../schema/summaries.js'
@@ -46,6 +47,8 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
   // Run ids must sort after every published run, even if this clock lags another runner's.
   const runId = nextRunId((await listRunIds(ctx.ingestion)).at(-1))
   const lease = await acquireLease(ctx.ingestion, 'extract', runId, { ttlMs: ctx.leaseTtlMs })
+  // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
+  lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the extract lease; trying again', { error: messageOf(error) }) })
   const recoveredRunId = lease.replaced ? await removeUnpublishedRun(ctx, lease.replaced.runId) : undefined
   let snapshot: SourceSnapshot | undefined
   let seesAllSessions = true

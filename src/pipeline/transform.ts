@@ -17,12 +17,15 @@ import { listRunIds, readManifest, writeManifest, type ManifestColumn, type Mani
 import { runModels, tablesReadWithHistory, type SourceFile } from '../transform/model-runner.js'
 import type { TransformedRun, TransformSummary } from '../schema/summaries.js'
 import type { StageContext } from './context.js'
+import { messageOf } from '../core/starline-error.js'
 import { LeaseLostError, StageAbortedError } from './errors.js'
 import { newRunId } from '../core/run-id.js'
 
 export async function transform(ctx: StageContext): Promise<TransformSummary> {
   const started = Date.now()
   const lease = await acquireLease(ctx.processed, 'transform', newRunId(), { ttlMs: ctx.leaseTtlMs })
+  // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
+  lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the transform lease; trying again', { error: messageOf(error) }) })
   try {
     const ingested = await listRunIds(ctx.ingestion)
     const processed = await listRunIds(ctx.processed)

@@ -1,11 +1,13 @@
 /**
  * A real pipeline for integration tests: one embedded PostgreSQL per test
- * file, a generated ToteSys source (cloned per test from a template), a
- * filesystem lake in a temp dir, and a warehouse database.
+ * file, a generated ToteSys source (cloned per test from a template), a lake
+ * (a temp dir, or a bucket on one moto_server per test file), and a
+ * warehouse database.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CreateBucketCommand } from '@aws-sdk/client-s3'
 import pg from 'pg'
 import type { StarlineConfig } from '../../src/config/config.js'
 import { generateTotesys } from '../../src/datasets/totesys/generator.js'
@@ -16,15 +18,25 @@ import type { RunSummary } from '../../src/schema/summaries.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/runtime/embedded-postgres-server.js'
 import { extractOptions, loadOptions, localConfig, openConfiguredWarehouse, stageContext } from '../../src/runtime/pipeline-setup.js'
 import { qualify, quoteIdent } from '../../src/sql/quote.js'
+import { startMoto, useEnv, type MotoServer } from './moto-server.js'
+import { motoClient } from './s3-test-client.js'
 
 /** History ends at the start of Tuesday 2024-11-19: the simulator's next day is a trading day. */
 export const UNTIL = new Date('2024-11-19T00:00:00Z')
 
+/** Where a test pipeline keeps its lake: a temp dir, or a bucket on the fixture's moto_server. */
+export const LAKE_KINDS = ['fs', 's3'] as const
+export type LakeKind = (typeof LAKE_KINDS)[number]
+
 export interface Pipeline {
+  readonly lake: LakeKind
   readonly config: StarlineConfig
+  /** What a child process (the CLI) needs on top of the STARLINE_* settings to reach the lake. */
+  readonly lakeEnv: Readonly<Record<string, string>>
   readonly ctx: StageContext
   readonly sourceUrl: string
   readonly warehouseUrl: string
+  /** A temp dir: the lake itself for 'fs', scratch space for 's3'. */
   readonly lakeDir: string
   /** Extract, transform and load once. */
   cycle(): Promise<RunSummary>
@@ -39,6 +51,8 @@ export class PipelineFixture {
   #templates = new Map<string, string>()
   #counter = 0
   #open: Pipeline[] = []
+  #moto: Promise<MotoServer> | undefined
+  #restoreEnv: (() => void) | undefined
 
   async start(): Promise<void> {
     this.#server = await startEmbeddedPostgres()
@@ -67,7 +81,8 @@ export class PipelineFixture {
   }
 
   /** A fresh source (a copy of the generated template), lake and warehouse. */
-  async pipeline(options: { scale?: number; env?: Record<string, string> } = {}): Promise<Pipeline> {
+  async pipeline(options: { scale?: number; env?: Record<string, string>; lake?: LakeKind } = {}): Promise<Pipeline> {
+    const lake = options.lake ?? 'fs'
     const id = ++this.#counter
     const template = await this.template(options.scale ?? 0.1)
     const admin = new pg.Client({ connectionString: this.server.url('postgres') })
@@ -80,13 +95,18 @@ export class PipelineFixture {
     const sourceUrl = this.server.url(`source_${id}`)
     const warehouseUrl = await this.server.createDatabase(`warehouse_${id}`)
     const lakeDir = mkdtempSync(join(tmpdir(), 'starline-lake-'))
-    const config = localConfig({ sourceUrl, warehouseUrl }, lakeDir, { STARLINE_EXTRACT_LAG: '0ms', ...options.env })
+    const lakeEnv = lake === 's3' ? await this.#s3Lake(`starline-lake-${process.pid}-${id}`) : {}
+    const config = localConfig({ sourceUrl, warehouseUrl }, lakeDir, { STARLINE_EXTRACT_LAG: '0ms', ...lakeEnv, ...options.env })
     const ctx = stageContext(config, silentLogger)
     const warehouse = await openConfiguredWarehouse(config)
     const sourcePool = new pg.Pool({ connectionString: sourceUrl, max: 2 })
     const warehousePool = new pg.Pool({ connectionString: warehouseUrl, max: 2 })
+    // An idle client terminated by the server (a killed run's cleanup, the server stopping) is not a test failure.
+    for (const pool of [sourcePool, warehousePool]) pool.on('error', () => {})
     const pipeline: Pipeline = {
+      lake,
       config,
+      lakeEnv,
       ctx,
       sourceUrl,
       warehouseUrl,
@@ -108,6 +128,34 @@ export class PipelineFixture {
   async stop(): Promise<void> {
     for (const pipeline of this.#open) await pipeline.close().catch(() => {})
     await this.#server?.stop()
+    this.#restoreEnv?.()
+    if (this.#moto) await (await this.#moto).stop()
+  }
+
+  /**
+   * A new bucket on the fixture's moto_server (started on first use), and the
+   * settings that put both lake zones in it. The AWS settings also go into
+   * this process's environment, where the stages' S3 clients read them.
+   */
+  async #s3Lake(bucket: string): Promise<Record<string, string>> {
+    if (this.#moto === undefined) {
+      this.#moto = startMoto()
+      // The SDK warns on stderr about Node 20's support ending; the tests run on Node 20 on purpose.
+      this.#restoreEnv = useEnv({ ...(await this.#moto).env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' })
+    }
+    const moto = await this.#moto
+    const client = motoClient(moto)
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }))
+    } finally {
+      client.destroy()
+    }
+    return {
+      ...moto.env,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      STARLINE_INGESTION_URL: `s3://${bucket}/ingestion`,
+      STARLINE_PROCESSED_URL: `s3://${bucket}/processed`,
+    }
   }
 }
 

@@ -5,26 +5,36 @@
  * temporary file, flushed, then hard-linked to its key. `link` fails if the
  * key exists, so a put either publishes a complete object or nothing, and
  * never replaces one.
+ *
+ * Leases need a compare-and-swap (`replaceIf`, `deleteIf`), which a
+ * filesystem has no call for: fs-swap.ts builds one from exclusive links and
+ * atomic renames.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs'
-import { link, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ObjectExistsError, ObjectNotFoundError } from '../errors.js'
+import { STALE_CLAIM_MS, versionOf, whileClaimed } from './fs-swap.js'
 import { assertValidKey, assertValidPrefix } from '../keys.js'
-import type { ObjectInfo, ObjectStore, PutInfo } from '../object-store.js'
+import type { ObjectInfo, ObjectStore, PutInfo, VersionedBytes } from '../object-store.js'
 
 const TEMP_PREFIX = '.starline-tmp-'
 
 export class FsObjectStore implements ObjectStore {
   readonly root: string
   readonly #dir: string
+  readonly #swap: { readonly hiddenPrefix: string; readonly staleClaimMs: number }
 
-  /** @param root a `file://` URL or an absolute path. */
-  constructor(root: string) {
+  /**
+   * @param root a `file://` URL or an absolute path.
+   * @param options.staleClaimMs when a swap claim counts as left by a dead process (default 10 s; tests shorten it).
+   */
+  constructor(root: string, options: { readonly staleClaimMs?: number } = {}) {
+    this.#swap = { hiddenPrefix: TEMP_PREFIX, staleClaimMs: options.staleClaimMs ?? STALE_CLAIM_MS }
     this.#dir = root.startsWith('file:') ? fileURLToPath(root) : root
     this.root = pathToFileURL(this.#dir).href
   }
@@ -109,6 +119,42 @@ export class FsObjectStore implements ObjectStore {
     return path
   }
 
+  async getVersioned(key: string): Promise<VersionedBytes | undefined> {
+    try {
+      const bytes = await readFile(this.#path(key))
+      return { bytes, version: versionOf(bytes) }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'EISDIR') return undefined
+      throw error
+    }
+  }
+
+  async replaceIf(key: string, body: string | Uint8Array, version: string): Promise<string | undefined> {
+    const target = this.#path(key)
+    const bytes = Buffer.from(body)
+    const temp = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+    try {
+      await writeFile(temp, bytes, { flag: 'wx', flush: true })
+    } catch (error) {
+      // No directory, so no object to replace.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+    try {
+      // rename replaces the key atomically: it is never absent, so no put can slip in.
+      const swapped = await whileClaimed(target, version, this.#swap, () => rename(temp, target))
+      return swapped ? versionOf(bytes) : undefined
+    } finally {
+      await unlink(temp).catch(() => {})
+    }
+  }
+
+  async deleteIf(key: string, version: string): Promise<boolean> {
+    const target = this.#path(key)
+    return whileClaimed(target, version, this.#swap, () => unlink(target))
+  }
+
   async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
     let entries: Dirent[]
     try {
@@ -126,8 +172,12 @@ export class FsObjectStore implements ObjectStore {
       if (entry.isDirectory()) {
         if (key.startsWith(prefix) || prefix.startsWith(key)) yield* this.#walk(key, prefix)
       } else if (entry.isFile() && key.startsWith(prefix)) {
-        const info = await stat(join(this.#dir, ...key.split('/')))
-        yield { key, size: info.size }
+        // Deleted since readdir (a released lease, a crashed run's leftovers): no longer listed.
+        const info = await stat(join(this.#dir, ...key.split('/'))).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined
+          throw error
+        })
+        if (info !== undefined) yield { key, size: info.size }
       }
     }
   }
@@ -147,4 +197,3 @@ export class FsObjectStore implements ObjectStore {
     if (!isFile) throw new ObjectNotFoundError(this.root, key)
   }
 }
-

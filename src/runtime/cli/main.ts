@@ -47,6 +47,9 @@ Options:
 Settings (environment variables; --config FILE overrides them):
 ${settingsHelp()}
 
+Lake URLs are file:///absolute/path or s3://bucket/prefix; an s3:// lake reads the standard AWS
+settings (AWS_REGION, credentials chain, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS).
+
 Exit status: 0 success, 1 failure (fix the cause), 2 bad usage or configuration,
 ${EXIT_RETRYABLE} a transient failure (connection lost, lease held...): run again later.
 `

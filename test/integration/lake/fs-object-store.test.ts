@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { link, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -72,5 +72,19 @@ describe('FsObjectStore on disk', () => {
     await store.put('t/a.csv', 'a')
     await assert.rejects(store.put('t/a.csv', 'b'))
     assert.deepEqual(await filesUnder(root), [join('t', 'a.csv')])
+  })
+
+  it('breaks a swap claim left by a killed process, so the lease can still be renewed and released', async () => {
+    const root = join(dir, 'claimed')
+    const store = new FsObjectStore(root, { staleClaimMs: 200 })
+    await store.put('_leases/extract.json', 'mine')
+    const { version } = (await store.getVersioned('_leases/extract.json'))!
+    // What a kill between taking the claim and dropping it leaves: a hidden hard link next to the lease.
+    await link(join(root, '_leases', 'extract.json'), join(root, '_leases', '.starline-tmp-claim-extract.json'))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const renewed = await store.replaceIf('_leases/extract.json', 'renewed', version)
+    assert.ok(renewed !== undefined, 'the swap was blocked by the stale claim')
+    assert.equal(await store.deleteIf('_leases/extract.json', renewed), true)
+    assert.deepEqual(await filesUnder(root), [])
   })
 })

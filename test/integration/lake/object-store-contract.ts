@@ -437,6 +437,59 @@ export function describeObjectStore(name: string, make: () => Promise<ObjectStor
       })
     })
 
+    describe('getVersioned and replaceIf (compare-and-swap for leases)', () => {
+      it('reads bytes with a version, and undefined for a missing key', async () => {
+        await store.put('_leases/extract.json', 'one')
+        const found = await store.getVersioned('_leases/extract.json')
+        assert.equal(found?.bytes.toString('utf8'), 'one')
+        assert.ok(found && found.version.length > 0)
+        assert.equal(await store.getVersioned('_leases/missing.json'), undefined)
+      })
+
+      it('replaces an object read at the current version and returns the new version', async () => {
+        await store.put('_leases/extract.json', 'one')
+        const first = (await store.getVersioned('_leases/extract.json'))!
+        const version = await store.replaceIf('_leases/extract.json', 'two', first.version)
+        assert.ok(version !== undefined && version !== first.version)
+        const now = await store.getVersioned('_leases/extract.json')
+        assert.deepEqual(now, { bytes: Buffer.from('two'), version })
+        assert.deepEqual(await keysOf(store, ''), ['_leases/extract.json'])
+      })
+
+      it('refuses a stale version and a missing object, writing nothing', async () => {
+        await store.put('_leases/extract.json', 'one')
+        const first = (await store.getVersioned('_leases/extract.json'))!
+        await store.replaceIf('_leases/extract.json', 'two', first.version)
+        assert.equal(await store.replaceIf('_leases/extract.json', 'three', first.version), undefined)
+        assert.equal((await store.getBytes('_leases/extract.json')).toString('utf8'), 'two')
+        assert.equal(await store.replaceIf('_leases/gone.json', 'x', first.version), undefined)
+        assert.deepEqual(await keysOf(store, ''), ['_leases/extract.json'])
+      })
+
+      it('deletes an object only at the version it was read at', async () => {
+        await store.put('_leases/extract.json', 'one')
+        const first = (await store.getVersioned('_leases/extract.json'))!
+        const second = (await store.replaceIf('_leases/extract.json', 'two', first.version))!
+        assert.equal(await store.deleteIf('_leases/extract.json', first.version), false)
+        assert.equal((await store.getBytes('_leases/extract.json')).toString('utf8'), 'two')
+        assert.equal(await store.deleteIf('_leases/extract.json', second), true)
+        assert.equal(await store.head('_leases/extract.json'), undefined)
+        assert.equal(await store.deleteIf('_leases/extract.json', second), false)
+        assert.deepEqual(await keysOf(store, ''), [])
+      })
+
+      it('lets exactly one of several concurrent swaps from the same version win', async () => {
+        await store.put('_leases/extract.json', 'start')
+        const { version } = (await store.getVersioned('_leases/extract.json'))!
+        const bodies = ['a', 'b', 'c', 'd', 'e']
+        const results = await Promise.all(bodies.map((body) => store.replaceIf('_leases/extract.json', body, version)))
+        const winners = bodies.filter((_, i) => results[i] !== undefined)
+        assert.equal(winners.length, 1, `winners: ${winners.join(', ')}`)
+        assert.equal((await store.getBytes('_leases/extract.json')).toString('utf8'), winners[0])
+        assert.deepEqual(await keysOf(store, ''), ['_leases/extract.json'])
+      })
+    })
+
     describe('hostile but valid keys', () => {
       it('stores and lists keys with spaces, quotes, unicode and dots', async () => {
         const keys = ['with space/a b.csv', `quote'"/x.csv`, 'ünï/表/🙂.csv', '.hidden/..dots../x.csv', 'semi;colon/$1.csv']

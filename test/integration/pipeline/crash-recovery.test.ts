@@ -1,17 +1,17 @@
 /**
  * Crash safety: a `starline run` killed (SIGKILL, no cleanup of its own) in
  * the middle of each stage, then run again, leaves the lake and the
- * warehouse exactly as one clean run does.
+ * warehouse exactly as one clean run does, with the lake on disk and on S3
+ * (moto_server); and the lake on S3 gives the warehouse the lake on disk gives.
  */
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { MANIFEST_PREFIX } from '../../../src/lake/keys.js'
 import { listRunIds, readManifest } from '../../../src/lake/manifest.js'
 import { listAll, type ObjectStore } from '../../../src/lake/object-store.js'
 import { runCli, startCli } from '../../support/cli-process.js'
-import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
+import { MOTO_MISSING } from '../../support/moto-server.js'
+import { LAKE_KINDS, PipelineFixture, warehouseSnapshot, type LakeKind, type Pipeline } from '../../support/pipeline-fixture.js'
 
 const fixture = new PipelineFixture()
 const SCALE = 1
@@ -20,6 +20,7 @@ after(() => fixture.stop())
 
 function cliEnv(pipeline: Pipeline): Record<string, string> {
   return {
+    ...pipeline.lakeEnv,
     STARLINE_SOURCE_URL: pipeline.sourceUrl,
     STARLINE_WAREHOUSE_URL: pipeline.warehouseUrl,
     STARLINE_INGESTION_URL: pipeline.config.ingestionUrl,
@@ -28,12 +29,9 @@ function cliEnv(pipeline: Pipeline): Record<string, string> {
   }
 }
 
-function filesUnder(dir: string, extension: string): string[] {
-  try {
-    return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(extension))
-  } catch {
-    return []
-  }
+/** Visible objects of a zone whose key ends with `extension`, on any lake. */
+async function keysEnding(store: ObjectStore, extension: string): Promise<string[]> {
+  return (await listAll(store, '')).map((o) => o.key).filter((key) => key.endsWith(extension))
 }
 
 /** Every object is a manifest or listed by one, and no lease is left: nothing half-written is visible. */
@@ -74,12 +72,12 @@ async function ledgerRuns(p: Pipeline): Promise<number> {
 /** When to kill, and what must be true of the state the kill left (so the test knows it hit mid-stage). */
 const KILL_POINTS = {
   'while extracting (data written, no manifest yet)': {
-    reached: (p: Pipeline) =>
-      filesUnder(join(p.lakeDir, 'ingestion'), '.csv').length > 0 && filesUnder(join(p.lakeDir, 'ingestion'), '.json').length <= 1,
+    reached: async (p: Pipeline) =>
+      (await keysEnding(p.ctx.ingestion, '.csv')).length > 0 && (await listRunIds(p.ctx.ingestion)).length === 0,
     left: async (p: Pipeline) => (await listRunIds(p.ctx.ingestion)).length === 0,
   },
   'while transforming (Parquet written, no manifest yet)': {
-    reached: (p: Pipeline) => filesUnder(join(p.lakeDir, 'processed'), '.parquet').length > 0,
+    reached: async (p: Pipeline) => (await keysEnding(p.ctx.processed, '.parquet')).length > 0,
     left: async (p: Pipeline) => (await listRunIds(p.ctx.processed)).length === 0,
   },
   'while loading (COPY into the warehouse under way)': {
@@ -93,20 +91,23 @@ const KILL_POINTS = {
   },
 } as const
 
-describe('a run killed midway, then run again', () => {
+const cleanRuns = new Map<LakeKind, { pipeline: Pipeline; snapshot: Record<string, string[]> }>()
+
+for (const lake of LAKE_KINDS) describe(`a run killed midway, then run again (lake on ${lake})`, { skip: lake === 's3' ? MOTO_MISSING : undefined }, () => {
   let clean: Pipeline
   let cleanSnapshot: Record<string, string[]>
 
   before(async () => {
-    clean = await fixture.pipeline({ scale: SCALE })
+    clean = await fixture.pipeline({ scale: SCALE, lake })
     const result = await runCli(['run'], cliEnv(clean))
     assert.equal(result.code, 0, result.stderr)
     cleanSnapshot = await warehouseSnapshot(clean)
+    cleanRuns.set(lake, { pipeline: clean, snapshot: cleanSnapshot })
   })
 
   for (const [point, { reached, left }] of Object.entries(KILL_POINTS)) {
     it(`ends as one clean run when killed ${point}`, async () => {
-      const pipeline = await fixture.pipeline({ scale: SCALE })
+      const pipeline = await fixture.pipeline({ scale: SCALE, lake })
       const { child, done } = startCli(['run'], cliEnv(pipeline))
       await waitFor(() => reached(pipeline), point)
       child.kill('SIGKILL')
@@ -123,4 +124,16 @@ describe('a run killed midway, then run again', () => {
       await assertNoOrphans(pipeline.ctx.processed)
     })
   }
+})
+
+describe('a lake on S3', { skip: MOTO_MISSING }, () => {
+  it('gives the warehouse and lake content a lake on disk gives, after a clean CLI run', async () => {
+    const onDisk = cleanRuns.get('fs')
+    const onS3 = cleanRuns.get('s3')
+    assert.ok(onDisk && onS3, 'both clean runs ran')
+    assert.deepEqual(onS3.snapshot, onDisk.snapshot)
+    assert.deepEqual(await lakeContent(onS3.pipeline.ctx.ingestion), await lakeContent(onDisk.pipeline.ctx.ingestion))
+    assert.deepEqual(await lakeContent(onS3.pipeline.ctx.processed), await lakeContent(onDisk.pipeline.ctx.processed))
+    assert.match(onS3.pipeline.ctx.ingestion.root, /^s3:\/\//)
+  })
 })

@@ -170,9 +170,26 @@ describe('loadConfig', () => {
       assert.doesNotMatch(garbled.message, /hunter2/)
     })
 
-    it('rejects an s3:// lake URL as not supported yet', () => {
-      rejects({ STARLINE_INGESTION_URL: 's3://bucket/ingestion' }, 'STARLINE_INGESTION_URL', 's3:', 'not support')
-      rejects({ STARLINE_PROCESSED_URL: 's3://bucket/processed' }, 'STARLINE_PROCESSED_URL', 's3:')
+    it('accepts s3:// lake URLs with and without a prefix', () => {
+      const config = loadConfig({ env: { STARLINE_INGESTION_URL: 's3://my-lake/ingestion', STARLINE_PROCESSED_URL: 's3://my-lake' }, cwd: dir })
+      assert.equal(config.ingestionUrl, 's3://my-lake/ingestion')
+      assert.equal(config.processedUrl, 's3://my-lake')
+    })
+
+    it('rejects an s3:// lake URL with an invalid bucket name or prefix', () => {
+      rejects({ STARLINE_INGESTION_URL: 's3://My_Bucket/ingestion' }, 'STARLINE_INGESTION_URL', 'My_Bucket', 'bucket name')
+      rejects({ STARLINE_PROCESSED_URL: 's3://bucket/a//b' }, 'STARLINE_PROCESSED_URL', 'prefix')
+      rejects({ STARLINE_PROCESSED_URL: 's3://bucket/../up' }, 'STARLINE_PROCESSED_URL', 'prefix')
+    })
+
+    it('rejects a lake URL of another scheme, naming the ones it supports', () => {
+      rejects({ STARLINE_INGESTION_URL: 'ftp://host/lake' }, 'STARLINE_INGESTION_URL', 'ftp:', 'file:///', 's3://')
+    })
+
+    it('resolves a relative file: URL against cwd, not the filesystem root', () => {
+      const config = loadConfig({ env: { STARLINE_INGESTION_URL: 'file:lake/ingestion', STARLINE_PROCESSED_URL: 'file:./lake/processed' }, cwd: dir })
+      assert.equal(config.ingestionUrl, pathToFileURL(join(dir, 'lake', 'ingestion')).href)
+      assert.equal(config.processedUrl, pathToFileURL(join(dir, 'lake', 'processed')).href)
     })
 
     it('rejects a lake URL that is not a URL', () => {
@@ -263,7 +280,7 @@ describe('loadConfig', () => {
     })
 
     it('names the file key, not the variable, in an error about a file value', () => {
-      const file = configFile({ lake: { ingestion: 's3://bucket/x' } })
+      const file = configFile({ lake: { ingestion: 'ftp://bucket/x' } })
       const error = assertConfigError(
         () => loadConfig({ file, cwd: dir, env: { STARLINE_INGESTION_URL: 'file:///fine' } }),
         '"lake.ingestion"',

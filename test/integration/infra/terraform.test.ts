@@ -40,13 +40,14 @@ function fullVariables(artifactsDir: string): Record<string, unknown> {
   }
 }
 
-describe('infra/ (Terraform)', { skip: TERRAFORM_MISSING }, () => {
+// The offline checks run while the apply to moto runs: both mostly wait on terraform.
+describe('infra/ (Terraform)', { skip: TERRAFORM_MISSING, concurrency: true }, () => {
   it('is formatted canonically (terraform fmt -check -recursive)', async () => {
     const result = await run('terraform', ['fmt', '-check', '-recursive', '-no-color', INFRA_DIR])
     assert.equal(result.code, 0, `terraform fmt would rewrite: ${result.stdout}${result.stderr}`)
   })
 
-  describe('without a cloud', () => {
+  describe('without a cloud', { concurrency: true }, () => {
     let stack: Stack
 
     before(async () => {
@@ -66,7 +67,7 @@ describe('infra/ (Terraform)', { skip: TERRAFORM_MISSING }, () => {
     // without a cloud; offline credentials keep the provider from waiting for
     // instance metadata meanwhile.
     const plan = (...vars: string[]) =>
-      run('terraform', ['plan', '-no-color', '-refresh=false', `-var=lambda_artifacts_dir=${stack.artifactsDir}`, ...vars.map((v) => `-var=${v}`)], {
+      run('terraform', ['plan', '-no-color', '-refresh=false', '-lock=false', `-var=lambda_artifacts_dir=${stack.artifactsDir}`, ...vars.map((v) => `-var=${v}`)], {
         cwd: stack.dir,
         env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true', AWS_MAX_ATTEMPTS: '1' },
       })
@@ -85,7 +86,7 @@ describe('infra/ (Terraform)', { skip: TERRAFORM_MISSING }, () => {
     })
   })
 
-  describe('applied to moto_server', { skip: MOTO_MISSING ?? BOTO3_MISSING }, () => {
+  describe('applied to moto_server', { skip: MOTO_MISSING ?? BOTO3_MISSING, concurrency: false }, () => {
     let moto: MotoServer
     let stack: Stack
     let outputs: Outputs

@@ -1,15 +1,17 @@
 # One role per function and one policy document per role, so a reviewer can
 # read each function's whole reach in one place. What each may touch:
 #
-#   function        ingestion bucket         processed bucket              secrets      other
-#   ingestion       read, write, delete      -                             source       VPC interfaces (in a VPC)
-#   transform       read; probe/ only        read, write, delete           -            -
-#   loader          -                        read; probe/ failures/ copy/  warehouse    Redshift Data API (redshift)
-#   parquet_loader  -                        -                             warehouse    its dataset prefixes, read only
+#   function        ingestion bucket     processed bucket                 secrets    other
+#   ingestion       read, write, delete  -                                source     VPC interfaces (when in the VPC)
+#   transform       read                 read, write, delete              -          -
+#   loader          -                    read; write loader_write_prefixes warehouse  Redshift Data API; VPC
+#   parquet_loader  -                    -                                warehouse  read its dataset prefixes (Redshift: write
+#                                                                                    COPY manifests there); Data API; VPC
 #
-# A function writes only in the zone it produces. The zone it consumes it
-# reads, except `_probe/`: the S3 object store proves on first use that the
-# bucket honours conditional writes (If-None-Match) before trusting it.
+# A function writes only in the zone it produces; the zone it consumes it
+# only reads. The S3 object store proves, before its first write to a bucket,
+# that the bucket honours conditional writes, with a probe object under
+# `_probe/`: a function that writes a prefix may also write its `_probe/`.
 
 locals {
   ingestion_arn = aws_s3_bucket.ingestion.arn
@@ -18,13 +20,18 @@ locals {
   log_group_arns = { for f, g in aws_cloudwatch_log_group.function : f => g.arn }
 
   # Keys the loader writes in the processed zone it otherwise only reads:
-  # the store's start-up probe, the failure record of a failed load, and
-  # (Redshift) the COPY manifests that list exactly one run's files.
-  loader_write_prefixes = concat(["_probe/", "_failures/"], local.redshift_enabled ? ["_copy/"] : [])
+  # the S3 store's probe before its first write, the failure record of a
+  # failed load, and (Redshift) the COPY manifests that list exactly one
+  # run's files.
+  loader_write_prefixes = concat(["_probe/", "_failures/load/"], local.redshift_enabled ? ["_copy/"] : [])
 
   dataset_bucket_arn    = "arn:${local.partition}:s3:::${var.parquet_loader.dataset_bucket}"
   dataset_object_arns   = [for p in var.parquet_loader.dataset_prefixes : "${local.dataset_bucket_arn}/${p}*"]
   dataset_list_prefixes = flatten([for p in var.parquet_loader.dataset_prefixes : [p, "${p}*"]])
+  # On Redshift the Parquet loader writes, under each table's prefix, the COPY
+  # manifest listing that table's exact files (and the S3 store's probe before
+  # that first write); it writes nothing else anywhere.
+  dataset_write_arns = local.redshift_enabled ? flatten([for p in var.parquet_loader.dataset_prefixes : ["${local.dataset_bucket_arn}/${p}_starline_manifests/*", "${local.dataset_bucket_arn}/${p}_probe/*"]]) : []
 
   data_api_arn        = local.redshift_enabled ? var.redshift_data_api_resource_arn : null
   data_api_serverless = local.data_api_arn != null && can(regex(":workgroup/", coalesce(local.data_api_arn, "-")))
@@ -68,6 +75,8 @@ resource "aws_iam_role_policy" "function" {
 }
 
 data "aws_iam_policy_document" "ingestion" {
+  source_policy_documents = contains(local.vpc_functions, "ingestion") ? [data.aws_iam_policy_document.vpc_access.json] : []
+
   statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -88,19 +97,6 @@ data "aws_iam_policy_document" "ingestion" {
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.source.arn]
   }
-  dynamic "statement" {
-    for_each = length(var.vpc_subnet_ids) > 0 ? [1] : []
-    content {
-      # Lambda manages the function's network interfaces with the function's
-      # own role; these EC2 actions take no resource narrower than "*".
-      sid = "VpcNetworkInterfaces"
-      actions = [
-        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
-      ]
-      resources = ["*"]
-    }
-  }
 }
 
 data "aws_iam_policy_document" "transform" {
@@ -120,11 +116,6 @@ data "aws_iam_policy_document" "transform" {
     resources = ["${local.ingestion_arn}/*"]
   }
   statement {
-    sid       = "ProbeIngestionZone"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${local.ingestion_arn}/_probe/*"]
-  }
-  statement {
     sid       = "WriteProcessedZone"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${local.processed_arn}/*"]
@@ -132,7 +123,10 @@ data "aws_iam_policy_document" "transform" {
 }
 
 data "aws_iam_policy_document" "loader" {
-  source_policy_documents = data.aws_iam_policy_document.redshift_data_api[*].json
+  source_policy_documents = concat(
+    data.aws_iam_policy_document.redshift_data_api[*].json,
+    contains(local.vpc_functions, "loader") ? [data.aws_iam_policy_document.vpc_access.json] : [],
+  )
 
   statement {
     sid       = "OwnLogs"
@@ -167,7 +161,10 @@ data "aws_iam_policy_document" "loader" {
 data "aws_iam_policy_document" "parquet_loader" {
   count = local.parquet_loader_enabled ? 1 : 0
 
-  source_policy_documents = data.aws_iam_policy_document.redshift_data_api[*].json
+  source_policy_documents = concat(
+    data.aws_iam_policy_document.redshift_data_api[*].json,
+    contains(local.vpc_functions, "parquet_loader") ? [data.aws_iam_policy_document.vpc_access.json] : [],
+  )
 
   statement {
     sid       = "OwnLogs"
@@ -190,12 +187,33 @@ data "aws_iam_policy_document" "parquet_loader" {
     resources = local.dataset_object_arns
   }
   dynamic "statement" {
+    for_each = length(local.dataset_write_arns) > 0 ? [1] : []
+    content {
+      sid       = "WriteCopyManifests"
+      actions   = ["s3:PutObject", "s3:DeleteObject"]
+      resources = local.dataset_write_arns
+    }
+  }
+  dynamic "statement" {
     for_each = local.warehouse_secret_enabled ? [1] : []
     content {
       sid       = "ReadWarehouseSecret"
       actions   = ["secretsmanager:GetSecretValue"]
       resources = [aws_secretsmanager_secret.warehouse[0].arn]
     }
+  }
+}
+
+# A function in the VPC: Lambda manages its network interfaces with the
+# function's own role, and these EC2 actions take no resource narrower than "*".
+data "aws_iam_policy_document" "vpc_access" {
+  statement {
+    sid = "VpcNetworkInterfaces"
+    actions = [
+      "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+      "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+    ]
+    resources = ["*"]
   }
 }
 

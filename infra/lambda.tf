@@ -40,7 +40,7 @@ resource "aws_lambda_function" "ingestion" {
   }
 
   dynamic "vpc_config" {
-    for_each = length(var.vpc_subnet_ids) > 0 ? [1] : []
+    for_each = contains(local.vpc_functions, "ingestion") ? [1] : []
     content {
       subnet_ids         = var.vpc_subnet_ids
       security_group_ids = var.vpc_security_group_ids
@@ -91,6 +91,14 @@ resource "aws_lambda_function" "loader" {
     size = local.tmp_mb.loader
   }
 
+  dynamic "vpc_config" {
+    for_each = contains(local.vpc_functions, "loader") ? [1] : []
+    content {
+      subnet_ids         = var.vpc_subnet_ids
+      security_group_ids = var.vpc_security_group_ids
+    }
+  }
+
   environment {
     variables = merge(local.common_env, local.warehouse_env)
   }
@@ -115,6 +123,14 @@ resource "aws_lambda_function" "parquet_loader" {
 
   ephemeral_storage {
     size = local.tmp_mb.parquet_loader
+  }
+
+  dynamic "vpc_config" {
+    for_each = contains(local.vpc_functions, "parquet_loader") ? [1] : []
+    content {
+      subnet_ids         = var.vpc_subnet_ids
+      security_group_ids = var.vpc_security_group_ids
+    }
   }
 
   environment {

@@ -40,6 +40,9 @@ locals {
   # Their AWS names: <name_prefix>-ingestion, ...-parquet-loader.
   lambda_names = { for f in local.function_names : f => "${var.name_prefix}-${replace(f, "_", "-")}" }
 
+  # The functions attached to the VPC (they reach a private database).
+  vpc_functions = length(var.vpc_subnet_ids) > 0 ? toset(var.vpc_functions) : toset([])
+
   # Per-function sizing: the defaults, overridden key by key by the variables.
   memory_mb = merge({ ingestion = 512, transform = 2048, loader = 1024, parquet_loader = 1024 }, var.lambda_memory_mb)
   timeout_s = merge({ ingestion = 900, transform = 900, loader = 900, parquet_loader = 900 }, var.lambda_timeout_seconds)

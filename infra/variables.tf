@@ -230,7 +230,7 @@ variable "redshift_database" {
 }
 
 variable "vpc_subnet_ids" {
-  description = "Private subnets for the ingestion function when the source database is only reachable inside a VPC. Empty: the function runs outside any VPC. Inside a VPC it needs a NAT gateway or VPC endpoints for S3 and Secrets Manager (see docs/deploy-aws.md)."
+  description = "Private subnets for the functions in vpc_functions, when a database is only reachable inside a VPC. Empty: every function runs outside any VPC. Inside a VPC a function needs a NAT gateway or VPC endpoints for S3 and Secrets Manager (see docs/deploy-aws.md)."
   type        = list(string)
   default     = []
 
@@ -241,13 +241,24 @@ variable "vpc_subnet_ids" {
 }
 
 variable "vpc_security_group_ids" {
-  description = "Security groups of the ingestion function inside the VPC; the source database's group must allow PostgreSQL (5432) from one of them."
+  description = "Security groups of the functions inside the VPC; the database's security group must allow PostgreSQL (5432) from one of them."
   type        = list(string)
   default     = []
 
   validation {
     condition     = alltrue([for s in var.vpc_security_group_ids : can(regex("^sg-[0-9a-f]+$", s))]) && (length(var.vpc_security_group_ids) > 0) == (length(var.vpc_subnet_ids) > 0)
     error_message = "vpc_security_group_ids must be security group ids such as \"sg-0abc123\", given exactly when vpc_subnet_ids is."
+  }
+}
+
+variable "vpc_functions" {
+  description = "Which functions run inside the VPC when vpc_subnet_ids is set: the ingestion function (private source database) and, for a private PostgreSQL warehouse, the loader and the Parquet loader. The transform talks only to S3."
+  type        = list(string)
+  default     = ["ingestion"]
+
+  validation {
+    condition     = alltrue([for f in var.vpc_functions : contains(["ingestion", "loader", "parquet_loader"], f)])
+    error_message = "vpc_functions may list ingestion, loader and parquet_loader (the transform needs no database)."
   }
 }
 
@@ -276,8 +287,8 @@ variable "parquet_loader" {
     error_message = "An enabled parquet_loader needs dataset_bucket (a bucket name, no s3://) and at least one dataset prefix."
   }
   validation {
-    condition     = alltrue([for p in var.parquet_loader.dataset_prefixes : length(p) > 0 && !startswith(p, "/") && !strcontains(p, "*")])
-    error_message = "parquet_loader.dataset_prefixes must be non-empty key prefixes without a leading / or wildcards (\"datasets/twitter/users/\")."
+    condition     = alltrue([for p in var.parquet_loader.dataset_prefixes : length(p) > 1 && !startswith(p, "/") && endswith(p, "/") && !strcontains(p, "*")])
+    error_message = "parquet_loader.dataset_prefixes must be key prefixes ending in / without a leading / or wildcards (\"datasets/twitter/users/\")."
   }
   validation {
     condition     = var.parquet_loader.schedule_expression == null || can(regex("^(rate\\(.+\\)|cron\\(.+\\))$", var.parquet_loader.schedule_expression))

@@ -63,6 +63,7 @@ interface FunctionConfiguration {
   Layers?: { Arn: string }[]
   Role: string
   Environment: { Variables: Record<string, string> }
+  VpcConfig?: { SubnetIds: string[]; SecurityGroupIds: string[] }
 }
 
 export function checkFunctions(inventory: Inventory, outputs: Outputs, expected: { warehouseSchema: string; loaderSpec: string }): void {
@@ -92,6 +93,13 @@ export function checkFunctions(inventory: Inventory, outputs: Outputs, expected:
     // DuckDB runs in every stage but the extract: only those carry the layer.
     assert.deepEqual((config.Layers ?? []).map((l) => l.Arn), name === 'ingestion' ? [] : [outputs.duckdb_layer_arn], name)
     assert.equal(invokeConfig.MaximumRetryAttempts, 2, name)
+    // Only the functions that reach a database are in the VPC (the test lists ingestion and loader).
+    const inVpc = name === 'ingestion' || name === 'loader'
+    assert.deepEqual(
+      [[...(config.VpcConfig?.SubnetIds ?? [])].sort(), config.VpcConfig?.SecurityGroupIds ?? []],
+      inVpc ? [['subnet-0abc1234', 'subnet-0def5678'], ['sg-0abc1234']] : [[], []],
+      name,
+    )
   }
   assert.deepEqual(
     inventory.layerVersions.map((l) => [l.LayerVersionArn, l.CompatibleRuntimes]),
@@ -203,26 +211,36 @@ export function checkPolicies(inventory: Inventory, outputs: Outputs, redshift: 
     ...['DescribeStatement', 'GetStatementResult', 'CancelStatement'].map((a) => `redshift-data:${a} * if ${owner}`),
     `redshift-serverless:GetCredentials ${redshift.workgroupArn}`,
   ]
+  const vpc = ['CreateNetworkInterface', 'DescribeNetworkInterfaces', 'DeleteNetworkInterface', 'AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses'].map(
+    (a) => `ec2:${a} *`,
+  )
   const datasetRead = [`s3:ListBucket ${datasets} if ${datasetList}`, `s3:GetObject ${datasets}/twitter/users/*`, `s3:GetObject ${datasets}/twitter/tweets/*`]
   const expected: Record<string, string[]> = {
-    ingestion: [...logs('ingestion'), `s3:ListBucket ${ingestion}`, ...rw(`${ingestion}/*`), `secretsmanager:GetSecretValue ${outputs.source_secret_arn}`],
+    ingestion: [...logs('ingestion'), `s3:ListBucket ${ingestion}`, ...rw(`${ingestion}/*`), `secretsmanager:GetSecretValue ${outputs.source_secret_arn}`, ...vpc],
     transform: [
       ...logs('transform'),
       `s3:ListBucket ${ingestion}`,
       `s3:ListBucket ${processed}`,
       `s3:GetObject ${ingestion}/*`,
-      ...putDelete(`${ingestion}/_probe/*`),
       ...rw(`${processed}/*`),
     ],
     loader: [
       ...logs('loader'),
       `s3:ListBucket ${processed}`,
       `s3:GetObject ${processed}/*`,
-      ...['_probe/*', '_failures/*', '_copy/*'].flatMap((p) => putDelete(`${processed}/${p}`)),
+      ...['_probe/*', '_failures/load/*', '_copy/*'].flatMap((p) => putDelete(`${processed}/${p}`)),
+      `secretsmanager:GetSecretValue ${outputs.warehouse_secret_arn}`,
+      ...dataApi,
+      ...vpc,
+    ],
+    parquet_loader: [
+      ...logs('parquet_loader'),
+      ...datasetRead,
+      // On Redshift it writes each table's COPY manifest beside the table's files, and nothing else.
+      ...['twitter/users/', 'twitter/tweets/'].flatMap((p) => [...putDelete(`${datasets}/${p}_starline_manifests/*`), ...putDelete(`${datasets}/${p}_probe/*`)]),
       `secretsmanager:GetSecretValue ${outputs.warehouse_secret_arn}`,
       ...dataApi,
     ],
-    parquet_loader: [...logs('parquet_loader'), ...datasetRead, `secretsmanager:GetSecretValue ${outputs.warehouse_secret_arn}`, ...dataApi],
   }
   for (const fn of FUNCTIONS) {
     const role = outputs.function_role_arns[fn]!.split('/').pop()!

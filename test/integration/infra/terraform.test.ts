@@ -30,6 +30,9 @@ function fullVariables(artifactsDir: string): Record<string, unknown> {
     warehouse_engine: 'redshift',
     warehouse_schema: 'analytics',
     redshift_data_api_resource_arn: WORKGROUP_ARN,
+    vpc_subnet_ids: ['subnet-0abc1234', 'subnet-0def5678'],
+    vpc_security_group_ids: ['sg-0abc1234'],
+    vpc_functions: ['ingestion', 'loader'],
     parquet_loader: {
       enabled: true,
       spec_json: JSON.stringify({ schema: 'tara_test', tables: [{ name: 'users', prefix: 's3://starline-datasets/twitter/users/' }] }),

@@ -4,7 +4,7 @@
 #   function        ingestion bucket     processed bucket                 secrets    other
 #   ingestion       read, write, delete  -                                source     VPC interfaces (when in the VPC)
 #   transform       read                 read, write, delete              -          -
-#   loader          -                    read; write loader_write_prefixes warehouse  Redshift Data API; VPC
+#   loader          get _manifests/*     read; write loader_write_prefixes warehouse  Redshift Data API; VPC
 #   parquet_loader  -                    -                                warehouse  read its dataset prefixes (Redshift: write
 #                                                                                    COPY manifests there); Data API; VPC
 #
@@ -142,6 +142,13 @@ data "aws_iam_policy_document" "loader" {
     sid       = "ReadProcessedZone"
     actions   = ["s3:GetObject"]
     resources = ["${local.processed_arn}/*"]
+  }
+  statement {
+    # The ingestion manifest of a loaded run holds the source watermark the
+    # loader's WatermarkAge metric (the staleness alarm) is computed from.
+    sid       = "ReadIngestionManifests"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.ingestion_arn}/_manifests/*"]
   }
   statement {
     sid       = "WriteProcessedZoneBookkeeping"

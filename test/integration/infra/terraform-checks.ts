@@ -229,6 +229,7 @@ export function checkPolicies(inventory: Inventory, outputs: Outputs, redshift: 
       ...logs('loader'),
       `s3:ListBucket ${processed}`,
       `s3:GetObject ${processed}/*`,
+      `s3:GetObject ${ingestion}/_manifests/*`,
       ...['_probe/*', '_failures/load/*', '_copy/*'].flatMap((p) => putDelete(`${processed}/${p}`)),
       `secretsmanager:GetSecretValue ${outputs.warehouse_secret_arn}`,
       ...dataApi,

@@ -204,6 +204,16 @@ describe('infra/ (Terraform)', { skip: TERRAFORM_MISSING, concurrency: true }, (
       checkPolicies(inventory, outputs, { workgroupArn: WORKGROUP_ARN })
     })
 
+    it('plans the default configuration (PostgreSQL, no Parquet loader, no VPC) from the applied one', async () => {
+      const defaults = ['-var', `lambda_artifacts_dir=${stack.artifactsDir}`, '-var', 'force_destroy_buckets=true', '-var', 'secret_recovery_window_days=0']
+      const result = await stack.terraform('plan', '-no-color', '-refresh=false', ...defaults)
+      assert.equal(result.code, 0, result.stderr)
+      assert.match(result.stdout, /aws_iam_role\.redshift_copy\[0\] will be destroyed/)
+      assert.match(result.stdout, /aws_lambda_function\.parquet_loader\[0\] will be destroyed/)
+      assert.match(result.stdout, /aws_lambda_function\.ingestion will be updated in-place/)
+      assert.doesNotMatch(result.stdout, /aws_s3_bucket\.(ingestion|processed) must be replaced/)
+    })
+
     it('destroys everything it created', async () => {
       const destroy = await stack.terraform('destroy', '-auto-approve', '-no-color', '-var-file=test.tfvars.json')
       assert.equal(destroy.code, 0, destroy.stderr || destroy.stdout.slice(-4000))

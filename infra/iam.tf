@@ -36,7 +36,8 @@ locals {
   data_api_arn        = local.redshift_enabled ? var.redshift_data_api_resource_arn : null
   data_api_serverless = local.data_api_arn != null && can(regex(":workgroup/", coalesce(local.data_api_arn, "-")))
   # A provisioned cluster's temporary IAM credentials are granted per database.
-  data_api_cluster_db_arn = local.data_api_arn != null && !local.data_api_serverless ? "arn:${local.partition}:redshift:${local.region}:${local.account_id}:dbname:${element(split(":cluster:", coalesce(local.data_api_arn, "-:cluster:-")), 1)}/${var.redshift_database}" : null
+  data_api_cluster        = local.data_api_arn != null && !local.data_api_serverless ? element(split(":cluster:", local.data_api_arn), 1) : null
+  data_api_cluster_db_arn = local.data_api_cluster != null ? "arn:${local.partition}:redshift:${local.region}:${local.account_id}:dbname:${local.data_api_cluster}/${var.redshift_database}" : null
 
   function_policies = merge(
     {
@@ -255,11 +256,23 @@ data "aws_iam_policy_document" "redshift_data_api" {
     }
   }
   dynamic "statement" {
-    for_each = local.data_api_cluster_db_arn != null ? [1] : []
+    for_each = local.data_api_cluster != null && var.redshift_db_user == null ? [1] : []
     content {
-      sid       = "RedshiftClusterCredentials"
+      sid       = "RedshiftClusterCredentialsWithIam"
       actions   = ["redshift:GetClusterCredentialsWithIAM"]
       resources = [local.data_api_cluster_db_arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.data_api_cluster != null && var.redshift_db_user != null ? [1] : []
+    content {
+      # Temporary credentials for exactly one database user, in one database.
+      sid     = "RedshiftClusterCredentialsForDbUser"
+      actions = ["redshift:GetClusterCredentials"]
+      resources = [
+        "arn:${local.partition}:redshift:${local.region}:${local.account_id}:dbuser:${local.data_api_cluster}/${var.redshift_db_user}",
+        local.data_api_cluster_db_arn,
+      ]
     }
   }
 }

@@ -224,9 +224,20 @@ variable "redshift_data_api_resource_arn" {
 }
 
 variable "redshift_database" {
-  description = "With a provisioned cluster and the Data API: the database the loaders get temporary IAM credentials for."
+  description = "With a provisioned cluster and the Data API: the database the loaders get temporary credentials for."
   type        = string
   default     = "dev"
+}
+
+variable "redshift_db_user" {
+  description = "With a provisioned cluster and the Data API: the database user of the URL's db_user (redshift:GetClusterCredentials for that user). Null: the loaders' own IAM identity (GetClusterCredentialsWithIAM)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redshift_db_user == null || can(regex("^[A-Za-z0-9_.@+-]{1,128}$", var.redshift_db_user))
+    error_message = "redshift_db_user must be a Redshift user name (letters, digits, _ . @ + -)."
+  }
 }
 
 variable "vpc_subnet_ids" {

@@ -12,9 +12,8 @@ import { loadConfig, type StarlineConfig } from '../../config/config.js'
 import { resolveSecretUrls, SecretCache, secretsManagerStore } from '../../config/secrets.js'
 import { createLogger, type Logger } from '../../observe/logger.js'
 import type { StageContext } from '../../pipeline/context.js'
-import { openWarehouse, stageContext } from '../pipeline-setup.js'
-
-type OpenedWarehouse = ReturnType<typeof openWarehouse>
+import type { Warehouse } from '../../warehouse/warehouse.js'
+import { openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
 
 export interface LambdaRuntime {
   readonly config: StarlineConfig
@@ -23,7 +22,7 @@ export interface LambdaRuntime {
   /** The stage context without a signal: each invocation adds its own deadline. */
   readonly ctx: StageContext
   /** The warehouse, opened on first use (only the loader needs one). */
-  warehouse(): OpenedWarehouse
+  warehouse(): Promise<Warehouse>
   close(): Promise<void>
 }
 
@@ -63,14 +62,14 @@ async function buildRuntime(env: NodeJS.ProcessEnv): Promise<LambdaRuntime> {
   const config = loadConfig({ env: await resolveSecretUrls(env, secrets) })
   const logger = createLogger({ level: config.logLevel })
   const ctx = stageContext(config, logger)
-  let warehouse: OpenedWarehouse | undefined
+  let warehouse: Promise<Warehouse> | undefined
   return {
     config,
     logger,
     ctx,
-    warehouse: () => (warehouse ??= openWarehouse(config)),
+    warehouse: () => (warehouse ??= openConfiguredWarehouse(config)),
     async close() {
-      await warehouse?.close()
+      await (await warehouse?.catch(() => undefined))?.close()
     },
   }
 }

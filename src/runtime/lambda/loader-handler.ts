@@ -18,7 +18,7 @@ export async function handler(event: unknown, context?: LambdaContext): Promise<
     if (announced.runIds.length === 0) {
       return { stage: 'load', runIds: [], tables: [], rows: 0, skipped: 'no processed manifest in the event' }
     }
-    const warehouse = runtime.warehouse()
+    const warehouse = await runtime.warehouse()
     const options = loadOptions(runtime.config, warehouse)
     const summary = await load(ctx, options)
     const ledger = (await warehouse.loadedRuns(options.schema)).map((row) => row.runId).sort()

@@ -3,23 +3,19 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
-import pg from 'pg'
-import { simulateActivity } from '../../../src/datasets/totesys/simulator.js'
 import { listRunIds } from '../../../src/lake/manifest.js'
 import { handler as ingestion } from '../../../src/runtime/lambda/ingestion-handler.js'
 import { handler as loader } from '../../../src/runtime/lambda/loader-handler.js'
 import { discardLambdaRuntime } from '../../../src/runtime/lambda/lambda-runtime.js'
 import { handler as transform } from '../../../src/runtime/lambda/transform-handler.js'
-import { runCli } from '../../support/cli-process.js'
 import { captureOutput, lambdaContext, quietly, s3Event, scheduledEvent } from '../../support/lambda-events.js'
+import { cliRun, lambdaEnv, simulateDay } from '../../support/lambda-setup.js'
 import { MOTO_MISSING, startMoto, useEnv, type MotoServer } from '../../support/moto-server.js'
 import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
 
 const fixture = new PipelineFixture()
 let moto: MotoServer | undefined
 let scratch: string
-let secretCounter = 0
 
 before(async () => {
   if (MOTO_MISSING) return
@@ -35,49 +31,6 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true })
 })
 
-/** Secrets in moto's Secrets Manager: the source as {"url"}, the warehouse in the RDS shape. Returns the handler's environment. */
-async function lambdaEnv(pipeline: Pipeline): Promise<Record<string, string>> {
-  const client = new SecretsManagerClient({ endpoint: moto!.endpoint, region: moto!.env.AWS_REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
-  const n = ++secretCounter
-  const source = await client.send(new CreateSecretCommand({ Name: `starline/source-${n}`, SecretString: JSON.stringify({ url: pipeline.sourceUrl }) }))
-  const w = new URL(pipeline.warehouseUrl)
-  const rds = { engine: 'postgres', host: w.hostname, port: Number(w.port), username: decodeURIComponent(w.username), password: decodeURIComponent(w.password) || 'unused', dbname: w.pathname.slice(1) }
-  const warehouse = await client.send(new CreateSecretCommand({ Name: `starline/warehouse-${n}`, SecretString: JSON.stringify(rds) }))
-  client.destroy()
-  return {
-    ...moto!.env,
-    STARLINE_INGESTION_URL: pipeline.config.ingestionUrl,
-    STARLINE_PROCESSED_URL: pipeline.config.processedUrl,
-    STARLINE_SOURCE_SECRET_ID: source.Name!,
-    STARLINE_WAREHOUSE_SECRET_ID: warehouse.ARN!,
-    STARLINE_EXTRACT_LAG: '0ms',
-    STARLINE_SCRATCH_DIR: scratch,
-    STARLINE_LOG_LEVEL: 'warn',
-  }
-}
-
-/** The same data through the CLI: `starline run` in a child process. */
-async function cliRun(pipeline: Pipeline): Promise<void> {
-  const result = await runCli(['run'], {
-    STARLINE_SOURCE_URL: pipeline.sourceUrl,
-    STARLINE_WAREHOUSE_URL: pipeline.warehouseUrl,
-    STARLINE_INGESTION_URL: pipeline.config.ingestionUrl,
-    STARLINE_PROCESSED_URL: pipeline.config.processedUrl,
-    STARLINE_EXTRACT_LAG: '0ms',
-  })
-  assert.equal(result.code, 0, result.stderr)
-}
-
-async function simulateDay(pipeline: Pipeline): Promise<void> {
-  const client = new pg.Client({ connectionString: pipeline.sourceUrl })
-  await client.connect()
-  try {
-    await simulateActivity(client, { days: 1, seed: 3, silentEditChance: 0 })
-  } finally {
-    await client.end()
-  }
-}
-
 /** One cycle through the three handlers, as the S3 notifications would chain them. */
 async function handlerCycle(): Promise<{ extracted: string[]; transformed: string[]; loaded: string[] }> {
   const extracted = await ingestion(scheduledEvent(), lambdaContext())
@@ -92,7 +45,7 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
   it('extract, transform and load through their events with secrets from Secrets Manager, ending equal to a CLI run', async () => {
     const viaLambda = await fixture.pipeline()
     const viaCli = await fixture.pipeline()
-    const restore = useEnv(await lambdaEnv(viaLambda))
+    const restore = useEnv(await lambdaEnv(moto!, viaLambda, scratch))
     try {
       const first = await captureOutput(handlerCycle)
       assert.equal(first.error, undefined, String(first.error))
@@ -140,7 +93,7 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
   it('loads a run exactly once when its S3 event is duplicated and two loader invocations overlap', async () => {
     const pipeline = await fixture.pipeline()
     const reference = await fixture.pipeline()
-    const restore = useEnv(await lambdaEnv(pipeline))
+    const restore = useEnv(await lambdaEnv(moto!, pipeline, scratch))
     try {
       const extracted = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
       const ingestionManifest = `_manifests/${extracted.runIds[0]}.json`
@@ -171,7 +124,7 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
 
   it('skips an event whose records hold no manifest, logging each record it ignores', async () => {
     const pipeline = await fixture.pipeline()
-    const restore = useEnv(await lambdaEnv(pipeline))
+    const restore = useEnv(await lambdaEnv(moto!, pipeline, scratch))
     try {
       const extracted = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
       const runId = extracted.runIds[0]!
@@ -192,7 +145,7 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
 
   it('fails with a terminal error naming the secret when it does not exist, and recovers once it does', async () => {
     const pipeline = await fixture.pipeline()
-    const env = await lambdaEnv(pipeline)
+    const env = await lambdaEnv(moto!, pipeline, scratch)
     const restore = useEnv({ ...env, STARLINE_SOURCE_SECRET_ID: 'starline/missing' })
     try {
       const { error } = await captureOutput(() => ingestion(scheduledEvent(), lambdaContext()))

@@ -111,3 +111,11 @@ export async function quietly<T>(work: () => Promise<T>): Promise<T> {
   if (error !== undefined) throw error
   return result as T
 }
+
+/** The S3 record announcing run `runId`'s manifest in the zone at `zoneUrl` (`s3://bucket/prefix`; a `file:` zone gets a made-up bucket). */
+export function manifestRecord(zoneUrl: string, runId: string): S3RecordSpec {
+  const url = new URL(zoneUrl)
+  if (url.protocol !== 's3:') return { bucket: 'starline-test-zone', key: `_manifests/${runId}.json` }
+  const prefix = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, '')
+  return { bucket: url.hostname, key: `${prefix ? `${prefix}/` : ''}_manifests/${runId}.json` }
+}

@@ -8,7 +8,7 @@ import { handler as ingestion } from '../../../src/runtime/lambda/ingestion-hand
 import { handler as loader } from '../../../src/runtime/lambda/loader-handler.js'
 import { discardLambdaRuntime } from '../../../src/runtime/lambda/lambda-runtime.js'
 import { handler as transform } from '../../../src/runtime/lambda/transform-handler.js'
-import { captureOutput, lambdaContext, quietly, s3Event, scheduledEvent } from '../../support/lambda-events.js'
+import { captureOutput, lambdaContext, manifestRecord, quietly, s3Event, scheduledEvent } from '../../support/lambda-events.js'
 import { cliRun, lambdaEnv, simulateDay } from '../../support/lambda-setup.js'
 import { MOTO_MISSING, startMoto, useEnv, type MotoServer } from '../../support/moto-server.js'
 import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
@@ -34,9 +34,9 @@ after(async () => {
 /** One cycle through the three handlers, as the S3 notifications would chain them. */
 async function handlerCycle(): Promise<{ extracted: string[]; transformed: string[]; loaded: string[] }> {
   const extracted = await ingestion(scheduledEvent(), lambdaContext())
-  const manifests = extracted.runIds.map((runId) => ({ bucket: 'starline-ingestion', key: `_manifests/${runId}.json` }))
+  const manifests = extracted.runIds.map((runId) => manifestRecord(process.env.STARLINE_INGESTION_URL!, runId))
   const transformed = await transform(s3Event(manifests), lambdaContext())
-  const processed = transformed.runIds.map((runId) => ({ bucket: 'starline-processed', key: `_manifests/${runId}.json` }))
+  const processed = transformed.runIds.map((runId) => manifestRecord(process.env.STARLINE_PROCESSED_URL!, runId))
   const loaded = await loader(s3Event(processed), lambdaContext())
   return { extracted: [...extracted.runIds], transformed: [...transformed.runIds], loaded: [...loaded.runIds] }
 }
@@ -96,12 +96,12 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
     const restore = useEnv(await lambdaEnv(moto!, pipeline, scratch))
     try {
       const extracted = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
-      const ingestionManifest = `_manifests/${extracted.runIds[0]}.json`
+      const ingestionManifest = manifestRecord(pipeline.config.ingestionUrl, extracted.runIds[0]!)
       // The ingestion manifest's event, delivered twice, to two overlapping transforms.
-      const transforms = await quietly(() => Promise.all([0, 1].map(() => transform(s3Event([{ bucket: 'b', key: ingestionManifest }]), lambdaContext()))))
+      const transforms = await quietly(() => Promise.all([0, 1].map(() => transform(s3Event([ingestionManifest]), lambdaContext()))))
       assert.deepEqual(transforms.flatMap((t) => t.runIds), extracted.runIds, 'one of the two transforms did the run, the other found it done')
       const runId = extracted.runIds[0]!
-      const record = { bucket: 'starline-processed', key: `_manifests/${runId}.json` }
+      const record = manifestRecord(pipeline.config.processedUrl, runId)
       // A duplicated record in one event, and the same event to two concurrent invocations.
       const duplicated = s3Event([record, record])
       const results = await quietly(() => Promise.all([loader(duplicated, lambdaContext()), loader(duplicated, lambdaContext())]))
@@ -128,9 +128,10 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
     try {
       const extracted = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
       const runId = extracted.runIds[0]!
+      const manifest = manifestRecord(pipeline.config.ingestionUrl, runId)
       const event = s3Event([
-        { bucket: 'starline-ingestion', key: `sales_order/2024/11/18/${runId}.csv` },
-        { bucket: 'starline-ingestion', key: `_manifests/${runId}.json`, eventName: 'ObjectRemoved:Delete' },
+        { bucket: manifest.bucket, key: manifest.key.replace(`_manifests/${runId}.json`, `sales_order/2024/11/18/${runId}.csv`) },
+        { ...manifest, eventName: 'ObjectRemoved:Delete' },
       ])
       const { result, error, output } = await captureOutput(() => transform(event, lambdaContext()))
       assert.equal(error, undefined, String(error))

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { TOTESYS } from '../../../src/datasets/totesys/totesys-dataset.js'
-import { s3Event, scheduledEvent } from '../../support/lambda-events.js'
+import { manifestRecord, s3Event, scheduledEvent } from '../../support/lambda-events.js'
 import { cliRun, lambdaEnv } from '../../support/lambda-setup.js'
 import { MOTO_MISSING, startMoto, type MotoServer } from '../../support/moto-server.js'
 import { PipelineFixture, warehouseSnapshot } from '../../support/pipeline-fixture.js'
@@ -164,9 +164,9 @@ describe('the packaged handlers', { skip: MOTO_MISSING }, () => {
     const extracted = await invoke(task('ingestion_function'), undefined, scheduledEvent(), env)
     assert.equal(extracted.runIds.length, 1)
     const runId = extracted.runIds[0]!
-    const transformed = await invoke(task('transform_function'), layer, s3Event([{ bucket: 'starline-ingestion', key: `_manifests/${runId}.json` }]), env)
+    const transformed = await invoke(task('transform_function'), layer, s3Event([manifestRecord(viaZip.config.ingestionUrl, runId)]), env)
     assert.deepEqual(transformed.runIds, [runId])
-    const loaded = await invoke(task('loader_function'), layer, s3Event([{ bucket: 'starline-processed', key: `_manifests/${runId}.json` }]), env)
+    const loaded = await invoke(task('loader_function'), layer, s3Event([manifestRecord(viaZip.config.processedUrl, runId)]), env)
     assert.deepEqual(loaded.runIds, [runId])
     assert.ok(loaded.rows > 0)
 

@@ -1,7 +1,10 @@
 /**
  * The ingestion Lambda: on an EventBridge schedule, extract what changed in
  * the source into the ingestion zone (the stage `starline extract` runs).
+ * When another extract is running (a duplicated schedule event, or a run
+ * longer than the schedule's rate), this tick is left to it.
  */
+import { LeaseHeldError } from '../../lake/errors.js'
 import { latestManifest } from '../../lake/manifest.js'
 import { extract } from '../../pipeline/extract.js'
 import type { ExtractSummary } from '../../schema/summaries.js'
@@ -13,7 +16,15 @@ export async function handler(event: unknown, context?: LambdaContext): Promise<
   return invokeStage('ingestion', context, async (runtime, ctx) => {
     const { manual } = parseScheduledEvent(event)
     if (manual) ctx.logger.info('invoked without a scheduled event: extracting as scheduled')
-    const summary = await extract(ctx, extractOptions(runtime.config))
+    let summary: ExtractSummary
+    try {
+      summary = await extract(ctx, extractOptions(runtime.config))
+    } catch (error) {
+      // Held by a live runner (a dead one's lease is taken over inside extract).
+      if (!(error instanceof LeaseHeldError)) throw error
+      ctx.logger.warn('another extract is running: this scheduled tick is left to it', { reason: error.message })
+      return { stage: 'extract', runIds: [], tables: [], rows: 0, skipped: 'another extract holds the lease' }
+    }
     // Nothing changed: the freshest watermark is still the newest run's.
     const watermark = summary.window?.to ?? (await latestManifest(ctx.ingestion))?.manifest.watermark?.to
     return {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { acquireLease } from '../../../src/lake/lease.js'
 import { listRunIds } from '../../../src/lake/manifest.js'
 import { handler as ingestion } from '../../../src/runtime/lambda/ingestion-handler.js'
 import { handler as loader } from '../../../src/runtime/lambda/loader-handler.js'
@@ -139,6 +140,23 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
       assert.deepEqual(await listRunIds(pipeline.ctx.processed), [], 'nothing was transformed')
       const ignored = output.logs.filter((l) => l.message === 'event record ignored')
       assert.deepEqual(ignored.map((l) => l.reason), ['not a run manifest', 'not an ObjectCreated event'])
+    } finally {
+      restore()
+    }
+  })
+
+  it('leaves a scheduled tick to an extract that is still running, and extracts on the next', async () => {
+    const pipeline = await fixture.pipeline()
+    const restore = useEnv(await lambdaEnv(moto!, pipeline, scratch))
+    try {
+      // A live holder: this process, so the lease is not stale.
+      const running = await acquireLease(pipeline.ctx.ingestion, 'extract', '20261203T000000000Z', { ttlMs: 60_000 })
+      const skipped = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
+      assert.equal(skipped.skipped, 'another extract holds the lease')
+      assert.deepEqual(await listRunIds(pipeline.ctx.ingestion), [])
+      await running.release()
+      const next = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
+      assert.equal(next.runIds.length, 1)
     } finally {
       restore()
     }

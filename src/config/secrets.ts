@@ -12,7 +12,7 @@
  * invocation, so a rotated password is picked up by the retry.
  * WARNING: nothing here may put a secret's value in a message or a log line.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { GetSecretValueCommand, SecretsManagerClient, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager'
 import { messageOf } from '../core/starline-error.js'
 import { SecretError } from './errors.js'
 
@@ -34,7 +34,7 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE
 export function secretsManagerStore(client: SecretsManagerClient = new SecretsManagerClient({})): SecretStore {
   return {
     async getSecretString(secretId) {
-      let answer
+      let answer: GetSecretValueCommandOutput
       try {
         answer = await client.send(new GetSecretValueCommand({ SecretId: secretId }))
       } catch (error) {

@@ -8,23 +8,11 @@ import { runIdOfManifestKey } from '../../lake/keys.js'
 import type { Logger } from '../../observe/logger.js'
 import { LambdaEventError } from './lambda-errors.js'
 
-/** An EventBridge scheduled event (`"detail-type": "Scheduled Event"`). */
-export interface ScheduledEvent {
-  readonly 'detail-type': string
-  readonly source: string
-  readonly time?: string
-  readonly resources?: readonly string[]
-}
-
-/** One record of an S3 event notification. */
-export interface S3EventRecord {
+/** One record of an S3 event notification: the fields starline reads. */
+interface S3EventRecord {
   readonly eventSource: string
   readonly eventName: string
   readonly s3: { readonly bucket: { readonly name: string }; readonly object: { readonly key: string; readonly size?: number } }
-}
-
-export interface S3Event {
-  readonly Records: readonly S3EventRecord[]
 }
 
 /** The bits of Lambda's context object the handlers use. */

@@ -12,7 +12,7 @@ import { handler as transform } from '../../../src/runtime/lambda/transform-hand
 import { captureOutput, lambdaContext, manifestRecord, quietly, s3Event, scheduledEvent } from '../../support/lambda-events.js'
 import { cliRun, lambdaEnv, simulateDay } from '../../support/lambda-setup.js'
 import { MOTO_MISSING, startMoto, useEnv, type MotoServer } from '../../support/moto-server.js'
-import { PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
+import { PipelineFixture, warehouseSnapshot } from '../../support/pipeline-fixture.js'
 
 const fixture = new PipelineFixture()
 let moto: MotoServer | undefined

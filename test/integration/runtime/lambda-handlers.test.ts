@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { acquireLease } from '../../../src/lake/lease.js'
 import { listRunIds } from '../../../src/lake/manifest.js'
+import { listAll } from '../../../src/lake/object-store.js'
+import { StageAbortedError } from '../../../src/pipeline/errors.js'
 import { handler as ingestion } from '../../../src/runtime/lambda/ingestion-handler.js'
 import { handler as loader } from '../../../src/runtime/lambda/loader-handler.js'
 import { discardLambdaRuntime } from '../../../src/runtime/lambda/lambda-runtime.js'
@@ -157,6 +159,25 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
       await running.release()
       const next = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
       assert.equal(next.runIds.length, 1)
+    } finally {
+      restore()
+    }
+  })
+
+  it('stops a stage when the invocation nears its timeout, publishing nothing, so the retry does the run', async () => {
+    const pipeline = await fixture.pipeline()
+    const restore = useEnv(await lambdaEnv(moto!, pipeline, scratch))
+    try {
+      const extracted = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
+      const event = s3Event([manifestRecord(pipeline.config.ingestionUrl, extracted.runIds[0]!)])
+      // Less time left than the margin kept for cleaning up: the deadline has already passed.
+      const { error, output } = await captureOutput(() => transform(event, lambdaContext(500)))
+      assert.ok(error instanceof StageAbortedError, String(error))
+      assert.equal(error.retryable, true)
+      assert.deepEqual(output.logs.filter((l) => l.message === 'stage failed').map((l) => [l.function, l.error, l.retryable]), [['transform', 'StageAbortedError', true]])
+      assert.deepEqual(await listAll(pipeline.ctx.processed, ''), [], 'nothing in the processed zone, not even the lease')
+      const retried = await quietly(() => transform(event, lambdaContext()))
+      assert.deepEqual(retried.runIds, extracted.runIds)
     } finally {
       restore()
     }

@@ -36,7 +36,7 @@ let cached: { readonly fingerprint: string; readonly runtime: Promise<LambdaRunt
 export async function lambdaRuntime(env: NodeJS.ProcessEnv = process.env): Promise<LambdaRuntime> {
   const fingerprint = JSON.stringify(
     Object.entries(env)
-      .filter(([key]) => key.startsWith('STARLINE_') || key.startsWith('AWS_'))
+      .filter(([key]) => key.startsWith('STARLINE_') || key === 'AWS_REGION' || key.startsWith('AWS_ENDPOINT_URL'))
       .sort(([a], [b]) => a.localeCompare(b)),
   )
   if (cached?.fingerprint === fingerprint) return cached.runtime

@@ -85,6 +85,9 @@ export class PipelineFixture {
     const warehouse = await openConfiguredWarehouse(config)
     const sourcePool = new pg.Pool({ connectionString: sourceUrl, max: 2 })
     const warehousePool = new pg.Pool({ connectionString: warehouseUrl, max: 2 })
+    // pool.end() resolves before its idle sockets have closed; the server's
+    // shutdown notice on such a socket must not become an uncaught error.
+    for (const pool of [sourcePool, warehousePool]) pool.on('error', () => {})
     const pipeline: Pipeline = {
       config,
       ctx,

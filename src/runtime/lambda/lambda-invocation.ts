@@ -84,13 +84,22 @@ export async function invokeStage<S>(
     const retryable = error instanceof StarlineError ? error.retryable : 'unknown'
     createLogger({ level: runtime?.config.logLevel === 'silent' ? 'silent' : 'error', fields }).error('stage failed', {
       error: error instanceof Error ? error.name : 'Error',
-      reason: messageOf(error),
+      reason: withoutPasswords(messageOf(error)),
       retryable,
       durationMs: Date.now() - started,
     })
     await discardLambdaRuntime().catch(() => {})
     throw error
   }
+}
+
+/**
+ * A message with the password of any URL in it removed. Errors are written
+ * not to hold one; this is the last guard, because the URLs built from
+ * secrets carry passwords and a driver may quote its connection string.
+ */
+export function withoutPasswords(message: string): string {
+  return message.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s@/]*@/gi, '$1@')
 }
 
 /** The watermark `to` of ingestion run `runId`, or undefined when its manifest has none or is gone. */

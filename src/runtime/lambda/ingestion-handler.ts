@@ -26,7 +26,7 @@ export async function handler(event: unknown, context?: LambdaContext): Promise<
       return { stage: 'extract', runIds: [], tables: [], rows: 0, skipped: 'another extract holds the lease' }
     }
     // Nothing changed: the freshest watermark is still the newest run's.
-    const watermark = summary.window?.to ?? (await latestManifest(ctx.ingestion))?.manifest.watermark?.to
+    const watermark = summary.window?.to ?? (await latestManifest(ctx.ingestion, 'extract'))?.manifest.watermark?.to
     return {
       stage: 'extract',
       summary,

@@ -106,7 +106,7 @@ export function withoutPasswords(message: string): string {
 export async function watermarkOfRun(ingestion: ObjectStore, runId: string | undefined): Promise<string | undefined> {
   if (runId === undefined) return undefined
   try {
-    return (await readManifest(ingestion, runId)).manifest.watermark?.to
+    return (await readManifest(ingestion, runId, 'extract')).manifest.watermark?.to
   } catch {
     return undefined
   }

@@ -128,14 +128,18 @@ describe('the packaged handlers', { skip: MOTO_MISSING }, () => {
    * as Lambda's runtime is: the function in its own folder, the layer's
    * nodejs/node_modules on NODE_PATH, nothing of the source tree reachable.
    */
-  async function invoke(taskDir: string, layerDir: string | undefined, event: unknown, env: Record<string, string>): Promise<{ runIds: string[]; rows: number }> {
+  async function invoke(taskDir: string, layerDir: string | undefined, event: unknown, env: Record<string, string>): Promise<{ runIds: string[]; rows: number; durationMs: number; peakRss: number }> {
     const out = join(work, `result-${Date.now()}-${Math.random().toString(36).slice(2)}.json`)
     const harness = `
       const { writeFileSync } = require('node:fs')
       const { handler } = require(process.env.LAMBDA_TASK_ROOT + '/index.js')
       const deadline = Date.now() + 600000
+      // Sampled: getrusage's maxRSS keeps the parent's peak across fork and exec.
+      let peak = 0
+      const sample = () => { peak = Math.max(peak, process.memoryUsage.rss()) }
+      setInterval(sample, 20).unref()
       handler(JSON.parse(process.argv[1]), { awsRequestId: 'zip-test', getRemainingTimeInMillis: () => deadline - Date.now() }).then(
-        (result) => writeFileSync(process.argv[2], JSON.stringify({ result })),
+        (result) => (sample(), writeFileSync(process.argv[2], JSON.stringify({ result, peakRss: peak }))),
         (error) => writeFileSync(process.argv[2], JSON.stringify({ error: String(error && error.message) })),
       )`
     const child = spawn(process.execPath, ['-e', harness, JSON.stringify(event), out], {
@@ -147,12 +151,12 @@ describe('the packaged handlers', { skip: MOTO_MISSING }, () => {
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
     assert.equal(code, 0, stderr)
-    const answer = JSON.parse(readFileSync(out, 'utf8')) as { result?: { runIds: string[]; rows: number }; error?: string }
+    const answer = JSON.parse(readFileSync(out, 'utf8')) as { result?: { runIds: string[]; rows: number; durationMs: number }; peakRss: number; error?: string }
     assert.equal(answer.error, undefined, `${answer.error}\n${stderr}`)
-    return answer.result!
+    return { ...answer.result!, peakRss: answer.peakRss }
   }
 
-  it('runs from their unpacked zips, the layer beside them, to the warehouse a CLI run gives', async () => {
+  it('runs from their unpacked zips, the layer beside them, to the warehouse a CLI run gives', async (t) => {
     const viaZip = await fixture.pipeline()
     const viaCli = await fixture.pipeline()
     const scratch = mkdtempSync(join(work, 'scratch-'))
@@ -169,6 +173,10 @@ describe('the packaged handlers', { skip: MOTO_MISSING }, () => {
     const loaded = await invoke(task('loader_function'), layer, s3Event([manifestRecord(viaZip.config.processedUrl, runId)]), env)
     assert.deepEqual(loaded.runIds, [runId])
     assert.ok(loaded.rows > 0)
+
+    for (const [name, r] of [['ingestion', extracted], ['transform', transformed], ['loader', loaded]] as const) {
+      t.diagnostic(`${name}: ${r.rows} rows in ${r.durationMs} ms, peak RSS ${Math.round(r.peakRss / 1024 / 1024)} MB (sampled)`)
+    }
 
     await cliRun(viaCli)
     assert.deepEqual(await warehouseSnapshot(viaZip), await warehouseSnapshot(viaCli))

@@ -5,9 +5,10 @@
  * runtime and throw, so Lambda retries and the errors alarm fires.
  */
 import { messageOf, StarlineError } from '../../core/starline-error.js'
+import { manifestKey } from '../../lake/keys.js'
 import { readManifest } from '../../lake/manifest.js'
 import type { ObjectStore } from '../../lake/object-store.js'
-import { createLogger } from '../../observe/logger.js'
+import { createLogger, type Logger } from '../../observe/logger.js'
 import { ageSeconds, writeMetrics, type MetricFunction } from '../../observe/metrics.js'
 import type { StageContext } from '../../pipeline/context.js'
 import type { LambdaContext } from './lambda-events.js'
@@ -110,6 +111,20 @@ export async function watermarkOfRun(ingestion: ObjectStore, runId: string | und
   } catch {
     return undefined
   }
+}
+
+/**
+ * The announced runs whose manifest is in `store`. A record for a manifest
+ * that is not there (a replayed event from another lake, a hand-made test
+ * event) is dropped with a warning: no retry could make it appear.
+ */
+export async function announcedRuns(store: ObjectStore, runIds: readonly string[], logger: Logger): Promise<string[]> {
+  const present: string[] = []
+  for (const runId of runIds) {
+    if (await store.head(manifestKey(runId))) present.push(runId)
+    else logger.warn('event announced a manifest that is not in the zone: ignored', { runId, zone: store.root })
+  }
+  return present
 }
 
 /** Tables and rows summed over several runs, for the log line. */

@@ -10,12 +10,13 @@ import { load } from '../../pipeline/load.js'
 import type { LoadSummary } from '../../schema/summaries.js'
 import { loadOptions } from '../pipeline-setup.js'
 import { parseManifestEvent, zoneLocation, type LambdaContext } from './lambda-events.js'
-import { invokeStage, tableTotals, watermarkOfRun, type HandlerResult } from './lambda-invocation.js'
+import { announcedRuns, invokeStage, tableTotals, watermarkOfRun, type HandlerResult } from './lambda-invocation.js'
 
 export async function handler(event: unknown, context?: LambdaContext): Promise<HandlerResult<LoadSummary>> {
   return invokeStage('loader', context, async (runtime, ctx) => {
-    const announced = parseManifestEvent(event, zoneLocation(runtime.config.processedUrl), ctx.logger)
-    if (announced.runIds.length === 0) {
+    const parsed = parseManifestEvent(event, zoneLocation(runtime.config.processedUrl), ctx.logger)
+    const announced = await announcedRuns(ctx.processed, parsed.runIds, ctx.logger)
+    if (announced.length === 0) {
       return { stage: 'load', runIds: [], tables: [], rows: 0, skipped: 'no processed manifest in the event' }
     }
     const warehouse = await runtime.warehouse()
@@ -23,7 +24,7 @@ export async function handler(event: unknown, context?: LambdaContext): Promise<
     const summary = await load(ctx, options)
     const ledger = (await warehouse.loadedRuns(options.schema)).map((row) => row.runId).sort()
     const loaded = new Set(ledger)
-    const missing = announced.runIds.filter((runId) => !loaded.has(runId))
+    const missing = announced.filter((runId) => !loaded.has(runId))
     if (missing.length > 0) {
       throw new PipelineError(`Processed run(s) ${missing.join(', ')} announced by the event are not in the warehouse ledger; the invocation is retried.`, {
         retryable: true,

@@ -135,6 +135,8 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
       const event = s3Event([
         { bucket: manifest.bucket, key: manifest.key.replace(`_manifests/${runId}.json`, `sales_order/2024/11/18/${runId}.csv`) },
         { ...manifest, eventName: 'ObjectRemoved:Delete' },
+        // A manifest this zone does not hold (a replayed or hand-made event).
+        manifestRecord(pipeline.config.ingestionUrl, '20991231T000000000Z'),
       ])
       const { result, error, output } = await captureOutput(() => transform(event, lambdaContext()))
       assert.equal(error, undefined, String(error))
@@ -142,6 +144,7 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
       assert.deepEqual(await listRunIds(pipeline.ctx.processed), [], 'nothing was transformed')
       const ignored = output.logs.filter((l) => l.message === 'event record ignored')
       assert.deepEqual(ignored.map((l) => l.reason), ['not a run manifest', 'not an ObjectCreated event'])
+      assert.deepEqual(output.logs.filter((l) => String(l.message).startsWith('event announced a manifest that is not in the zone')).map((l) => l.runId), ['20991231T000000000Z'])
     } finally {
       restore()
     }

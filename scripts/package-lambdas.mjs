@@ -26,6 +26,7 @@ export const FUNCTIONS = [
   { zip: 'ingestion_function.zip', entry: 'src/runtime/lambda/ingestion-handler.ts', assets: [MODELS], layer: false },
   { zip: 'transform_function.zip', entry: 'src/runtime/lambda/transform-handler.ts', assets: [MODELS], layer: true },
   { zip: 'loader_function.zip', entry: 'src/runtime/lambda/loader-handler.ts', assets: [MODELS], layer: true },
+  { zip: 'parquet_loader_function.zip', entry: 'src/runtime/lambda/parquet-loader-handler.ts', assets: [], layer: true },
 ]
 
 export const LAYER = { zip: 'duckdb_layer.zip', root: '@duckdb/node-api', platform: { os: 'linux', cpu: 'x64', libc: 'glibc' } }

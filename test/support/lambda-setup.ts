@@ -17,7 +17,9 @@ let secretCounter = 0
  * an RDS-shaped secret, and returns the environment a deployed function gets.
  */
 export async function lambdaEnv(moto: MotoServer, pipeline: Pipeline, scratchDir: string): Promise<Record<string, string>> {
-  const client = new SecretsManagerClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  // An S3 lake lives on the fixture's moto_server: the secrets go there too, so one endpoint serves the function.
+  const aws = { ...moto.env, ...pipeline.lakeEnv }
+  const client = new SecretsManagerClient({ endpoint: aws.AWS_ENDPOINT_URL, region: aws.AWS_REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
   const n = ++secretCounter
   try {
     const source = await client.send(new CreateSecretCommand({ Name: `starline/source-${process.pid}-${n}`, SecretString: JSON.stringify({ url: pipeline.sourceUrl }) }))
@@ -32,7 +34,7 @@ export async function lambdaEnv(moto: MotoServer, pipeline: Pipeline, scratchDir
     }
     const warehouse = await client.send(new CreateSecretCommand({ Name: `starline/warehouse-${process.pid}-${n}`, SecretString: JSON.stringify(rds) }))
     return {
-      ...moto.env,
+      ...aws,
       STARLINE_INGESTION_URL: pipeline.config.ingestionUrl,
       STARLINE_PROCESSED_URL: pipeline.config.processedUrl,
       STARLINE_SOURCE_SECRET_ID: source.Name!,
@@ -54,6 +56,7 @@ export async function cliRun(pipeline: Pipeline, env: Readonly<Record<string, st
     STARLINE_INGESTION_URL: pipeline.config.ingestionUrl,
     STARLINE_PROCESSED_URL: pipeline.config.processedUrl,
     STARLINE_EXTRACT_LAG: '0ms',
+    ...pipeline.lakeEnv,
     ...env,
   })
   assert.equal(result.code, 0, result.stderr)

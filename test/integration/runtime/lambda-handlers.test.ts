@@ -46,8 +46,8 @@ async function handlerCycle(): Promise<{ extracted: string[]; transformed: strin
 
 describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
   it('extract, transform and load through their events with secrets from Secrets Manager, ending equal to a CLI run', async () => {
-    const viaLambda = await fixture.pipeline()
-    const viaCli = await fixture.pipeline()
+    const viaLambda = await fixture.pipeline({ lake: 's3' })
+    const viaCli = await fixture.pipeline({ lake: 's3' })
     const restore = useEnv(await lambdaEnv(moto!, viaLambda, scratch))
     try {
       const first = await captureOutput(handlerCycle)
@@ -94,8 +94,8 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
   })
 
   it('loads a run exactly once when its S3 event is duplicated and two loader invocations overlap', async () => {
-    const pipeline = await fixture.pipeline()
-    const reference = await fixture.pipeline()
+    const pipeline = await fixture.pipeline({ lake: 's3' })
+    const reference = await fixture.pipeline({ lake: 's3' })
     const restore = useEnv(await lambdaEnv(moto!, pipeline, scratch))
     try {
       const extracted = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
@@ -126,7 +126,7 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
   })
 
   it('skips an event whose records hold no manifest, logging each record it ignores', async () => {
-    const pipeline = await fixture.pipeline()
+    const pipeline = await fixture.pipeline({ lake: 's3' })
     const restore = useEnv(await lambdaEnv(moto!, pipeline, scratch))
     try {
       const extracted = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
@@ -151,7 +151,7 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
   })
 
   it('leaves a scheduled tick to an extract that is still running, and extracts on the next', async () => {
-    const pipeline = await fixture.pipeline()
+    const pipeline = await fixture.pipeline({ lake: 's3' })
     const restore = useEnv(await lambdaEnv(moto!, pipeline, scratch))
     try {
       // A live holder: this process, so the lease is not stale.
@@ -168,7 +168,7 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
   })
 
   it('stops a stage when the invocation nears its timeout, publishing nothing, so the retry does the run', async () => {
-    const pipeline = await fixture.pipeline()
+    const pipeline = await fixture.pipeline({ lake: 's3' })
     const restore = useEnv(await lambdaEnv(moto!, pipeline, scratch))
     try {
       const extracted = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
@@ -187,7 +187,7 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
   })
 
   it('fails with a terminal error naming the secret when it does not exist, and recovers once it does', async () => {
-    const pipeline = await fixture.pipeline()
+    const pipeline = await fixture.pipeline({ lake: 's3' })
     const env = await lambdaEnv(moto!, pipeline, scratch)
     const restore = useEnv({ ...env, STARLINE_SOURCE_SECRET_ID: 'starline/missing' })
     try {

@@ -160,8 +160,8 @@ describe('the packaged handlers', { skip: MOTO_MISSING }, () => {
   }
 
   it('runs from their unpacked zips, the layer beside them, to the warehouse a CLI run gives', async (t) => {
-    const viaZip = await fixture.pipeline()
-    const viaCli = await fixture.pipeline()
+    const viaZip = await fixture.pipeline({ lake: 's3' })
+    const viaCli = await fixture.pipeline({ lake: 's3' })
     const scratch = mkdtempSync(join(work, 'scratch-'))
     const env = await lambdaEnv(moto, viaZip, scratch)
     const task = (name: string) => unpack(name, join(work, 'task', name))

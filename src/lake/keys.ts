@@ -7,6 +7,8 @@
  *   _leases/<stage>.json                     who is running a stage now
  *   _reconcile/<table>/<runId>.csv           row hashes for noticing silent edits (ingestion)
  *   _quarantine/<table>/<YYYY>/<MM>/<DD>/<runId>.csv   rows that failed validation (processed)
+ *   _failures/<stage>/<failureId>.json       why a stage failed (for `starline status`)
+ *   _alerts/<incident>/<sequence>.json       alert incidents opened and resolved
  *
  * Run ids sort in time order, so listing `_manifests/` lists runs in order.
  */
@@ -17,6 +19,8 @@ export const MANIFEST_PREFIX = '_manifests/'
 export const LEASE_PREFIX = '_leases/'
 export const RECONCILE_PREFIX = '_reconcile/'
 export const QUARANTINE_PREFIX = '_quarantine/'
+export const FAILURE_PREFIX = '_failures/'
+export const ALERT_PREFIX = '_alerts/'
 
 export function dataKey(table: string, runId: string, extension: 'csv' | 'parquet'): string {
   assertKeySegment(table)

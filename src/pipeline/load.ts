@@ -12,6 +12,7 @@ import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
 import type { LoadedRun, LoadSummary } from '../schema/summaries.js'
 import type { LedgerRow, Warehouse } from '../warehouse/warehouse.js'
 import { retryStep, type StageContext } from './context.js'
+import { recordingFailure } from './failure.js'
 import { PipelineError, StageAbortedError } from './errors.js'
 
 export interface LoadOptions {
@@ -20,6 +21,11 @@ export interface LoadOptions {
 }
 
 export async function load(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
+  // The processed zone keeps load failures: the warehouse may be the thing that is down.
+  return recordingFailure(ctx, ctx.processed, 'load', () => loadPending(ctx, options))
+}
+
+async function loadPending(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
   const started = Date.now()
   const specs = ctx.dataset.models.map((m) => m.table)
   await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs))
@@ -37,6 +43,7 @@ export async function load(ctx: StageContext, options: LoadOptions): Promise<Loa
     const run = await loadRun(ctx, options, runId, specs, earlier)
     loadedSha.set(runId, run.sha256)
     runs.push(run.summary)
+    ctx.progress?.add('load', `run ${runId}`, run.summary.rows)
   }
   return { stage: 'load', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
 }

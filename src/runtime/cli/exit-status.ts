@@ -5,7 +5,7 @@
  * mail systems already treat as "retry later".
  */
 import { ConfigError } from '../../config/errors.js'
-import { StarlineError } from '../../core/starline-error.js'
+import { isRetryable } from '../../core/retry.js'
 
 export const EXIT = {
   /** Done. */
@@ -25,6 +25,6 @@ export type ExitStatus = (typeof EXIT)[keyof typeof EXIT]
 /** The exit status that tells a scheduler what to do about `error`. */
 export function exitStatusOf(error: unknown): ExitStatus {
   if (error instanceof ConfigError) return EXIT.usage
-  if (error instanceof StarlineError && error.retryable) return EXIT.retryable
+  if (isRetryable(error)) return EXIT.retryable
   return EXIT.failure
 }

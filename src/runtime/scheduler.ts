@@ -57,6 +57,8 @@ export interface CycleReport<T> {
   readonly error?: string
   /** Set when another runner held the cycle lock: this tick was skipped. */
   readonly skipped?: string
+  /** Set when a stop (SIGINT/SIGTERM) abandoned the cycle midway; nothing half-done was published. */
+  readonly stopped?: string
 }
 
 export interface ContinuousOptions<T> {
@@ -104,7 +106,7 @@ async function oneCycle<T>(options: ContinuousOptions<T>, cycle: number, started
   try {
     return finished({ summary: await options.cycle() })
   } catch (error) {
-    if (error instanceof StageAbortedError) return finished({ error: messageOf(error) })
+    if (error instanceof StageAbortedError) return finished({ stopped: messageOf(error) })
     options.logger.error('cycle failed; the schedule goes on', { cycle, error })
     return finished({ error: messageOf(error) })
   } finally {

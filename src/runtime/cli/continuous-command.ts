@@ -42,6 +42,7 @@ export async function continuousCommand(config: StarlineConfig, flags: Continuou
         const head = `== cycle ${report.cycle} at ${report.startedAt} ==`
         if (report.summary) say(`${head}\n${formatRun(report.summary)}`)
         else if (report.skipped) say(`${head}\nskipped: ${report.skipped}`)
+        else if (report.stopped) say(`${head}\nstopped: ${report.stopped}`)
         else say(`${head}\nfailed: ${report.error}`)
       },
     })

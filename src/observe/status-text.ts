@@ -13,7 +13,8 @@ export function formatStatus(status: PipelineStatus): string {
     ),
   )
   lines.push('', 'warehouse tables (load ledger):')
-  if (status.warehouse.length === 0) lines.push('  (no warehouse configured: set STARLINE_WAREHOUSE_URL)')
+  if (status.warehouseError !== undefined) lines.push(`  cannot read the warehouse: ${status.warehouseError}`)
+  else if (status.warehouse.length === 0) lines.push('  (no warehouse configured: set STARLINE_WAREHOUSE_URL)')
   else {
     lines.push(
       indent(

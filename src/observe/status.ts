@@ -10,6 +10,7 @@
  * load everything they extract has no lag, however quiet the source is.
  */
 import { runIdInstant } from '../core/run-id.js'
+import { messageOf } from '../core/starline-error.js'
 import { lastFailure, type FailureRecord } from '../lake/failure-record.js'
 import { listRunIds, readManifest, type RunManifest } from '../lake/manifest.js'
 import type { ObjectStore } from '../lake/object-store.js'
@@ -55,7 +56,9 @@ export interface PipelineStatus {
   readonly at: string
   readonly freshnessTargetMs: number
   readonly source: readonly SourceTableStatus[]
+  /** Empty when no warehouse is configured or it could not be read (then `warehouseError` says why). */
   readonly warehouse: readonly WarehouseTableStatus[]
+  readonly warehouseError?: string
   /** Runs extracted but not transformed, and transformed but not loaded. */
   readonly pending: { readonly transform: readonly string[]; readonly load: readonly string[] }
   /** The newest failure of each stage, whether or not it is still failing. */
@@ -105,9 +108,11 @@ export async function collectStatus(inputs: StatusInputs): Promise<PipelineStatu
   const processedIds = await listRunIds(inputs.processed)
   const extracts = await readNewest(inputs.ingestion, extracted, 'extract')
   const transforms = await readNewest(inputs.processed, processedIds, 'transform')
-  const loadedRuns = inputs.warehouse ? await inputs.warehouse.loadedRuns(inputs.schema) : []
   const facts = inputs.dataset.models.map((m) => m.table).filter((t) => t.kind === 'fact')
-  const detail = inputs.warehouse?.ledgerDetail ? await inputs.warehouse.ledgerDetail(inputs.schema, facts) : { tables: [], held: [] }
+  // A warehouse that cannot be read is part of the picture, not a reason to show nothing.
+  const ledger = await readLedger(inputs, facts)
+  const warehouse = 'error' in ledger ? undefined : inputs.warehouse
+  const { loadedRuns, detail } = 'error' in ledger ? { loadedRuns: [], detail: { tables: [], held: [] } } : ledger
   const incidents = await readIncidents(inputs.ingestion)
   const failures = (
     await Promise.all([lastFailure(inputs.ingestion, 'extract'), lastFailure(inputs.processed, 'transform'), lastFailure(inputs.processed, 'load')])
@@ -115,20 +120,32 @@ export async function collectStatus(inputs: StatusInputs): Promise<PipelineStatu
 
   const loaded = new Set(loadedRuns.map((r) => r.runId))
   const transformed = new Set(processedIds)
-  const pending = { transform: extracted.filter((id) => !transformed.has(id)), load: inputs.warehouse ? processedIds.filter((id) => !loaded.has(id)) : [] }
-  const lagMs = pipelineLag(now, extracted.filter((id) => !loaded.has(id)), incidents, inputs.warehouse !== undefined)
+  const pending = { transform: extracted.filter((id) => !transformed.has(id)), load: warehouse ? processedIds.filter((id) => !loaded.has(id)) : [] }
+  const lagMs = pipelineLag(now, extracted.filter((id) => !loaded.has(id)), incidents, warehouse !== undefined)
 
   return {
     at: now.toISOString(),
     freshnessTargetMs: inputs.freshnessTargetMs,
     source: inputs.dataset.sourceTables.map((t) => sourceStatus(t.name, extracts, transforms, now)),
-    warehouse: inputs.warehouse
+    ...('error' in ledger ? { warehouseError: ledger.error } : {}),
+    warehouse: warehouse
       ? inputs.dataset.models.map((m) => warehouseStatus(m.table.name, m.table.kind, detail.tables, detail.held, loadedRuns.map((r) => r.runId), lagMs, inputs.freshnessTargetMs, now))
       : [],
     pending,
     lastFailures: failures,
     openIncidents: incidents.filter((i) => i.open).map((i) => ({ incident: i.incident, since: i.last.at, title: i.last.title })),
     runsRead: Math.max(extracts.length, transforms.length),
+  }
+}
+
+async function readLedger(inputs: StatusInputs, facts: readonly TableSpec[]) {
+  if (!inputs.warehouse) return { loadedRuns: [], detail: { tables: [], held: [] } }
+  try {
+    const loadedRuns = await inputs.warehouse.loadedRuns(inputs.schema)
+    const detail = inputs.warehouse.ledgerDetail ? await inputs.warehouse.ledgerDetail(inputs.schema, facts) : { tables: [], held: [] }
+    return { loadedRuns, detail }
+  } catch (error) {
+    return { error: messageOf(error).replace(/\s*\n\s*/g, ' ') }
   }
 }
 

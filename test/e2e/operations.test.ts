@@ -93,6 +93,18 @@ describe('alerts from the command line', () => {
     assert.deepEqual(alertObjects.map((o) => o.key), ['_alerts/failure-load/00000000.json', '_alerts/failure-load/00000001.json'])
   })
 
+  it('shows the lake and why the warehouse cannot be read while it is down', async () => {
+    const result = await runCli(['status', '--json'], cliEnv(pipeline, { STARLINE_WAREHOUSE_URL: UNREACHABLE, STARLINE_RETRIES: '0' }))
+    assert.equal(result.code, 0, result.stderr)
+    const status = JSON.parse(result.stdout) as PipelineStatus
+    assert.match(status.warehouseError ?? '', /Cannot connect to the warehouse.*STARLINE_WAREHOUSE_URL/)
+    assert.doesNotMatch(result.stdout, /hunter2/)
+    assert.deepEqual(status.warehouse, [])
+    assert.ok(status.source.every((t) => t.rowsMoved > 0), 'the lake part is there')
+    const text = await runCli(['status'], cliEnv(pipeline, { STARLINE_WAREHOUSE_URL: UNREACHABLE, STARLINE_RETRIES: '0' }))
+    assert.match(text.stdout, /cannot read the warehouse: Cannot connect/)
+  })
+
   it('shows the last failure, no open incident and every table fresh in status --json', async () => {
     const result = await runCli(['status', '--json'], cliEnv(pipeline))
     assert.equal(result.code, 0, result.stderr)

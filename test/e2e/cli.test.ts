@@ -79,6 +79,12 @@ describe('starline command', () => {
     assertOneLineNaming(bad.stderr, '--cron')
   })
 
+  it('still takes flags written before the command, as the command line always did', async () => {
+    const result = await runCli(['--json', '--log-level', 'error', 'status'], { ...lake })
+    assert.equal(result.code, 0, result.stderr)
+    assert.deepEqual(JSON.parse(result.stdout).pending, { transform: [], load: [] })
+  })
+
   it('rejects an unknown command with exit status 2', async () => {
     const result = await runCli(['explode'], {})
     assert.equal(result.code, 2)

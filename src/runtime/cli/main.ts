@@ -45,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       program.outputHelp()
       return EXIT.ok
     }
-    await program.parseAsync([...argv], { from: 'user' })
+    await program.parseAsync(commandFirst(argv), { from: 'user' })
     return status
   } catch (error) {
     if (error instanceof CommanderError) return usageError(error, argv)
@@ -196,6 +196,22 @@ async function configFrom(flags: CommonFlags) {
 
 function printer(flags: { readonly json?: boolean }): Print {
   return (text, summary) => process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${text}\n`)
+}
+
+/** Flags that take a value, for telling a flag's value from the command's name. */
+const VALUE_FLAGS = new Set(['--config', '--log-level', '--source', '--scale', '--seed', '--until', '--days', '--every', '--cron'])
+
+/**
+ * `starline --json run` as `starline run --json`: the command line before
+ * commander accepted flags before the command, and scripts may still put them there.
+ */
+function commandFirst(argv: readonly string[]): string[] {
+  let i = 0
+  while (i < argv.length && argv[i]!.startsWith('-') && !['-h', '--help', '-v', '--version'].includes(argv[i]!)) {
+    i += VALUE_FLAGS.has(argv[i]!) ? 2 : 1
+  }
+  if (i === 0 || i >= argv.length) return [...argv]
+  return [argv[i]!, ...argv.slice(0, i), ...argv.slice(i + 1)]
 }
 
 /** One line naming the command and where its help is. */

@@ -314,6 +314,28 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
         assert.deepEqual(await warehouse.loadedRuns('never loaded'), [])
       })
     })
+
+    describe('ledgerDetail', () => {
+      it('gives the ledger per table and the facts held now, with the run that first held them', async () => {
+        assert.ok(warehouse.ledgerDetail, `${name} reports its ledger detail (starline status reads it)`)
+        const first = await firstRun()
+        const second = plan([await table(CUSTOMER, CUSTOMERS_1.slice(0, 1))])
+        await warehouse.loadRun(second)
+        const detail = await warehouse.ledgerDetail(HOSTILE_SCHEMA, [ORDER])
+        assert.deepEqual(
+          detail.tables.map((t) => [t.runId, t.table, t.rows, t.inserted, t.updated, t.held]),
+          (await ledgerTables()).map(([runId, table, ...counts]) => [runId, table, ...counts.map(Number)]),
+        )
+        assert.ok(detail.tables.every((t) => t.loadedAt instanceof Date && !Number.isNaN(t.loadedAt.getTime())))
+        const waiting = await held()
+        assert.ok(waiting.length > 0, 'the first run holds a fact')
+        assert.deepEqual(detail.held, [{ table: ORDER.name, rows: waiting.length, oldestRunId: first.runId }])
+      })
+
+      it('is empty for a schema never loaded', async () => {
+        assert.deepEqual(await warehouse.ledgerDetail!('never loaded', [ORDER]), { tables: [], held: [] })
+      })
+    })
   })
 }
 

@@ -9,7 +9,7 @@ import { checkChain, verifiedLocalPath } from '../lake/integrity.js'
 import { listRunIds, readManifest } from '../lake/manifest.js'
 import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
-import type { LoadedRun, LoadSummary } from '../schema/summaries.js'
+import type { LoadedRun, LoadedTable, LoadSummary } from '../schema/summaries.js'
 import type { LedgerRow, Warehouse } from '../warehouse/warehouse.js'
 import { retryStep, type StageContext } from './context.js'
 import { recordingFailure } from './failure.js'
@@ -43,7 +43,6 @@ async function loadPending(ctx: StageContext, options: LoadOptions): Promise<Loa
     const run = await loadRun(ctx, options, runId, specs, earlier)
     loadedSha.set(runId, run.sha256)
     runs.push(run.summary)
-    ctx.progress?.add('load', `run ${runId}`, run.summary.rows)
   }
   return { stage: 'load', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
 }
@@ -103,6 +102,11 @@ async function loadRun(
       )
     }
     const facts = specs.filter((spec) => spec.kind === 'fact')
+    let shown = 0
+    const onTableLoaded = (table: LoadedTable): void => {
+      shown += table.rows
+      ctx.progress?.add('load', table.table, table.rows)
+    }
     const plan = {
       schema: options.schema,
       dataset: ctx.dataset.name,
@@ -110,12 +114,15 @@ async function loadRun(
       manifestSha256: sha256,
       tables,
       facts,
+      onTableLoaded,
       // Engines that copy from the store themselves write what their COPY needs there.
       ...(options.warehouse.capabilities.copyFromObjectStore ? { store: ctx.processed } : {}),
     }
     // One transaction with its ledger row: repeating it after a transient failure loads it exactly once.
     const result = await retryStep(ctx, `load run ${runId}`, () => options.warehouse.loadRun(plan))
     const rows = result.tables.reduce((s, t) => s + t.rows, 0)
+    // Engines that do not report per table (and released held rows) show up here.
+    if (rows > shown) ctx.progress?.add('load', `run ${runId}`, rows - shown)
     ctx.logger.info(result.status === 'loaded' ? 'load run committed' : 'load run was already in the ledger', { runId, rows })
     return { summary: { runId, tables: result.tables, rows, durationMs: Date.now() - started }, sha256 }
   } finally {

@@ -60,6 +60,11 @@ export interface LoadPlan {
    * what their COPY needs (Redshift's COPY manifest) under a reserved prefix.
    */
   readonly store?: ObjectStore
+  /**
+   * Told as each table of the run is done (before the run commits), for a
+   * progress line. Optional for engines: without it progress moves per run.
+   */
+  readonly onTableLoaded?: (table: LoadedTable) => void
 }
 
 export interface LoadResult {

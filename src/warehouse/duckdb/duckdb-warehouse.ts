@@ -66,6 +66,7 @@ export class DuckDbWarehouse implements Warehouse {
           } catch (error) {
             throw loadError(error, plan.runId, table.spec.name)
           }
+          plan.onTableLoaded?.(loaded.at(-1)!)
         }
         // Facts held by earlier runs may be waiting for dimension rows this run brought.
         for (const spec of plan.facts) {

@@ -86,6 +86,7 @@ export class PostgresWarehouse implements Warehouse {
           } catch (error) {
             throw warehouseError(error, { ...this.#place, runId: plan.runId, table: table.spec.name })
           }
+          plan.onTableLoaded?.(loaded.at(-1)!)
         }
         // Facts held by earlier runs may be waiting for dimension rows this run brought.
         for (const spec of plan.facts) {

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
 import { currentViewName, heldTableName, type TableSpec } from '../../../src/schema/table-spec.js'
+import type { LoadedTable } from '../../../src/schema/summaries.js'
 import { quoteIdent, quoteLiteral } from '../../../src/sql/quote.js'
 import { duckDbType } from '../../../src/warehouse/duckdb/duckdb-ddl.js'
 import { WarehouseLoadError, WarehouseSchemaMismatchError } from '../../../src/warehouse/errors.js'
@@ -312,6 +313,15 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
 
       it('is empty for a schema never loaded', async () => {
         assert.deepEqual(await warehouse.loadedRuns('never loaded'), [])
+      })
+    })
+
+    describe('onTableLoaded', () => {
+      it('is told as each table of the run is done, in load order, with what the result reports', async () => {
+        await warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+        const told: LoadedTable[] = []
+        const result = await warehouse.loadRun({ ...plan([await table(CUSTOMER, CUSTOMERS_1), await table(ORDER, ORDERS_1)]), onTableLoaded: (t) => told.push(t) })
+        assert.deepEqual(told, result.tables)
       })
     })
 

@@ -35,6 +35,7 @@ export function formatStatus(status: PipelineStatus): string {
       ),
     )
   }
+  if (status.warehouse.length > 0 && !status.perTableLedger) lines.push('  (this warehouse engine does not report its ledger per table: rows and held rows are not shown)')
   lines.push('', `pending: ${plural(status.pending.transform.length, 'run')} to transform, ${plural(status.pending.load.length, 'run')} to load`)
   if (status.lastFailures.length === 0) lines.push('last failures: none recorded')
   else {

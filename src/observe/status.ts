@@ -59,6 +59,8 @@ export interface PipelineStatus {
   /** Empty when no warehouse is configured or it could not be read (then `warehouseError` says why). */
   readonly warehouse: readonly WarehouseTableStatus[]
   readonly warehouseError?: string
+  /** False for an engine that does not report its ledger per table (rows moved and held rows then read 0). */
+  readonly perTableLedger: boolean
   /** Runs extracted but not transformed, and transformed but not loaded. */
   readonly pending: { readonly transform: readonly string[]; readonly load: readonly string[] }
   /** The newest failure of each stage, whether or not it is still failing. */
@@ -128,6 +130,7 @@ export async function collectStatus(inputs: StatusInputs): Promise<PipelineStatu
     freshnessTargetMs: inputs.freshnessTargetMs,
     source: inputs.dataset.sourceTables.map((t) => sourceStatus(t.name, extracts, transforms, now)),
     ...('error' in ledger ? { warehouseError: ledger.error } : {}),
+    perTableLedger: inputs.warehouse?.ledgerDetail !== undefined,
     warehouse: warehouse
       ? inputs.dataset.models.map((m) => warehouseStatus(m.table.name, m.table.kind, detail.tables, detail.held, loadedRuns.map((r) => r.runId), lagMs, inputs.freshnessTargetMs, now))
       : [],

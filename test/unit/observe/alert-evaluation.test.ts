@@ -25,6 +25,7 @@ const status = (warehouse: WarehouseTableStatus[], fields: Partial<PipelineStatu
   lastFailures: [],
   openIncidents: [],
   runsRead: 0,
+  perTableLedger: true,
   ...fields,
 })
 

@@ -199,7 +199,7 @@ function printer(flags: { readonly json?: boolean }): Print {
 }
 
 /** Flags that take a value, for telling a flag's value from the command's name. */
-const VALUE_FLAGS = new Set(['--config', '--log-level', '--source', '--scale', '--seed', '--until', '--days', '--every', '--cron', '--warehouse', '--spec', '--out', '--rows'])
+const VALUE_FLAGS = new Set(['--config', '--log-level', '--source', '--scale', '--seed', '--until', '--days', '--every', '--cron', '--warehouse', '--spec', '--out', '--rows', '--port', '--host'])
 
 /**
  * `starline --json run` as `starline run --json`: the command line before

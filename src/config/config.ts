@@ -34,6 +34,12 @@ export interface StarlineConfig {
   /** DuckDB's memory limit; past it, DuckDB spills to scratchDir. */
   readonly duckdbMemory: string
   readonly logLevel: LogLevel
+  /** Where alerts go: a webhook URL, an SNS topic ARN, or `stderr`; unset = stderr in continuous mode, nowhere one-shot. */
+  readonly alertSink?: string
+  /** A warehouse table whose data lags the source by more than this is stale (an alert). */
+  readonly freshnessTargetMs: number
+  /** Facts held this many loads (waiting for a dimension row) raise an alert. */
+  readonly heldAlertRuns: number
 }
 
 export interface LoadConfigOptions {
@@ -71,6 +77,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
   const sourceTimeZone = read('sourceTimeZone')
   const redshiftIamRole = read('redshiftIamRole')
   const reconcileIntervalMs = read('reconcileIntervalMs')
+  const alertSink = read('alertSink')
   return {
     sourceSchema: read('sourceSchema')!,
     ingestionUrl: read('ingestionUrl')!,
@@ -82,6 +89,9 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
     scratchDir: read('scratchDir')!,
     duckdbMemory: read('duckdbMemory')!,
     logLevel: read('logLevel')!,
+    freshnessTargetMs: read('freshnessTargetMs')!,
+    heldAlertRuns: read('heldAlertRuns')!,
+    ...(alertSink === undefined ? {} : { alertSink }),
     ...(reconcileIntervalMs === undefined || reconcileIntervalMs === null ? {} : { reconcileIntervalMs }),
     ...(sourceUrl === undefined ? {} : { sourceUrl }),
     ...(sourceTimeZone === undefined ? {} : { sourceTimeZone }),

@@ -146,3 +146,21 @@ export function parseTimeZone(value: string, from: string): string {
   }
   return value
 }
+
+/** `stderr`, an http(s) webhook URL, or an SNS topic ARN. */
+export function parseAlertSink(value: string, from: string): string {
+  if (value === 'stderr' || /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(value)) return value
+  try {
+    const url = new URL(value)
+    if (url.protocol === 'https:' || url.protocol === 'http:') return value
+  } catch {
+    // falls through to the error
+  }
+  throw new ConfigError(`${from} must be stderr, an http(s):// webhook URL or an SNS topic ARN (arn:aws:sns:region:account:topic).`)
+}
+
+export function parsePositiveInteger(value: string, from: string): number {
+  const number = Number(value)
+  if (!Number.isSafeInteger(number) || number < 1) throw new ConfigError(`${from} must be a whole number of at least 1; got ${JSON.stringify(value)}.`)
+  return number
+}

@@ -10,6 +10,7 @@ import { resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 import {
   parseAbsolutePath,
+  parseAlertSink,
   parseDuration,
   parseIamRoleArn,
   parseLakeUrl,
@@ -17,6 +18,7 @@ import {
   parseLogLevel,
   parseMemorySize,
   parseOptionalDuration,
+  parsePositiveInteger,
   parsePostgresUrl,
   parseWarehouseUrl,
   parseRetries,
@@ -165,6 +167,29 @@ export const SETTINGS = {
     defaultText: '`warn`',
     description: '`debug`, `info`, `warn`, `error` or `silent`',
     parse: parseLogLevel,
+  }),
+  alertSink: setting({
+    env: 'STARLINE_ALERT_SINK',
+    file: 'alerts.sink',
+    defaultText: 'stderr in continuous mode; none one-shot',
+    description: 'where alerts go: an `https://` webhook (POSTed JSON), an SNS topic ARN, or `stderr`',
+    parse: parseAlertSink,
+  }),
+  freshnessTargetMs: setting({
+    env: 'STARLINE_FRESHNESS_TARGET',
+    file: 'alerts.freshness',
+    default: () => '30m',
+    defaultText: '`30m`',
+    description: 'a warehouse lagging the source by more than this raises an alert, and status shows it stale',
+    parse: parseDuration,
+  }),
+  heldAlertRuns: setting({
+    env: 'STARLINE_HELD_ALERT_RUNS',
+    file: 'alerts.held_runs',
+    default: () => '3',
+    defaultText: '`3`',
+    description: 'facts waiting this many loads for their dimension row raise an alert',
+    parse: parsePositiveInteger,
   }),
 } as const
 

@@ -20,6 +20,12 @@ export function runIdDate(runId: string): string {
   return `${match[1]}-${match[2]}-${match[3]}`
 }
 
+/** The instant a run id names, in ms since the epoch. */
+export function runIdInstant(runId: string): number {
+  runIdDate(runId) // validates
+  return runIdTime(RUN_ID.exec(runId)!)
+}
+
 function runIdTime(match: RegExpExecArray): number {
   return Date.UTC(+match[1]!, +match[2]! - 1, +match[3]!, +match[4]!, +match[5]!, +match[6]!, +match[7]!)
 }

@@ -8,6 +8,8 @@
  *   _reconcile/<table>/<runId>.csv           row hashes for noticing silent edits (ingestion)
  *   _quarantine/<table>/<YYYY>/<MM>/<DD>/<runId>.csv   rows that failed validation (processed)
  *   _probe/<uuid>                            a remote store's check of conditional writes (removed at once)
+ *   _failures/<stage>/<failureId>.json       why a stage failed (for `starline status`)
+ *   _alerts/<incident>/<sequence>.json       alert incidents opened and resolved
  *
  * Run ids sort in time order, so listing `_manifests/` lists runs in order.
  */
@@ -20,6 +22,8 @@ export const RECONCILE_PREFIX = '_reconcile/'
 export const QUARANTINE_PREFIX = '_quarantine/'
 /** Reserved: stores write short-lived probe objects here and never list them. */
 export const PROBE_PREFIX = '_probe/'
+export const FAILURE_PREFIX = '_failures/'
+export const ALERT_PREFIX = '_alerts/'
 
 export function dataKey(table: string, runId: string, extension: 'csv' | 'parquet'): string {
   assertKeySegment(table)

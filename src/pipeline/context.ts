@@ -6,6 +6,7 @@ import { NO_RETRY, withRetry, type RetryPolicy } from '../core/retry.js'
 import type { Dataset } from '../schema/dataset.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import type { Logger } from '../observe/logger.js'
+import type { Progress } from '../observe/progress.js'
 
 export interface StageContext {
   readonly dataset: Dataset
@@ -21,6 +22,8 @@ export interface StageContext {
   readonly duckdbMemory?: string
   /** How steps that are safe to repeat retry transient failures (no retry when absent). */
   readonly retry?: RetryPolicy
+  /** Rows done so far, for a progress line on a terminal. Default: none. */
+  readonly progress?: Progress
 }
 
 

@@ -27,6 +27,7 @@ import type { Source, SourceSnapshot } from '../source/source.js'
 import { breakingChanges, compareSchemas, schemaDriftError } from '../source/schema-drift.js'
 import { retryStep, type StageContext } from './context.js'
 import { messageOf } from '../core/starline-error.js'
+import { recordingFailure } from './failure.js'
 import { LeaseLostError, PipelineError, StageAbortedError } from './errors.js'
 import { nextRunId } from '../core/run-id.js'
 import type { ExtractSummary, ReconcileSummary } from '../schema/summaries.js'
@@ -43,6 +44,10 @@ export interface ExtractOptions {
 }
 
 export async function extract(ctx: StageContext, options: ExtractOptions): Promise<ExtractSummary> {
+  return recordingFailure(ctx, ctx.ingestion, 'extract', () => extractOnce(ctx, options))
+}
+
+async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<ExtractSummary> {
   const started = Date.now()
   // Run ids must sort after every published run, even if this clock lags another runner's.
   const runId = nextRunId((await listRunIds(ctx.ingestion)).at(-1))
@@ -130,6 +135,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
       const info = await ctx.ingestion.put(key, body)
       written.push({ table: table.name, key, format: 'csv', rows: copy.rowCount, bytes: info.size, sha256: info.sha256, columns: tableColumns })
       ctx.logger.debug('extracted table', { runId, table: table.name, rows: copy.rowCount })
+      ctx.progress?.add('extract', table.name, copy.rowCount)
     }
     await snapshot.close()
     snapshot = undefined

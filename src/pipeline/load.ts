@@ -9,9 +9,10 @@ import { checkChain, verifiedLocalPath } from '../lake/integrity.js'
 import { listRunIds, readManifest } from '../lake/manifest.js'
 import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
-import type { LoadedRun, LoadSummary } from '../schema/summaries.js'
+import type { LoadedRun, LoadedTable, LoadSummary } from '../schema/summaries.js'
 import type { LedgerRow, Warehouse } from '../warehouse/warehouse.js'
 import { retryStep, type StageContext } from './context.js'
+import { recordingFailure } from './failure.js'
 import { PipelineError, StageAbortedError } from './errors.js'
 
 export interface LoadOptions {
@@ -20,6 +21,11 @@ export interface LoadOptions {
 }
 
 export async function load(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
+  // The processed zone keeps load failures: the warehouse may be the thing that is down.
+  return recordingFailure(ctx, ctx.processed, 'load', () => loadPending(ctx, options))
+}
+
+async function loadPending(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
   const started = Date.now()
   const specs = ctx.dataset.models.map((m) => m.table)
   await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs))
@@ -96,6 +102,11 @@ async function loadRun(
       )
     }
     const facts = specs.filter((spec) => spec.kind === 'fact')
+    let shown = 0
+    const onTableLoaded = (table: LoadedTable): void => {
+      shown += table.rows
+      ctx.progress?.add('load', table.table, table.rows)
+    }
     const plan = {
       schema: options.schema,
       dataset: ctx.dataset.name,
@@ -103,12 +114,15 @@ async function loadRun(
       manifestSha256: sha256,
       tables,
       facts,
+      onTableLoaded,
       // Engines that copy from the store themselves write what their COPY needs there.
       ...(options.warehouse.capabilities.copyFromObjectStore ? { store: ctx.processed } : {}),
     }
     // One transaction with its ledger row: repeating it after a transient failure loads it exactly once.
     const result = await retryStep(ctx, `load run ${runId}`, () => options.warehouse.loadRun(plan))
     const rows = result.tables.reduce((s, t) => s + t.rows, 0)
+    // Engines that do not report per table (and released held rows) show up here.
+    if (rows > shown) ctx.progress?.add('load', `run ${runId}`, rows - shown)
     ctx.logger.info(result.status === 'loaded' ? 'load run committed' : 'load run was already in the ledger', { runId, rows })
     return { summary: { runId, tables: result.tables, rows, durationMs: Date.now() - started }, sha256 }
   } finally {

@@ -18,10 +18,15 @@ import { runModels, tablesReadWithHistory, type SourceFile } from '../transform/
 import type { TransformedRun, TransformSummary } from '../schema/summaries.js'
 import type { StageContext } from './context.js'
 import { messageOf } from '../core/starline-error.js'
+import { recordingFailure } from './failure.js'
 import { LeaseLostError, StageAbortedError } from './errors.js'
 import { newRunId } from '../core/run-id.js'
 
 export async function transform(ctx: StageContext): Promise<TransformSummary> {
+  return recordingFailure(ctx, ctx.processed, 'transform', () => transformPending(ctx))
+}
+
+async function transformPending(ctx: StageContext): Promise<TransformSummary> {
   const started = Date.now()
   const lease = await acquireLease(ctx.processed, 'transform', newRunId(), { ttlMs: ctx.leaseTtlMs })
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
@@ -56,6 +61,7 @@ export async function transform(ctx: StageContext): Promise<TransformSummary> {
         })
         runs.push(run.summary)
         previous = run.stored
+        ctx.progress?.add('transform', `run ${runId}`, run.summary.rows)
       }
     }
     return { stage: 'transform', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }

@@ -10,6 +10,7 @@ import type { Dataset } from '../schema/dataset.js'
 import { TOTESYS } from '../datasets/totesys/totesys-dataset.js'
 import { openObjectStore } from '../lake/open-object-store.js'
 import type { Logger } from '../observe/logger.js'
+import type { Progress } from '../observe/progress.js'
 import type { StageContext } from '../pipeline/context.js'
 import type { ExtractOptions } from '../pipeline/extract.js'
 import type { LoadOptions } from '../pipeline/load.js'
@@ -20,7 +21,7 @@ import type { Warehouse } from '../warehouse/warehouse.js'
 export function stageContext(
   config: StarlineConfig,
   logger: Logger,
-  options: { readonly signal?: AbortSignal; readonly dataset?: Dataset } = {},
+  options: { readonly signal?: AbortSignal; readonly dataset?: Dataset; readonly progress?: Progress } = {},
 ): StageContext {
   return {
     dataset: options.dataset ?? TOTESYS,
@@ -32,6 +33,7 @@ export function stageContext(
     duckdbMemory: config.duckdbMemory,
     retry: { retries: config.retries },
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
   }
 }
 

@@ -72,6 +72,8 @@ export interface SourceSnapshot {
   windowEnd(tables: readonly WatermarkedTable[], lagMs: number): Promise<WindowEnd>
   /** Rows with `range.from < watermark <= range.to`, plus rows whose key is in `extraKeys`, as CSV. */
   copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }): CsvStream
+  /** How many rows `copyRange` would return without extra keys (for `--dry-run`). */
+  countRange(table: string, range: WatermarkRange): Promise<number>
   /** A hash of every row of `table`, in key order. */
   hashRows(table: { readonly name: string; readonly primaryKey: string; readonly watermarkColumn: string; readonly columns: readonly string[] }, settledUpTo: string | null): Promise<RowHash[]>
   /** Ends the snapshot and releases its connection. */

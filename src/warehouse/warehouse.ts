@@ -60,6 +60,11 @@ export interface LoadPlan {
    * what their COPY needs (Redshift's COPY manifest) under a reserved prefix.
    */
   readonly store?: ObjectStore
+  /**
+   * Told as each table of the run is done (before the run commits), for a
+   * progress line. Optional for engines: without it progress moves per run.
+   */
+  readonly onTableLoaded?: (table: LoadedTable) => void
 }
 
 export interface LoadResult {
@@ -79,6 +84,32 @@ export interface LedgerRow {
   readonly loadedAt: Date
 }
 
+/** A row of `_starline_load_tables`: what one load did to one table. */
+export interface LedgerTableRow {
+  readonly runId: string
+  readonly table: string
+  readonly rows: number
+  readonly inserted: number
+  readonly updated: number
+  /** Facts: rows waiting after this load for a dimension row. */
+  readonly held: number
+  readonly loadedAt: Date
+}
+
+/** Facts waiting now in a fact's held table. */
+export interface HeldRows {
+  readonly table: string
+  readonly rows: number
+  /** The run that brought the longest-waiting row. */
+  readonly oldestRunId: string
+}
+
+/** What `starline status` reads from the warehouse: its ledger and its held tables, nothing else. */
+export interface LedgerDetail {
+  readonly tables: readonly LedgerTableRow[]
+  readonly held: readonly HeldRows[]
+}
+
 export interface Warehouse {
   readonly capabilities: WarehouseCapabilities
   /** Creates the schema, the tables and the ledger if missing; checks existing tables have the columns. */
@@ -86,6 +117,11 @@ export interface Warehouse {
   /** Loads one processed run and its ledger row in one transaction, unless the ledger already has it. */
   loadRun(plan: LoadPlan): Promise<LoadResult>
   loadedRuns(schema: string): Promise<readonly LedgerRow[]>
+  /**
+   * The ledger per table and the facts held now, for `starline status` and
+   * the alerts. Optional: without it, status shows loaded runs only.
+   */
+  ledgerDetail?(schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail>
   close(): Promise<void>
 }
 

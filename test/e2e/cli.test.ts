@@ -34,6 +34,57 @@ describe('starline command', () => {
     for (const command of ['extract', 'transform', 'load', 'run', 'generate', 'simulate', 'demo']) assert.match(result.stdout, new RegExp(`\\b${command}\\b`))
   })
 
+  for (const [command, flag] of [
+    ['extract', '--accept-schema-change'],
+    ['transform', '--dry-run'],
+    ['load', '--dry-run'],
+    ['run', '--every'],
+    ['status', '--json'],
+    ['generate', '--scale'],
+    ['simulate', '--days'],
+    ['demo', '--scale'],
+  ] as const) {
+    it(`prints help for ${command} alone, with its flags and examples`, async () => {
+      const result = await runCli([command, '--help'], {})
+      assert.equal(result.code, 0, result.stderr)
+      assert.match(result.stdout, new RegExp(`^Usage: starline ${command} `))
+      assert.match(result.stdout, new RegExp(`${flag}\\b`))
+      assert.match(result.stdout, new RegExp(`Examples:\\n  \\$ starline ${command}`))
+      assert.doesNotMatch(result.stdout, /Commands:/, 'not the global page')
+    })
+
+    it(`rejects a flag ${command} does not take, with exit status 2 and one line`, async () => {
+      const result = await runCli([command, '--bogus-flag'], {})
+      assert.equal(result.code, 2)
+      assert.equal(result.stderr, `starline ${command}: unknown option '--bogus-flag'. See starline ${command} --help.\n`)
+    })
+  }
+
+  it('rejects a flag of another command', async () => {
+    const result = await runCli(['transform', '--accept-schema-change'], {})
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /unknown option '--accept-schema-change'/)
+  })
+
+  it('rejects an invalid log level, naming the choices', async () => {
+    const result = await runCli(['status', '--log-level', 'loud'], {})
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /debug.*silent/)
+  })
+
+  it('rejects --every with --cron, and a bad cron expression, as usage errors', async () => {
+    assert.equal((await runCli(['run', '--every', '5m', '--cron', '* * * * *'], {})).code, 2)
+    const bad = await runCli(['run', '--cron', 'every day'], { ...lake, STARLINE_SOURCE_URL: UNREACHABLE, STARLINE_WAREHOUSE_URL: UNREACHABLE })
+    assert.equal(bad.code, 2)
+    assertOneLineNaming(bad.stderr, '--cron')
+  })
+
+  it('still takes flags written before the command, as the command line always did', async () => {
+    const result = await runCli(['--json', '--log-level', 'error', 'status'], { ...lake })
+    assert.equal(result.code, 0, result.stderr)
+    assert.deepEqual(JSON.parse(result.stdout).pending, { transform: [], load: [] })
+  })
+
   it('rejects an unknown command with exit status 2', async () => {
     const result = await runCli(['explode'], {})
     assert.equal(result.code, 2)
@@ -52,14 +103,14 @@ describe('starline command', () => {
       ['a missing warehouse URL for run, before any work', ['run'], { ...lake, STARLINE_SOURCE_URL: UNREACHABLE }, 'STARLINE_WAREHOUSE_URL'],
     ]
     for (const [what, args, env, setting] of cases) {
-      it(`exits non-zero naming ${setting} for ${what}`, async () => {
+      it(`exits 2 naming ${setting} for ${what}`, async () => {
         const result = await runCli(args, env)
-        assert.notEqual(result.code, 0)
+        assert.equal(result.code, 2, result.stderr)
         assertOneLineNaming(result.stderr, setting)
       })
     }
 
-    it('exits non-zero naming STARLINE_SOURCE_URL for an unreachable source, without its password', async () => {
+    it('exits 75 (retry later) naming STARLINE_SOURCE_URL for an unreachable source, without its password', async () => {
       const result = await runCli(['extract'], { ...lake, STARLINE_SOURCE_URL: UNREACHABLE, STARLINE_RETRIES: '1' })
       // A refused connection is transient: the exit status tells a scheduler to try again.
       assert.equal(result.code, 75, result.stderr)
@@ -68,7 +119,7 @@ describe('starline command', () => {
       assert.doesNotMatch(result.stderr + result.stdout, /hunter2/)
     })
 
-    it('exits non-zero naming STARLINE_WAREHOUSE_URL for an unreachable warehouse, without its password', async () => {
+    it('exits 75 (retry later) naming STARLINE_WAREHOUSE_URL for an unreachable warehouse, without its password', async () => {
       const result = await runCli(['load'], { ...lake, STARLINE_WAREHOUSE_URL: UNREACHABLE, STARLINE_RETRIES: '1' })
       assert.equal(result.code, 75, result.stderr)
       assertOneLineNaming(result.stderr, 'STARLINE_WAREHOUSE_URL')

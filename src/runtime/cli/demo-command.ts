@@ -16,7 +16,7 @@ import { qualify } from '../../sql/quote.js'
 import { generateTotesys } from '../../datasets/totesys/generator.js'
 import { historyEndBeforeTradingDay } from '../../datasets/totesys/history-end.js'
 import { simulateActivity } from '../../datasets/totesys/simulator.js'
-import { createLogger } from '../../observe/logger.js'
+import { createLogger, logFormatFor } from '../../observe/logger.js'
 import { formatRun, formatTable, seconds } from '../../observe/summary-text.js'
 import { StageAbortedError } from '../../pipeline/errors.js'
 import { runCycle } from '../../pipeline/run.js'
@@ -63,7 +63,7 @@ export async function demoCommand(values: { readonly scale?: string | undefined;
     checkpoint()
 
     const config = localConfig({ sourceUrl, warehouseUrl }, lakeDir)
-    const ctx = stageContext(config, createLogger({ level: 'warn' }), { signal })
+    const ctx = stageContext(config, createLogger({ level: 'warn', format: logFormatFor(process.stderr) }), { signal })
     const warehouse = await openConfiguredWarehouse(config)
     try {
       say('\n== cycle 1: the first, full run ==')

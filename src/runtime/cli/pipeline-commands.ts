@@ -1,45 +1,51 @@
 /**
  * `starline extract | transform | load | run`: the stages, configured from
- * the environment, with a printed summary.
+ * the environment, with a printed summary; `--dry-run` prints what would
+ * move instead and writes nothing.
  */
 import { requireSetting, type StarlineConfig } from '../../config/config.js'
-import { createLogger } from '../../observe/logger.js'
+import { createLogger, logFormatFor } from '../../observe/logger.js'
+import { createProgress } from '../../observe/progress.js'
 import { formatExtract, formatLoad, formatRun, formatTransform } from '../../observe/summary-text.js'
-import { extractOptions, loadOptions, openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
+import type { ExtractSummary, LoadSummary, TransformSummary } from '../../schema/summaries.js'
+import { observedCycle, observedSingleStage } from '../observed-cycle.js'
+import { openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
+
+export type PipelineCommand = 'extract' | 'transform' | 'load' | 'run'
+
+export interface PipelineFlags {
+  readonly acceptSchemaChange: boolean
+  readonly dryRun: boolean
+}
 
 export async function pipelineCommand(
-  command: 'extract' | 'transform' | 'load' | 'run',
+  command: PipelineCommand,
   config: StarlineConfig,
   signal: AbortSignal,
   print: (text: string, summary: unknown) => void,
-  flags: { readonly acceptSchemaChange: boolean },
+  flags: PipelineFlags,
 ): Promise<void> {
-  const logger = createLogger({ level: config.logLevel })
-  const ctx = stageContext(config, logger, { signal })
-  if (command === 'extract') {
-    const { extract } = await import('../../pipeline/extract.js')
-    const summary = await extract(ctx, extractOptions(config, flags))
-    return print(formatExtract(summary), summary)
-  }
-  if (command === 'transform') {
-    const { transform } = await import('../../pipeline/transform.js')
-    const summary = await transform(ctx)
-    return print(formatTransform(summary), summary)
+  const logger = createLogger({ level: config.logLevel, format: logFormatFor(process.stderr) })
+  const ctx = stageContext(config, logger, { signal, progress: createProgress(process.stderr) })
+  if (flags.dryRun) {
+    const { dryRun } = await import('./dry-run.js')
+    return dryRun(command, config, ctx, print)
   }
   // Check every setting before doing any work.
-  if (command === 'run') requireSetting(config, 'sourceUrl')
-  const warehouse = await openConfiguredWarehouse(config)
+  if (command === 'run' || command === 'extract') requireSetting(config, 'sourceUrl')
+  if (command === 'run' || command === 'load') requireSetting(config, 'warehouseUrl')
+  const warehouse = command === 'load' || command === 'run' ? await openConfiguredWarehouse(config) : undefined
   try {
-    if (command === 'load') {
-      const { load } = await import('../../pipeline/load.js')
-      const summary = await load(ctx, loadOptions(config, warehouse))
-      return print(formatLoad(summary), summary)
+    const setup = { config, ctx, acceptSchemaChange: flags.acceptSchemaChange, ...(warehouse ? { warehouse } : {}) }
+    if (command === 'run') {
+      const summary = await observedCycle(setup)
+      return print(formatRun(summary), summary)
     }
-    const { runCycle } = await import('../../pipeline/run.js')
-    const summary = await runCycle(ctx, { extract: extractOptions(config, flags), load: loadOptions(config, warehouse) })
-    return print(formatRun(summary), summary)
+    const summary = await observedSingleStage(setup, command)
+    if (command === 'extract') return print(formatExtract(summary as ExtractSummary), summary)
+    if (command === 'transform') return print(formatTransform(summary as TransformSummary), summary)
+    return print(formatLoad(summary as LoadSummary), summary)
   } finally {
-    await warehouse.close()
+    await warehouse?.close()
   }
 }
-

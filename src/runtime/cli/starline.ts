@@ -2,4 +2,9 @@
 /** Entry point of the `starline` command (bin/starline.js runs the compiled copy). */
 import { main } from './main.js'
 
+// `starline status | head` closes stdout early: that is the reader's choice, not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0)
+  throw error
+})
 process.exitCode = await main(process.argv.slice(2))

@@ -80,6 +80,10 @@ class PostgresSnapshot implements SourceSnapshot {
     return Object.defineProperty(out, 'rowCount', { get: () => copy.rowCount }) as PassThrough & { readonly rowCount: number }
   }
 
+  countRange(table: string, range: WatermarkRange): Promise<number> {
+    return this.#mapped(`the row count of "${table}"`, () => countTableRange(this.#client, this.#schema, table, range))
+  }
+
   hashRows(table: { readonly name: string; readonly primaryKey: string; readonly watermarkColumn: string; readonly columns: readonly string[] }, settledUpTo: string | null) {
     return this.#mapped(`row hashes of "${table.name}"`, () => hashRows(this.#client, this.#schema, table, settledUpTo))
   }
@@ -99,6 +103,15 @@ class PostgresSnapshot implements SourceSnapshot {
       throw sourceError(error, this.#describe, reading)
     }
   }
+}
+
+/** Rows of `table` with `from < watermark <= to`, in the snapshot. */
+async function countTableRange(client: pg.ClientBase, schema: string, table: string, range: WatermarkRange): Promise<number> {
+  const values = range.from === null ? [range.to] : [range.from, range.to]
+  const lower = range.from === null ? '' : `${quoteIdent(range.column)} > $1::timestamp AND `
+  const upper = `${quoteIdent(range.column)} <= $${values.length}::timestamp`
+  const result = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualify(schema, table)} WHERE ${lower}${upper}`, values)
+  return Number(result.rows[0]?.n ?? 0)
 }
 
 /**

@@ -6,7 +6,8 @@
 import type { DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { qualify } from '../../sql/quote.js'
-import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type LedgerRow, type LoadPlan } from '../warehouse.js'
+import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRow, type LoadPlan } from '../warehouse.js'
 
 export async function isLoaded(db: DuckDb, schema: string, runId: string): Promise<boolean> {
   return (await db.all(`SELECT 1 FROM ${qualify(schema, LEDGER_TABLE)} WHERE run_id = $1`, [runId])).length > 0
@@ -47,4 +48,37 @@ export async function readLedger(db: DuckDb, schema: string): Promise<LedgerRow[
     status: r.status,
     loadedAt: new Date(Number(r.loaded_at)),
   }))
+}
+
+/** What `starline status` reads: the ledger per table, and the facts waiting in the held tables. */
+export async function readLedgerDetail(db: DuckDb, schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {
+  const present = async (table: string) =>
+    (await db.all(`SELECT 1 FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2`, [schema, table])).length > 0
+  if (!(await present(LEDGER_TABLES_TABLE))) return { tables: [], held: [] }
+  const rows = await db.all<{ run_id: string; table_name: string; rows: string; inserted: string; updated: string; held: string; loaded_at: string }>(
+    `SELECT t.run_id, t.table_name, t."rows"::VARCHAR AS "rows", t.inserted::VARCHAR AS inserted, t.updated::VARCHAR AS updated,
+            t.held::VARCHAR AS held, epoch_ms(l.loaded_at)::VARCHAR AS loaded_at
+       FROM ${qualify(schema, LEDGER_TABLES_TABLE)} t JOIN ${qualify(schema, LEDGER_TABLE)} l USING (run_id)
+      ORDER BY t.run_id, t.table_name`,
+  )
+  const held: HeldRows[] = []
+  for (const spec of facts) {
+    if (!(await present(heldTableName(spec)))) continue
+    const [row] = await db.all<{ rows: string; oldest: string | null }>(
+      `SELECT count(*)::VARCHAR AS "rows", min(held_since_run) AS oldest FROM ${qualify(schema, heldTableName(spec))}`,
+    )
+    if (row && row.oldest !== null && Number(row.rows) > 0) held.push({ table: spec.name, rows: Number(row.rows), oldestRunId: row.oldest })
+  }
+  return {
+    tables: rows.map((r) => ({
+      runId: r.run_id,
+      table: r.table_name,
+      rows: Number(r.rows),
+      inserted: Number(r.inserted),
+      updated: Number(r.updated),
+      held: Number(r.held),
+      loadedAt: new Date(Number(r.loaded_at)),
+    })),
+    held,
+  }
 }

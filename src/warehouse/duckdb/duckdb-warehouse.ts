@@ -17,14 +17,14 @@ import { openDuckDb, type DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'
-import { DEFAULT_CAPABILITIES, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
+import { DEFAULT_CAPABILITIES, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
 import type { DuckDbWarehouseConfig } from './duckdb-config.js'
 import { createCurrentViewSql, createHeldTableSql, createLedgerSql, createTableSql } from './duckdb-ddl.js'
 import { loadDimension } from './duckdb-dimensions.js'
 import { loadError, openError, warehouseError } from './duckdb-errors.js'
 import { loadFacts, releaseHeldFacts } from './duckdb-facts.js'
 import { checkColumns, ensureVersionKeys } from './duckdb-introspection.js'
-import { isLoaded, readLedger, recordLoad } from './duckdb-ledger.js'
+import { isLoaded, readLedger, readLedgerDetail, recordLoad } from './duckdb-ledger.js'
 
 export class DuckDbWarehouse implements Warehouse {
   /** Foreign keys are declared and enforced (see duckdb-ddl.ts for why DuckDB's limits do not bite). */
@@ -66,6 +66,7 @@ export class DuckDbWarehouse implements Warehouse {
           } catch (error) {
             throw loadError(error, plan.runId, table.spec.name)
           }
+          plan.onTableLoaded?.(loaded.at(-1)!)
         }
         // Facts held by earlier runs may be waiting for dimension rows this run brought.
         for (const spec of plan.facts) {
@@ -81,6 +82,11 @@ export class DuckDbWarehouse implements Warehouse {
         return { runId: plan.runId, status: 'loaded', tables: loaded }
       }),
     )
+  }
+
+  async ledgerDetail(schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {
+    if (!existsSync(this.#config.path)) return { tables: [], held: [] }
+    return this.#session(false, (db) => readLedgerDetail(db, schema, facts))
   }
 
   async loadedRuns(schema: string): Promise<readonly LedgerRow[]> {

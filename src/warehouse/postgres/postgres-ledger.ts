@@ -6,7 +6,8 @@
 import type pg from 'pg'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { qualify } from '../../sql/quote.js'
-import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type LedgerRow, type LoadPlan } from '../warehouse.js'
+import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRow, type LedgerTableRow, type LoadPlan } from '../warehouse.js'
 
 export async function isLoaded(client: pg.ClientBase, plan: LoadPlan): Promise<boolean> {
   const found = await client.query(`SELECT 1 FROM ${qualify(plan.schema, LEDGER_TABLE)} WHERE run_id = $1`, [plan.runId])
@@ -42,4 +43,35 @@ export async function readLedger(client: pg.ClientBase, schema: string): Promise
     status: r.status,
     loadedAt: r.loaded_at,
   }))
+}
+
+/** What `starline status` reads: the ledger per table, and the facts waiting in the held tables. */
+export async function readLedgerDetail(client: pg.ClientBase, schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {
+  const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [qualify(schema, LEDGER_TABLES_TABLE)])
+  if (!exists.rows[0]?.t) return { tables: [], held: [] }
+  const ledger = await client.query<{ run_id: string; table_name: string; rows: string; inserted: string; updated: string; held: string; loaded_at: Date }>(
+    `SELECT t.run_id, t.table_name, t.rows::text AS rows, t.inserted::text AS inserted, t.updated::text AS updated,
+            t.held::text AS held, l.loaded_at
+       FROM ${qualify(schema, LEDGER_TABLES_TABLE)} t JOIN ${qualify(schema, LEDGER_TABLE)} l USING (run_id)
+      ORDER BY t.run_id, t.table_name`,
+  )
+  const tables: LedgerTableRow[] = ledger.rows.map((r) => ({
+    runId: r.run_id,
+    table: r.table_name,
+    rows: Number(r.rows),
+    inserted: Number(r.inserted),
+    updated: Number(r.updated),
+    held: Number(r.held),
+    loadedAt: r.loaded_at,
+  }))
+  const held: HeldRows[] = []
+  for (const spec of facts) {
+    const name = qualify(schema, heldTableName(spec))
+    const present = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [name])
+    if (!present.rows[0]?.t) continue
+    const result = await client.query<{ rows: string; oldest: string | null }>(`SELECT count(*)::text AS rows, min(held_since_run) AS oldest FROM ${name}`)
+    const row = result.rows[0]
+    if (row && row.oldest !== null && Number(row.rows) > 0) held.push({ table: spec.name, rows: Number(row.rows), oldestRunId: row.oldest })
+  }
+  return { tables, held }
 }

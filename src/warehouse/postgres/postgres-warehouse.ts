@@ -15,7 +15,7 @@ import { redactUrl } from '../../core/redact.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'
-import { DEFAULT_CAPABILITIES, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
+import { DEFAULT_CAPABILITIES, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
 import type { PostgresWarehouseConfig } from './postgres-config.js'
 import { createCurrentViewSql, createHeldTableSql, createLedgerSql, createTableSql } from './postgres-ddl.js'
 import { loadDimension } from './postgres-dimensions.js'
@@ -23,7 +23,7 @@ import { WarehouseError } from '../errors.js'
 import { unreachableError, warehouseError, type ErrorPlace } from './postgres-errors.js'
 import { loadFacts, releaseHeldFacts } from './postgres-facts.js'
 import { checkColumns, ensureVersionKeys } from './postgres-introspection.js'
-import { isLoaded, readLedger, recordLoad } from './postgres-ledger.js'
+import { isLoaded, readLedger, readLedgerDetail, recordLoad } from './postgres-ledger.js'
 import { ParquetToCsv } from './postgres-staging.js'
 
 export class PostgresWarehouse implements Warehouse {
@@ -86,6 +86,7 @@ export class PostgresWarehouse implements Warehouse {
           } catch (error) {
             throw warehouseError(error, { ...this.#place, runId: plan.runId, table: table.spec.name })
           }
+          plan.onTableLoaded?.(loaded.at(-1)!)
         }
         // Facts held by earlier runs may be waiting for dimension rows this run brought.
         for (const spec of plan.facts) {
@@ -99,6 +100,10 @@ export class PostgresWarehouse implements Warehouse {
     } finally {
       await Promise.all(csvFiles.map((file) => rm(file, { force: true })))
     }
+  }
+
+  async ledgerDetail(schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {
+    return this.#withClient((client) => readLedgerDetail(client, schema, facts))
   }
 
   async loadedRuns(schema: string): Promise<readonly LedgerRow[]> {

@@ -263,7 +263,12 @@ for (const lake of LAKE_KINDS) {
           assert.match(error.message, /--accept-schema-change/)
           return true
         })
-        assert.deepEqual([...(await listAll(pipeline.ctx.ingestion, '')), ...(await listAll(pipeline.ctx.processed, ''))], lakeBefore)
+        // Only the failure's record is new (it is what `starline status` shows).
+        const lakeAfter = [...(await listAll(pipeline.ctx.ingestion, '')), ...(await listAll(pipeline.ctx.processed, ''))]
+        assert.deepEqual(lakeAfter.filter((o) => !o.key.startsWith('_failures/')), lakeBefore)
+        const failures = lakeAfter.filter((o) => o.key.startsWith('_failures/'))
+        assert.deepEqual(failures.map((o) => o.key.split('/').slice(0, 2).join('/')), ['_failures/extract'])
+        assert.match((await pipeline.ctx.ingestion.getBytes(failures[0]!.key)).toString('utf8'), /"error":"SchemaDriftError".*file_name/)
         assert.deepEqual(await warehouseSnapshot(pipeline), warehouseBefore)
         assert.equal((await listRunIds(pipeline.ctx.ingestion)).length, 1)
       })

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
 import { currentViewName, heldTableName, type TableSpec } from '../../../src/schema/table-spec.js'
+import type { LoadedTable } from '../../../src/schema/summaries.js'
 import { quoteIdent, quoteLiteral } from '../../../src/sql/quote.js'
 import { duckDbType } from '../../../src/warehouse/duckdb/duckdb-ddl.js'
 import { WarehouseLoadError, WarehouseSchemaMismatchError } from '../../../src/warehouse/errors.js'
@@ -312,6 +313,37 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
 
       it('is empty for a schema never loaded', async () => {
         assert.deepEqual(await warehouse.loadedRuns('never loaded'), [])
+      })
+    })
+
+    describe('onTableLoaded', () => {
+      it('is told as each table of the run is done, in load order, with what the result reports', async () => {
+        await warehouse.ensureTables(HOSTILE_SCHEMA, SPECS)
+        const told: LoadedTable[] = []
+        const result = await warehouse.loadRun({ ...plan([await table(CUSTOMER, CUSTOMERS_1), await table(ORDER, ORDERS_1)]), onTableLoaded: (t) => told.push(t) })
+        assert.deepEqual(told, result.tables)
+      })
+    })
+
+    describe('ledgerDetail', () => {
+      it('gives the ledger per table and the facts held now, with the run that first held them', async () => {
+        assert.ok(warehouse.ledgerDetail, `${name} reports its ledger detail (starline status reads it)`)
+        const first = await firstRun()
+        const second = plan([await table(CUSTOMER, CUSTOMERS_1.slice(0, 1))])
+        await warehouse.loadRun(second)
+        const detail = await warehouse.ledgerDetail(HOSTILE_SCHEMA, [ORDER])
+        assert.deepEqual(
+          detail.tables.map((t) => [t.runId, t.table, t.rows, t.inserted, t.updated, t.held]),
+          (await ledgerTables()).map(([runId, table, ...counts]) => [runId, table, ...counts.map(Number)]),
+        )
+        assert.ok(detail.tables.every((t) => t.loadedAt instanceof Date && !Number.isNaN(t.loadedAt.getTime())))
+        const waiting = await held()
+        assert.ok(waiting.length > 0, 'the first run holds a fact')
+        assert.deepEqual(detail.held, [{ table: ORDER.name, rows: waiting.length, oldestRunId: first.runId }])
+      })
+
+      it('is empty for a schema never loaded', async () => {
+        assert.deepEqual(await warehouse.ledgerDetail!('never loaded', [ORDER]), { tables: [], held: [] })
       })
     })
   })

@@ -96,6 +96,9 @@ describe('loadConfig', () => {
           STARLINE_SCRATCH_DIR: '/var/tmp/starline',
           STARLINE_LOG_LEVEL: 'debug',
           STARLINE_RETRIES: '5',
+          STARLINE_ALERT_SINK: 'https://hooks.example/starline',
+          STARLINE_FRESHNESS_TARGET: '45m',
+          STARLINE_HELD_ALERT_RUNS: '6',
         },
       })
       assert.deepEqual(config, {
@@ -112,6 +115,9 @@ describe('loadConfig', () => {
         scratchDir: '/var/tmp/starline',
         duckdbMemory: '512MB',
         logLevel: 'debug',
+        alertSink: 'https://hooks.example/starline',
+        freshnessTargetMs: 2_700_000,
+        heldAlertRuns: 6,
       })
     })
 
@@ -123,6 +129,7 @@ describe('loadConfig', () => {
       assert.equal(lag('1h'), 3_600_000)
       assert.equal(lag('250'), 250)
       assert.equal(lag('0s'), 0)
+      assert.equal(loadConfig({ env: {}, cwd: dir }).freshnessTargetMs, 30 * 60_000, 'the 30-minute requirement by default')
     })
 
     it('accepts a password in an environment URL', () => {
@@ -157,6 +164,12 @@ describe('loadConfig', () => {
     it('rejects a postgres URL without a database', () => {
       rejects({ STARLINE_SOURCE_URL: 'postgres://user@host:5432' }, 'STARLINE_SOURCE_URL', 'database')
       rejects({ STARLINE_WAREHOUSE_URL: 'postgres://user@host:5432/' }, 'STARLINE_WAREHOUSE_URL', 'database')
+    })
+
+    it('rejects an alert sink that is neither stderr, a web URL nor an SNS topic ARN', () => {
+      rejects({ STARLINE_ALERT_SINK: 'mailto:ops@example.com' }, 'STARLINE_ALERT_SINK', 'SNS topic ARN')
+      rejects({ STARLINE_ALERT_SINK: 'arn:aws:sqs:eu-west-2:123456789012:q' }, 'STARLINE_ALERT_SINK')
+      rejects({ STARLINE_HELD_ALERT_RUNS: '0' }, 'STARLINE_HELD_ALERT_RUNS', 'at least 1')
     })
 
     it('rejects a postgres URL without a host', () => {
@@ -256,6 +269,7 @@ describe('loadConfig', () => {
         scratch: { dir: '/scratch' },
         duckdb: { memory: '2gb' },
         log: { level: 'silent' },
+        alerts: { sink: 'arn:aws:sns:eu-west-2:123456789012:starline-alerts', freshness: '10m', held_runs: 2 },
       })
       assert.deepEqual(loadConfig({ file, cwd: dir, env: {} }), {
         sourceUrl: 'postgres://reader@source.example/totesys',
@@ -270,6 +284,9 @@ describe('loadConfig', () => {
         scratchDir: '/scratch',
         duckdbMemory: '2GB',
         logLevel: 'silent',
+        alertSink: 'arn:aws:sns:eu-west-2:123456789012:starline-alerts',
+        freshnessTargetMs: 600_000,
+        heldAlertRuns: 2,
       })
     })
 

@@ -1,0 +1,91 @@
+/**
+ * A failed stage leaves one small immutable object in its zone,
+ * `_failures/<stage>/<failureId>.json`, so `starline status` can show the
+ * last failure and its reason from the lake alone (no side database), on a
+ * laptop and on S3 alike.
+ *
+ * The reason is the error's message, which starline writes to name tables,
+ * runs and settings, never values; URLs are still redacted and the text cut
+ * short, as a second guard against row contents or secrets.
+ */
+import { newRunId, nextRunId } from '../core/run-id.js'
+import { StarlineError, messageOf } from '../core/starline-error.js'
+import { ObjectExistsError } from './errors.js'
+import { FAILURE_PREFIX } from './keys.js'
+import type { ObjectStore } from './object-store.js'
+
+export interface FailureRecord {
+  readonly formatVersion: 1
+  readonly stage: string
+  /** When it failed, as a run id (sortable UTC time). */
+  readonly failureId: string
+  /** The run that failed, when it had one. */
+  readonly runId?: string
+  readonly at: string
+  /** The error's class name (`SourceUnreachableError`...). */
+  readonly error: string
+  readonly retryable: boolean
+  readonly reason: string
+}
+
+const MAX_REASON = 400
+
+/**
+ * Records that `stage` failed with `error`. Never throws: a lake that cannot
+ * take the record must not hide the failure that is being reported.
+ */
+export async function recordFailure(store: ObjectStore, stage: string, error: unknown, runId?: string): Promise<FailureRecord | undefined> {
+  const now = new Date()
+  const record: FailureRecord = {
+    formatVersion: 1,
+    stage,
+    failureId: newRunId(now),
+    ...(runId === undefined ? {} : { runId }),
+    at: now.toISOString(),
+    error: error instanceof Error ? error.name : 'Error',
+    retryable: error instanceof StarlineError && error.retryable,
+    reason: safeReason(messageOf(error)),
+  }
+  let id = record.failureId
+  for (let attempt = 0; attempt < 3; attempt++, id = nextRunId(id)) {
+    try {
+      await store.put(failureKey(stage, id), `${JSON.stringify({ ...record, failureId: id })}\n`)
+      return { ...record, failureId: id }
+    } catch (putError) {
+      if (!(putError instanceof ObjectExistsError)) return undefined
+    }
+  }
+  return undefined
+}
+
+/** The newest failure record of `stage` in `store`. */
+export async function lastFailure(store: ObjectStore, stage: string): Promise<FailureRecord | undefined> {
+  let last: string | undefined
+  for await (const info of store.list(`${FAILURE_PREFIX}${stage}/`)) {
+    if (info.key.endsWith('.json') && (last === undefined || info.key > last)) last = info.key
+  }
+  if (last === undefined) return undefined
+  try {
+    const parsed = JSON.parse((await store.getBytes(last)).toString('utf8')) as FailureRecord
+    return parsed.formatVersion === 1 ? parsed : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function failureKey(stage: string, failureId: string): string {
+  return `${FAILURE_PREFIX}${stage}/${failureId}.json`
+}
+
+function safeReason(message: string): string {
+  const redacted = message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi, (url) => {
+    try {
+      const parsed = new URL(url)
+      return `${parsed.protocol}//${parsed.host}${parsed.pathname}`
+    } catch {
+      return '<url>'
+    }
+  })
+  const flat = redacted.replace(/\s*\n\s*/g, ' ')
+  return flat.length > MAX_REASON ? `${flat.slice(0, MAX_REASON - 1)}…` : flat
+}

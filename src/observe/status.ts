@@ -1,0 +1,208 @@
+/**
+ * `starline status`: what the lake and the warehouse hold, read from the
+ * lake's manifests, failure records and alert incidents and from the
+ * warehouse's ledger (and held tables); no side state, so it reads the same
+ * on a laptop and on S3.
+ *
+ * Freshness is the pipeline's lag: a source change waits in the lake for as
+ * long as an extracted run is not loaded, or for as long as a stage keeps
+ * failing (its failure incident is open). A pipeline whose runs succeed and
+ * load everything they extract has no lag, however quiet the source is.
+ */
+import { runIdInstant } from '../core/run-id.js'
+import { messageOf } from '../core/starline-error.js'
+import { lastFailure, type FailureRecord } from '../lake/failure-record.js'
+import { listRunIds, readManifest, type RunManifest } from '../lake/manifest.js'
+import type { ObjectStore } from '../lake/object-store.js'
+import type { Dataset } from '../schema/dataset.js'
+import type { TableSpec } from '../schema/table-spec.js'
+import { readIncidents, type IncidentState } from './alerts/incidents.js'
+
+/** Manifests read per zone, newest first: enough for the last run of every table on a busy lake. */
+const MANIFESTS_READ = 200
+
+export interface SourceTableStatus {
+  readonly table: string
+  /** The watermark the lake holds every row of this table up to (the newest extract's window end). */
+  readonly watermark: string | null
+  readonly lastRunId?: string
+  readonly lastRunAt?: string
+  readonly lastRunAgeMs?: number
+  /** Rows in the last run that carried the table. */
+  readonly lastRunRows: number
+  /** Rows extracted over the runs read. */
+  readonly rowsMoved: number
+  /** Rows of this table that failed validation, over the runs read. */
+  readonly quarantined: number
+}
+
+export interface WarehouseTableStatus {
+  readonly table: string
+  readonly kind: 'dimension' | 'fact'
+  readonly lastRunId?: string
+  readonly loadedAt?: string
+  readonly loadedAgeMs?: number
+  readonly lastRunRows: number
+  /** Rows loaded over every run in the ledger. */
+  readonly rowsMoved: number
+  /** Facts waiting now for a dimension row, and for how many loads the oldest has waited. */
+  readonly held: number
+  readonly heldForRuns: number
+  readonly lagMs: number
+  readonly fresh: boolean
+}
+
+export interface PipelineStatus {
+  readonly at: string
+  readonly freshnessTargetMs: number
+  readonly source: readonly SourceTableStatus[]
+  /** Empty when no warehouse is configured or it could not be read (then `warehouseError` says why). */
+  readonly warehouse: readonly WarehouseTableStatus[]
+  readonly warehouseError?: string
+  /** False for an engine that does not report its ledger per table (rows moved and held rows then read 0). */
+  readonly perTableLedger: boolean
+  /** Runs extracted but not transformed, and transformed but not loaded. */
+  readonly pending: { readonly transform: readonly string[]; readonly load: readonly string[] }
+  /** The newest failure of each stage, whether or not it is still failing. */
+  readonly lastFailures: readonly FailureRecord[]
+  /** Incidents raised and not yet resolved. */
+  readonly openIncidents: readonly { readonly incident: string; readonly since: string; readonly title: string }[]
+  /** How many manifests per zone were read (the newest ones). */
+  readonly runsRead: number
+}
+
+/** A ledger row per table, as the warehouse records it (see Warehouse.ledgerDetail). */
+interface LedgerTableRow {
+  readonly runId: string
+  readonly table: string
+  readonly rows: number
+  readonly held: number
+  readonly loadedAt: Date
+}
+
+/**
+ * What status reads from a warehouse: its ledger and its held tables. Every
+ * Warehouse is one (observe/ sits below warehouse/ in the layers, so it names
+ * only the part it reads).
+ */
+export interface LedgerReader {
+  loadedRuns(schema: string): Promise<readonly { readonly runId: string }[]>
+  ledgerDetail?(
+    schema: string,
+    facts: readonly TableSpec[],
+  ): Promise<{ readonly tables: readonly LedgerTableRow[]; readonly held: readonly { readonly table: string; readonly rows: number; readonly oldestRunId: string }[] }>
+}
+
+export interface StatusInputs {
+  readonly dataset: Dataset
+  readonly ingestion: ObjectStore
+  readonly processed: ObjectStore
+  /** Undefined when no warehouse is configured: the warehouse part is left empty. */
+  readonly warehouse?: LedgerReader
+  readonly schema: string
+  readonly freshnessTargetMs: number
+  readonly now?: Date
+}
+
+export async function collectStatus(inputs: StatusInputs): Promise<PipelineStatus> {
+  const now = inputs.now ?? new Date()
+  const extracted = await listRunIds(inputs.ingestion)
+  const processedIds = await listRunIds(inputs.processed)
+  const extracts = await readNewest(inputs.ingestion, extracted, 'extract')
+  const transforms = await readNewest(inputs.processed, processedIds, 'transform')
+  const facts = inputs.dataset.models.map((m) => m.table).filter((t) => t.kind === 'fact')
+  // A warehouse that cannot be read is part of the picture, not a reason to show nothing.
+  const ledger = await readLedger(inputs, facts)
+  const warehouse = 'error' in ledger ? undefined : inputs.warehouse
+  const { loadedRuns, detail } = 'error' in ledger ? { loadedRuns: [], detail: { tables: [], held: [] } } : ledger
+  const incidents = await readIncidents(inputs.ingestion)
+  const failures = (
+    await Promise.all([lastFailure(inputs.ingestion, 'extract'), lastFailure(inputs.processed, 'transform'), lastFailure(inputs.processed, 'load')])
+  ).filter((f): f is FailureRecord => f !== undefined)
+
+  const loaded = new Set(loadedRuns.map((r) => r.runId))
+  const transformed = new Set(processedIds)
+  const pending = { transform: extracted.filter((id) => !transformed.has(id)), load: warehouse ? processedIds.filter((id) => !loaded.has(id)) : [] }
+  const lagMs = pipelineLag(now, extracted.filter((id) => !loaded.has(id)), incidents, warehouse !== undefined)
+
+  return {
+    at: now.toISOString(),
+    freshnessTargetMs: inputs.freshnessTargetMs,
+    source: inputs.dataset.sourceTables.map((t) => sourceStatus(t.name, extracts, transforms, now)),
+    ...('error' in ledger ? { warehouseError: ledger.error } : {}),
+    perTableLedger: inputs.warehouse?.ledgerDetail !== undefined,
+    warehouse: warehouse
+      ? inputs.dataset.models.map((m) => warehouseStatus(m.table.name, m.table.kind, detail.tables, detail.held, loadedRuns.map((r) => r.runId), lagMs, inputs.freshnessTargetMs, now))
+      : [],
+    pending,
+    lastFailures: failures,
+    openIncidents: incidents.filter((i) => i.open).map((i) => ({ incident: i.incident, since: i.last.at, title: i.last.title })),
+    runsRead: Math.max(extracts.length, transforms.length),
+  }
+}
+
+async function readLedger(inputs: StatusInputs, facts: readonly TableSpec[]) {
+  if (!inputs.warehouse) return { loadedRuns: [], detail: { tables: [], held: [] } }
+  try {
+    const loadedRuns = await inputs.warehouse.loadedRuns(inputs.schema)
+    const detail = inputs.warehouse.ledgerDetail ? await inputs.warehouse.ledgerDetail(inputs.schema, facts) : { tables: [], held: [] }
+    return { loadedRuns, detail }
+  } catch (error) {
+    return { error: messageOf(error).replace(/\s*\n\s*/g, ' ') }
+  }
+}
+
+async function readNewest(store: ObjectStore, runIds: readonly string[], stage: RunManifest['stage']): Promise<RunManifest[]> {
+  const newest = runIds.slice(-MANIFESTS_READ).reverse()
+  return Promise.all(newest.map(async (id) => (await readManifest(store, id, stage)).manifest))
+}
+
+/** How long the oldest change not yet in the warehouse has waited; 0 when everything extracted is loaded and nothing is failing. */
+function pipelineLag(now: Date, unloaded: readonly string[], incidents: readonly IncidentState[], hasWarehouse: boolean): number {
+  const since: number[] = incidents.filter((i) => i.open && i.last.kind === 'failure').map((i) => Date.parse(i.last.at))
+  const oldest = unloaded[0]
+  if (hasWarehouse && oldest !== undefined) since.push(runIdInstant(oldest))
+  return since.length === 0 ? 0 : Math.max(0, now.getTime() - Math.min(...since))
+}
+
+function sourceStatus(table: string, extracts: readonly RunManifest[], transforms: readonly RunManifest[], now: Date): SourceTableStatus {
+  const runs = extracts.filter((m) => m.tables.some((t) => t.table === table))
+  const last = runs[0]
+  const lastRows = last?.tables.find((t) => t.table === table)?.rows ?? 0
+  const quarantined = transforms.flatMap((m) => m.quarantine ?? []).filter((q) => q.table === table).reduce((sum, q) => sum + q.rows, 0)
+  return {
+    table,
+    watermark: extracts.find((m) => m.watermark)?.watermark?.to ?? null,
+    ...(last ? { lastRunId: last.runId, lastRunAt: last.createdAt, lastRunAgeMs: now.getTime() - Date.parse(last.createdAt) } : {}),
+    lastRunRows: lastRows,
+    rowsMoved: runs.reduce((sum, m) => sum + (m.tables.find((t) => t.table === table)?.rows ?? 0), 0),
+    quarantined,
+  }
+}
+
+function warehouseStatus(
+  table: string,
+  kind: 'dimension' | 'fact',
+  ledger: readonly LedgerTableRow[],
+  heldNow: readonly { table: string; rows: number; oldestRunId: string }[],
+  loadedRunIds: readonly string[],
+  lagMs: number,
+  targetMs: number,
+  now: Date,
+): WarehouseTableStatus {
+  const rows = ledger.filter((r) => r.table === table)
+  const last = rows.at(-1)
+  const held = heldNow.find((h) => h.table === table)
+  return {
+    table,
+    kind,
+    ...(last ? { lastRunId: last.runId, loadedAt: last.loadedAt.toISOString(), loadedAgeMs: now.getTime() - last.loadedAt.getTime() } : {}),
+    lastRunRows: last?.rows ?? 0,
+    rowsMoved: rows.reduce((sum, r) => sum + r.rows, 0),
+    held: held?.rows ?? 0,
+    // Loads since (and including) the one that first held the oldest row.
+    heldForRuns: held ? loadedRunIds.filter((id) => id >= held.oldestRunId).length : 0,
+    lagMs,
+    fresh: lagMs <= targetMs,
+  }
+}

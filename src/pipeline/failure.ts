@@ -1,0 +1,22 @@
+/**
+ * Wraps a stage so that a failure leaves its record in the lake (see
+ * lake/failure-record.ts) before it propagates.
+ */
+import { ConfigError } from '../config/errors.js'
+import { recordFailure } from '../lake/failure-record.js'
+import type { ObjectStore } from '../lake/object-store.js'
+import type { StageContext } from './context.js'
+import { StageAbortedError } from './errors.js'
+
+export async function recordingFailure<T>(ctx: StageContext, store: ObjectStore, stage: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    // A stop asked for is not a failure, and bad configuration is the command's to report (exit status 2).
+    if (!(error instanceof StageAbortedError) && !(error instanceof ConfigError)) {
+      const record = await recordFailure(store, stage, error)
+      if (record === undefined) ctx.logger.warn('could not write the failure record to the lake', { stage })
+    }
+    throw error
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `--dry-run`: what each stage would move, with nothing written. No lake
+ * object, no lease, no warehouse change: the extract plan counts rows in
+ * one read-only snapshot of the source; the transform and load plans read
+ * manifests and the ledger.
+ */
+import { latestManifest, listRunIds, readManifest } from '../lake/manifest.js'
+import type { WatermarkRange } from '../schema/watermark.js'
+import type { StageContext } from './context.js'
+import type { ExtractOptions } from './extract.js'
+import type { LoadOptions } from './load.js'
+
+export interface PlannedTable {
+  readonly table: string
+  readonly rows: number
+}
+
+export interface ExtractPlan {
+  readonly stage: 'extract'
+  /** The window the next extract would read; undefined when nothing changed. */
+  readonly window?: WatermarkRange
+  readonly tables: readonly PlannedTable[]
+  readonly rows: number
+  /** Reconciliation may add silently edited rows; a dry run does not hash the source. */
+  readonly reconcileDue: boolean
+}
+
+export interface PlannedRun {
+  readonly runId: string
+  readonly tables: readonly PlannedTable[]
+  readonly rows: number
+}
+
+export interface RunsPlan {
+  readonly stage: 'transform' | 'load'
+  /** Runs the stage would take, oldest first, with the rows their manifests list. */
+  readonly runs: readonly PlannedRun[]
+  readonly rows: number
+}
+
+export async function planExtract(ctx: StageContext, options: ExtractOptions): Promise<ExtractPlan> {
+  const previous = (await latestManifest(ctx.ingestion, 'extract'))?.manifest
+  const snapshot = await options.source.openSnapshot()
+  try {
+    const tables = ctx.dataset.sourceTables
+    const end = await snapshot.windowEnd(tables, options.lagMs)
+    const from = previous?.watermark?.to ?? null
+    const to = end.to === null || (from !== null && end.to < from) ? from : end.to
+    const last = previous?.reconciliation?.at
+    const reconcileDue = options.reconcileIntervalMs !== undefined && (last === undefined || Date.now() - Date.parse(last) >= options.reconcileIntervalMs)
+    if (to === null || to === from) return { stage: 'extract', tables: [], rows: 0, reconcileDue }
+    const planned: PlannedTable[] = []
+    for (const table of tables) {
+      const rows = await snapshot.countRange(table.name, { column: table.watermarkColumn, from, to })
+      if (rows > 0) planned.push({ table: table.name, rows })
+    }
+    return { stage: 'extract', window: { column: 'last_updated', from, to }, tables: planned, rows: sum(planned), reconcileDue }
+  } finally {
+    await snapshot.close().catch(() => {})
+  }
+}
+
+export async function planTransform(ctx: StageContext): Promise<RunsPlan> {
+  const done = new Set(await listRunIds(ctx.processed))
+  const pending = (await listRunIds(ctx.ingestion)).filter((id) => !done.has(id))
+  return runsPlan('transform', await Promise.all(pending.map((id) => plannedRun(ctx, 'ingestion', id))))
+}
+
+/** Reads the ledger only: the warehouse's tables are not created. */
+export async function planLoad(ctx: StageContext, options: LoadOptions): Promise<RunsPlan> {
+  const loaded = new Set((await options.warehouse.loadedRuns(options.schema)).map((r) => r.runId))
+  const pending = (await listRunIds(ctx.processed)).filter((id) => !loaded.has(id))
+  return runsPlan('load', await Promise.all(pending.map((id) => plannedRun(ctx, 'processed', id))))
+}
+
+async function plannedRun(ctx: StageContext, zone: 'ingestion' | 'processed', runId: string): Promise<PlannedRun> {
+  const { manifest } = await readManifest(ctx[zone], runId, zone === 'ingestion' ? 'extract' : 'transform')
+  const tables = manifest.tables.map((t) => ({ table: t.table, rows: t.rows }))
+  return { runId, tables, rows: sum(tables) }
+}
+
+function runsPlan(stage: 'transform' | 'load', runs: PlannedRun[]): RunsPlan {
+  return { stage, runs, rows: runs.reduce((s, r) => s + r.rows, 0) }
+}
+
+function sum(tables: readonly PlannedTable[]): number {
+  return tables.reduce((s, t) => s + t.rows, 0)
+}

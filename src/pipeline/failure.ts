@@ -15,7 +15,8 @@ export async function recordingFailure<T>(ctx: StageContext, store: ObjectStore,
     // A stop asked for is not a failure, and bad configuration is the command's to report (exit status 2).
     if (!(error instanceof StageAbortedError) && !(error instanceof ConfigError)) {
       const record = await recordFailure(store, stage, error)
-      if (record === undefined) ctx.logger.warn('could not write the failure record to the lake', { stage })
+      // Usually the lake itself is what failed (a missing bucket): the error below already says so.
+      if (record === undefined) ctx.logger.debug('could not write the failure record to the lake', { stage })
     }
     throw error
   }

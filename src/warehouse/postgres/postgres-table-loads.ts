@@ -189,8 +189,9 @@ async function loadTable(client: pg.PoolClient, schema: string, table: TableLoad
     await client.query(`DELETE FROM ${target} t USING ${stage} s WHERE ${match}`)
     await client.query(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM ${stage}`)
   } else {
-    // TRUNCATE is transactional in PostgreSQL: readers see the old rows until COMMIT.
-    if (table.mode === 'truncate') await client.query(`TRUNCATE ${target}`)
+    // DELETE, not TRUNCATE: TRUNCATE takes ACCESS EXCLUSIVE and would block every reader for the whole load;
+    // DELETE is MVCC, so readers keep seeing the old rows until COMMIT.
+    if (table.mode === 'truncate') await client.query(`DELETE FROM ${target}`)
     rows = await copyInto(client, table, target, columns, csv)
   }
   if (rows !== table.rows) {

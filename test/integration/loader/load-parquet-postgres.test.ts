@@ -205,6 +205,32 @@ describe('loadParquet into PostgreSQL', () => {
     }
   })
 
+  it('replaces a truncate table without blocking a reader that holds it open', async () => {
+    const wh = await warehouse()
+    const reader = new pg.Client({ connectionString: wh.url })
+    await reader.connect()
+    try {
+      const spec = twitterSpec(sample, (raw) => {
+        raw.tables = raw.tables.filter((t) => t.name === 'users')
+      })
+      await wh.load(spec)
+      // A report reading the table in an open transaction holds ACCESS SHARE, which TRUNCATE would wait for.
+      await reader.query('BEGIN')
+      assert.equal((await reader.query('SELECT count(*)::int AS n FROM tara_test.users')).rows[0].n, 75)
+      let timer: NodeJS.Timeout | undefined
+      const waited = new Promise<'blocked'>((resolve) => (timer = setTimeout(() => resolve('blocked'), 10_000)))
+      const outcome = await Promise.race([wh.load(spec, { force: true }).then(() => 'loaded' as const), waited])
+      clearTimeout(timer)
+      assert.equal(outcome, 'loaded')
+      // The reader's snapshot still sees the old rows, and the new ones after it ends.
+      assert.equal((await reader.query('SELECT count(*)::int AS n FROM tara_test.users')).rows[0].n, 75)
+    } finally {
+      await reader.query('COMMIT').catch(() => undefined)
+      await reader.end()
+      await wh.close()
+    }
+  })
+
   it('rolls every table back when one table fails inside the transaction', async () => {
     const wh = await warehouse()
     try {

@@ -18,7 +18,7 @@ import type { DuckDb } from '../engines/duckdb/duckdb-engine.js'
 import { readParquetSql } from '../engines/duckdb/parquet-select.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { columnTypeText, duckdbColumnType, type LoaderColumn } from '../schema/parquet-table.js'
-import { quoteIdent } from '../sql/quote.js'
+import { quoteIdent, quoteLiteral } from '../sql/quote.js'
 import type { TableLoad, TableLoadFile, TableLoadsCapabilities } from '../warehouse/table-loads.js'
 import { LoaderDataError } from './errors.js'
 import type { LoaderTable } from './loader-spec.js'
@@ -72,8 +72,8 @@ export async function inspectTable(table: LoaderTable, store: ObjectStore, optio
     const localPath = await store.localPath(info.key, options.scratchDir)
     const url = `${table.prefix}${info.key}`
     await assertParquet(localPath, table.name, url)
-    await checkColumns(table, url, localPath, options)
-    const rows = await checkValues(table, url, localPath, options)
+    const fileTypes = await checkColumns(table, url, localPath, options)
+    const rows = await checkValues(table, url, localPath, fileTypes, options)
     files.push({ key: info.key, url, localPath, size: info.size, sha256: info.sha256 ?? (await sha256File(localPath)), rows })
   }
   if (table.mode === 'merge') await checkMergeKey(table, files, options.db)
@@ -110,7 +110,8 @@ async function assertParquet(path: string, table: string, url: string): Promise<
   }
 }
 
-async function checkColumns(table: LoaderTable, url: string, path: string, options: InspectOptions): Promise<void> {
+/** Checks the file's columns against the spec; returns each column's type as DuckDB reads it from the file. */
+async function checkColumns(table: LoaderTable, url: string, path: string, options: InspectOptions): Promise<ReadonlyMap<string, string>> {
   let described: { column_name: string; column_type: string }[]
   try {
     described = await options.db.all(`DESCRIBE SELECT * FROM ${readParquetSql([path])}`)
@@ -142,6 +143,7 @@ async function checkColumns(table: LoaderTable, url: string, path: string, optio
       fail(`has column "${column.name}" as ${fileType}, which cannot load into ${columnTypeText(column.type)}`)
     }
   }
+  return new Map(described.map((d) => [d.column_name, d.column_type]))
 }
 
 const INTEGER_TYPES = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT))$/
@@ -180,8 +182,14 @@ function needsConversion(fileType: string, column: LoaderColumn): boolean {
 }
 
 /** Counts the rows and every value that would not fit; returns the row count. */
-async function checkValues(table: LoaderTable, url: string, path: string, options: InspectOptions): Promise<number> {
-  const checks = table.columns.map((column) => ({ column, sql: misfitSql(column, options.capabilities) }))
+async function checkValues(
+  table: LoaderTable,
+  url: string,
+  path: string,
+  fileTypes: ReadonlyMap<string, string>,
+  options: InspectOptions,
+): Promise<number> {
+  const checks = table.columns.map((column) => ({ column, sql: misfitSql(column, fileTypes.get(column.name)!, options.capabilities) }))
   const counts = checks.map((c, i) => `count(*) FILTER (WHERE ${c.sql}) AS ${quoteIdent(`bad_${i}`)}`)
   const from = readParquetSql([path])
   const [row] = await options.db.all<Record<string, string | number>>(`SELECT count(*) AS "rows", ${counts.join(', ')} FROM ${from}`)
@@ -201,10 +209,18 @@ async function checkValues(table: LoaderTable, url: string, path: string, option
   return Number(row?.rows ?? 0)
 }
 
-/** A DuckDB condition true for a value that does not fit the column. */
-function misfitSql(column: LoaderColumn, capabilities: TableLoadsCapabilities): string {
+/**
+ * A DuckDB condition true for a value that does not fit the column. TRY_CAST
+ * alone is not enough: DuckDB rounds where it can ('1.5' into bigint is 2,
+ * 1.2345 into numeric(10,2) is 1.23, nanoseconds are cut to microseconds),
+ * so a value also misfits when casting it back to its file type changes it,
+ * and text bound for an integer or numeric must be a plain decimal of that scale.
+ */
+function misfitSql(column: LoaderColumn, fileType: string, capabilities: TableLoadsCapabilities): string {
   const c = quoteIdent(column.name)
-  const castFails = `(${c} IS NOT NULL AND TRY_CAST(${c} AS ${duckdbColumnType(column.type)}) IS NULL)`
+  const cast = `TRY_CAST(${c} AS ${duckdbColumnType(column.type)})`
+  const lossy = fileType === 'VARCHAR' ? textMisfitSql(c, column) : `CAST(${cast} AS ${fileType}) IS DISTINCT FROM ${c}`
+  const castFails = `(${c} IS NOT NULL AND (${cast} IS NULL OR ${lossy}))`
   switch (column.type.kind) {
     case 'varchar': {
       const measure = capabilities.varcharCountsBytes ? 'strlen' : 'length'
@@ -215,6 +231,24 @@ function misfitSql(column: LoaderColumn, capabilities: TableLoadsCapabilities): 
       return `(${castFails} OR contains(CAST(${c} AS VARCHAR), chr(0)))`
     default:
       return castFails
+  }
+}
+
+/**
+ * Text whose cast would round: an integer column takes only an optional sign
+ * and digits, a numeric column no nonzero digit past its scale. Text into
+ * other types (dates, booleans) has many exact spellings, so a failed cast is the test there.
+ */
+function textMisfitSql(c: string, column: LoaderColumn): string {
+  const space = '[ \\t\\n\\r]*'
+  switch (column.type.kind) {
+    case 'bigint':
+    case 'integer':
+      return `NOT regexp_full_match(${c}, ${quoteLiteral(`${space}[+-]?[0-9]+${space}`)})`
+    case 'numeric':
+      return `NOT regexp_full_match(${c}, ${quoteLiteral(`${space}[+-]?([0-9]+(\\.[0-9]{0,${column.type.scale}}0*)?|\\.[0-9]{0,${column.type.scale}}0*)${space}`)})`
+    default:
+      return 'false'
   }
 }
 

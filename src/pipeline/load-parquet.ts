@@ -20,7 +20,8 @@ import type { LoaderSpec } from '../loader/loader-spec.js'
 import { inspectTable } from '../loader/parquet-files.js'
 import type { Logger } from '../observe/logger.js'
 import type { LoadMode } from '../schema/parquet-table.js'
-import { parseLedgerFiles, type LastLoad, type TableLoad, type TableLoads } from '../warehouse/table-loads.js'
+import { LoaderLedgerChangedError } from '../warehouse/errors.js'
+import { parseLedgerFiles, type LastLoad, type TableLoad, type TableLoadResult, type TableLoads } from '../warehouse/table-loads.js'
 
 export interface LoadParquetOptions {
   readonly spec: LoaderSpec
@@ -75,15 +76,19 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
       options.logger?.info('parquet files checked', { table: table.name, files: load.files.length, rows: load.rows })
       inspected.push(load)
     }
-    const last = options.force ? new Map<string, LastLoad>() : await options.tableLoads.lastLoads(spec.schema)
-    const toLoad: TableLoad[] = []
-    for (const table of inspected) {
-      const previous = last.get(table.name)
-      if (previous?.fingerprint === table.fingerprint) continue
-      const load = table.mode === 'append' && previous ? onlyNewFiles(table, previous) : table
-      if (load) toLoad.push(load)
+    let toLoad: TableLoad[] = []
+    let results: readonly TableLoadResult[] = []
+    for (let attempt = 1; ; attempt++) {
+      toLoad = options.force ? inspected : planLoads(inspected, await options.tableLoads.lastLoads(spec.schema))
+      try {
+        results = toLoad.length > 0 ? await options.tableLoads.load(spec.schema, toLoad) : []
+        break
+      } catch (error) {
+        // An overlapping load committed between our plan and our lock: plan again from its ledger row.
+        if (!(error instanceof LoaderLedgerChangedError) || attempt >= MAX_PLANS) throw error
+        options.logger?.info('parquet load replanned: another load changed the ledger', { schema: spec.schema, attempt })
+      }
     }
-    const results = toLoad.length > 0 ? await options.tableLoads.load(spec.schema, toLoad) : []
     const tables = inspected.map((t): LoadedParquetTable => {
       const result = results.find((r) => r.table === t.name)
       const files = toLoad.find((l) => l.name === t.name)?.files.length ?? t.files.length
@@ -95,6 +100,25 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
     db.close()
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** How often a load is planned again when overlapping loads keep changing the ledger under it. */
+const MAX_PLANS = 3
+
+/**
+ * The tables to load given the ledger: unchanged ones skipped, appends cut
+ * to their new files. Each load carries the ledger row it was planned from,
+ * which the engine checks again under its lock.
+ */
+function planLoads(inspected: readonly TableLoad[], last: ReadonlyMap<string, LastLoad>): TableLoad[] {
+  const toLoad: TableLoad[] = []
+  for (const table of inspected) {
+    const previous = last.get(table.name)
+    if (previous?.fingerprint === table.fingerprint) continue
+    const load = table.mode === 'append' && previous ? onlyNewFiles(table, previous) : table
+    if (load) toLoad.push({ ...load, basis: previous?.fingerprint ?? null })
+  }
+  return toLoad
 }
 
 /**

@@ -11,6 +11,21 @@ export class WarehouseSchemaMismatchError extends WarehouseError {}
 export class WarehouseLoadError extends WarehouseError {}
 
 /**
+ * A Parquet load was planned from a ledger row that another load changed
+ * before this one took its lock (two overlapping events): nothing was
+ * loaded, and planning again from the new ledger row is safe.
+ */
+export class LoaderLedgerChangedError extends WarehouseError {
+  constructor(schema: string, table: string) {
+    super(
+      `Table "${schema}"."${table}": another load changed its ledger row while this one was planned (overlapping events). ` +
+        'Nothing was loaded; run again to load only what is still new.',
+      { retryable: true, context: { table } },
+    )
+  }
+}
+
+/**
  * What to do when a load would add a fact version the warehouse already
  * holds (the unique version key refused it): nothing was loaded.
  */

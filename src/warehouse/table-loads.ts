@@ -5,6 +5,7 @@
  * beside their pipeline warehouses.
  */
 import type { LoadMode, LoaderColumn } from '../schema/parquet-table.js'
+import { LoaderLedgerChangedError } from './errors.js'
 
 /** The loader's own ledger in the target schema: one row per table, its last loaded file set. */
 export const LOADER_LEDGER_TABLE = '_starline_parquet_loads'
@@ -56,6 +57,13 @@ export interface TableLoad {
    * appended twice.
    */
   readonly recorded?: readonly RecordedFile[]
+  /**
+   * The fingerprint of the ledger row this load was planned from (null: no
+   * row). Under its lock, the engine refuses the load with
+   * LoaderLedgerChangedError when the row differs now, so two overlapping
+   * loads never append the same files twice. Undefined: not checked (--force).
+   */
+  readonly basis?: string | null
 }
 
 export interface TableLoadResult {
@@ -100,6 +108,11 @@ export interface TableLoads {
    */
   load(schema: string, tables: readonly TableLoad[]): Promise<readonly TableLoadResult[]>
   close(): Promise<void>
+}
+
+/** Throws LoaderLedgerChangedError when a table's ledger row is no longer the one its load was planned from. */
+export function assertLedgerBasis(schema: string, table: TableLoad, current: string | null): void {
+  if (table.basis !== undefined && table.basis !== current) throw new LoaderLedgerChangedError(schema, table.name)
 }
 
 /** The ledger row's file list: what the table holds, exactly. */

@@ -2,7 +2,8 @@
  * The DuckDB query that reads a table's Parquet files as the spec's columns:
  * by name (files may order their columns differently, and part files may
  * differ in physical type), each cast to its SQL type. The loader checked
- * beforehand that every value fits, so the casts cannot fail or round.
+ * beforehand that every value fits and casts back unchanged (src/loader/
+ * parquet-files.ts misfitSql), so the casts cannot fail or round.
  */
 import { duckdbColumnType, type LoaderColumn } from '../../schema/parquet-table.js'
 import { quoteIdent, quoteLiteral } from '../../sql/quote.js'

@@ -16,18 +16,21 @@
  * `_SUCCESS` marker or any data file. A repeated event finds the file set
  * unchanged in the ledger and loads nothing twice.
  *
- * Answers `{statusCode, body}` like `starline load-parquet --json`.
+ * Answers `{statusCode, body}` like `starline load-parquet --json`; for an
+ * S3 or EventBridge event (invoked asynchronously) a retryable (503) or
+ * unexpected (500) failure is thrown instead, after logging, so Lambda
+ * retries the event rather than dropping it.
  */
 import { posix } from 'node:path'
 import { ConfigError } from '../../config/errors.js'
 import { LOG_LEVELS } from '../../core/log-level.js'
-import { messageOf } from '../../core/starline-error.js'
+import { messageOf, StarlineError } from '../../core/starline-error.js'
 import { openObjectStore } from '../../lake/open-object-store.js'
 import type { ObjectStore } from '../../lake/object-store.js'
 import { parseLoaderSpec, readLoaderSpec, type LoaderSpec } from '../../loader/loader-spec.js'
 import { isMarkerKey } from '../../loader/parquet-files.js'
 import { createLogger } from '../../observe/logger.js'
-import { loaderAnswer, loadParquet, type LoaderAnswer } from '../../pipeline/load-parquet.js'
+import { loaderAnswer, loadParquet, type LoadParquetSummary, type LoaderAnswer } from '../../pipeline/load-parquet.js'
 import type { TableLoads } from '../../warehouse/table-loads.js'
 import { openTableLoads } from '../open-table-loads.js'
 
@@ -50,7 +53,28 @@ export function createParquetLoaderHandler(deps: ParquetLoaderDependencies = {})
   const logger = createLogger({ level, fields: { function: 'parquet-loader' } })
   let runtime: Promise<Runtime> | undefined
   return async (event) => {
+    let failure: unknown
     const answer = await loaderAnswer(async () => {
+      try {
+        return await load()
+      } catch (error) {
+        failure = error
+        throw error
+      }
+    })
+    if (answer.statusCode !== 200) {
+      logger.error('parquet load failed', { statusCode: answer.statusCode, body: answer.body })
+      // A failed invocation starts the next one clean: a rotated password is read again.
+      const stale = runtime
+      runtime = undefined
+      await (await stale?.catch(() => undefined))?.tableLoads.close().catch(() => undefined)
+      // Lambda retries an asynchronous event (S3, EventBridge) only when the invocation throws;
+      // a returned 503 would drop the load. A 400 is terminal: retrying changes nothing.
+      if (answer.statusCode !== 400 && isAsynchronousEvent(event)) throw asStarlineError(failure)
+    }
+    return answer
+
+    async function load(): Promise<LoadParquetSummary> {
       runtime ??= buildRuntime(env, openStore)
       const { spec, tableLoads } = await runtime.catch((error: unknown) => {
         runtime = undefined
@@ -69,16 +93,21 @@ export function createParquetLoaderHandler(deps: ParquetLoaderDependencies = {})
         ...(tables ? { tables } : {}),
         ...(env.STARLINE_SCRATCH_DIR ? { scratchDir: env.STARLINE_SCRATCH_DIR } : {}),
       })
-    })
-    if (answer.statusCode !== 200) {
-      logger.error('parquet load failed', { statusCode: answer.statusCode, body: answer.body })
-      // A failed invocation starts the next one clean: a rotated password is read again.
-      const stale = runtime
-      runtime = undefined
-      await (await stale?.catch(() => undefined))?.tableLoads.close().catch(() => undefined)
     }
-    return answer
   }
+}
+
+/** An S3 notification or an EventBridge event (a rule or schedule): Lambda invokes these asynchronously. */
+export function isAsynchronousEvent(event: unknown): boolean {
+  const e = event as { Records?: unknown; 'detail-type'?: unknown; source?: unknown } | null
+  if (e && Array.isArray(e.Records)) return e.Records.some((r: { eventSource?: unknown }) => r?.eventSource === 'aws:s3')
+  return typeof e?.['detail-type'] === 'string' && typeof e.source === 'string'
+}
+
+/** The failure to throw to Lambda: a StarlineError as it is, anything else wrapped (a 500: a defect). */
+function asStarlineError(error: unknown): StarlineError {
+  if (error instanceof StarlineError) return error
+  return new StarlineError(`The Parquet load failed unexpectedly: ${messageOf(error)}`, { cause: error })
 }
 
 /** The Lambda entry point. */

@@ -16,6 +16,7 @@ import { duckdbColumnType } from '../../schema/parquet-table.js'
 import { quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
 import { WarehouseError, WarehouseSchemaMismatchError } from '../errors.js'
 import {
+  assertLedgerBasis,
   DEFAULT_TABLE_LOADS_CAPABILITIES,
   LOADER_LEDGER_TABLE,
   ledgerFiles,
@@ -66,6 +67,13 @@ export class DuckDbTableLoads implements TableLoads {
           `CREATE TABLE IF NOT EXISTS ${name(schema, LOADER_LEDGER_TABLE)} (table_name VARCHAR PRIMARY KEY, mode VARCHAR NOT NULL, ` +
             'fingerprint VARCHAR NOT NULL, files VARCHAR NOT NULL, rows BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)',
         )
+        // The plan read the ledger outside this transaction: an overlapping load may have committed since.
+        for (const table of tables) {
+          const [row] = await db.all<{ fingerprint: string }>(
+            `SELECT fingerprint FROM ${name(schema, LOADER_LEDGER_TABLE)} WHERE table_name = ${quoteLiteral(table.name)}`,
+          )
+          assertLedgerBasis(schema, table, row?.fingerprint ?? null)
+        }
         const results: TableLoadResult[] = []
         for (const table of tables) {
           results.push(await loadTable(db, schema, table))

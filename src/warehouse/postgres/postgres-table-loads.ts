@@ -22,6 +22,7 @@ import { columnTypeText } from '../../schema/parquet-table.js'
 import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
 import { WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError, WarehouseUnreachableError } from '../errors.js'
 import {
+  assertLedgerBasis,
   DEFAULT_TABLE_LOADS_CAPABILITIES,
   LOADER_LEDGER_TABLE,
   ledgerFiles,
@@ -91,6 +92,14 @@ export class PostgresTableLoads implements TableLoads {
           await client.query("SELECT pg_advisory_xact_lock(hashtextextended('starline-loader:' || $1, 0))", [schema])
           await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
           await client.query(createLedgerSql(schema))
+          // The plan read the ledger before this lock: an overlapping load may have committed since.
+          for (const table of tables) {
+            const row = await client.query<{ fingerprint: string }>(
+              `SELECT fingerprint FROM ${qualify(schema, LOADER_LEDGER_TABLE)} WHERE table_name = $1`,
+              [table.name],
+            )
+            assertLedgerBasis(schema, table, row.rows[0]?.fingerprint ?? null)
+          }
           const results: TableLoadResult[] = []
           for (const table of tables) {
             const csv = join(dir, `${randomUUID()}.csv`)
@@ -180,8 +189,9 @@ async function loadTable(client: pg.PoolClient, schema: string, table: TableLoad
     await client.query(`DELETE FROM ${target} t USING ${stage} s WHERE ${match}`)
     await client.query(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM ${stage}`)
   } else {
-    // TRUNCATE is transactional in PostgreSQL: readers see the old rows until COMMIT.
-    if (table.mode === 'truncate') await client.query(`TRUNCATE ${target}`)
+    // DELETE, not TRUNCATE: TRUNCATE takes ACCESS EXCLUSIVE and would block every reader for the whole load;
+    // DELETE is MVCC, so readers keep seeing the old rows until COMMIT.
+    if (table.mode === 'truncate') await client.query(`DELETE FROM ${target}`)
     rows = await copyInto(client, table, target, columns, csv)
   }
   if (rows !== table.rows) {

@@ -64,6 +64,29 @@ export function lastLoadsSql(schema: string): string {
   return `SELECT table_name, fingerprint, files FROM ${qualify(schema, LOADER_LEDGER_TABLE)}`
 }
 
+/** Marks the failure of `ledgerBasisSql`'s check in Redshift's error message. */
+export const LEDGER_CHANGED_MARKER = 'starline_ledger_changed'
+
+/**
+ * Serializes loads of a schema and checks, inside the batch, that each
+ * table's ledger row is still the one its load was planned from: Redshift
+ * runs a batch without branching, so a mismatch fails the cast of the
+ * marker to an integer, which rolls the whole batch back.
+ */
+export function ledgerBasisSql(schema: string, tables: readonly TableLoad[]): string[] {
+  const checked = tables.filter((t) => t.basis !== undefined)
+  if (checked.length === 0) return []
+  const ledger = qualify(schema, LOADER_LEDGER_TABLE)
+  return [
+    `LOCK ${ledger}`,
+    ...checked.map((t) => {
+      const row = `SELECT 1 FROM ${ledger} WHERE table_name = ${quoteLiteral(t.name)}`
+      const unchanged = t.basis === null ? `NOT EXISTS (${row})` : `EXISTS (${row} AND fingerprint = ${quoteLiteral(t.basis!)})`
+      return `SELECT CAST(CASE WHEN ${unchanged} THEN '1' ELSE '${LEDGER_CHANGED_MARKER}' END AS INTEGER) AS ledger_unchanged`
+    }),
+  ]
+}
+
 /** The statements loading one table, inside the run's transaction. */
 export function tableLoadSql(schema: string, table: TableLoad, options: { readonly iamRole: string; readonly manifestUrl: string }): string[] {
   const target = qualify(schema, table.name)

@@ -10,10 +10,19 @@
 import { messageOf, StarlineError } from '../../core/starline-error.js'
 import { ObjectExistsError } from '../../lake/errors.js'
 import type { ObjectStore } from '../../lake/object-store.js'
-import { WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError } from '../errors.js'
+import { LoaderLedgerChangedError, WarehouseError, WarehouseLoadError, WarehouseSchemaMismatchError } from '../errors.js'
 import { LOADER_LEDGER_TABLE, type LastLoad, type TableLoad, type TableLoadResult, type TableLoads, type TableLoadsCapabilities } from '../table-loads.js'
 import type { RedshiftSession } from './redshift-session.js'
-import { existingColumnsSql, lastLoadsSql, ledgerDdl, loadErrorsSql, manifestJson, tableLoadSql } from './redshift-loader-sql.js'
+import {
+  existingColumnsSql,
+  lastLoadsSql,
+  LEDGER_CHANGED_MARKER,
+  ledgerBasisSql,
+  ledgerDdl,
+  loadErrorsSql,
+  manifestJson,
+  tableLoadSql,
+} from './redshift-loader-sql.js'
 
 /**
  * Runs SQL on Redshift: the shape of the Redshift warehouse's session
@@ -72,7 +81,7 @@ export class RedshiftTableLoads implements TableLoads {
 
   async load(schema: string, tables: readonly TableLoad[]): Promise<readonly TableLoadResult[]> {
     const existing = await this.#existingColumns(schema)
-    const statements = ledgerDdl(schema)
+    const statements = [...ledgerDdl(schema), ...ledgerBasisSql(schema, tables)]
     /** Index of each table's INSERT into its target, whose row count is the table's. */
     const inserts: number[] = []
     for (const table of tables) {
@@ -100,6 +109,7 @@ export class RedshiftTableLoads implements TableLoads {
     try {
       results = await this.#config.statements.batch(statements)
     } catch (error) {
+      if (messageOf(error).includes(LEDGER_CHANGED_MARKER)) throw new LoaderLedgerChangedError(schema, tables.map((t) => t.name).join(', '))
       throw await this.#loadFailed(tables, error)
     }
     return tables.map((t, i) => ({ table: t.name, mode: t.mode, rows: results[inserts[i]!]?.rowCount ?? t.rows, created: !existing.has(t.name) }))

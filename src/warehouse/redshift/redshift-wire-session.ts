@@ -5,9 +5,10 @@
  * PGPASSWORD, read by `pg` itself; it is never in the URL we log.
  */
 import pg from 'pg'
+import { messageOf, StarlineError } from '../../core/starline-error.js'
 import { inTransaction } from '../../engines/postgres/postgres-transaction.js'
 import { describeRedshiftUrl } from './redshift-config.js'
-import { unreachableError } from './redshift-errors.js'
+import { isRetryableRedshiftError, RedshiftStatementError, unreachableError } from './redshift-errors.js'
 import { toPositional, type RedshiftSession, type Statement, type StatementResult, type TextRow } from './redshift-session.js'
 
 /** Every column as the server's text: no float for numeric, no truncated bigint, no local-time Date. */
@@ -77,10 +78,22 @@ export class RedshiftWireSession implements RedshiftSession {
     }
     try {
       return await work(client)
+    } catch (error) {
+      throw statementError(error)
     } finally {
       client.release()
     }
   }
+}
+
+/**
+ * A driver error as the Data API session raises it: a RedshiftStatementError
+ * with Redshift's message, retryable by the engine's one classifier (a
+ * serialization conflict 1023 or a dropped connection may succeed again).
+ */
+function statementError(error: unknown): StarlineError {
+  if (error instanceof StarlineError) return error
+  return new RedshiftStatementError(messageOf(error), { cause: error, retryable: isRetryableRedshiftError(error) })
 }
 
 async function run(client: pg.ClientBase, statement: Statement): Promise<StatementResult> {

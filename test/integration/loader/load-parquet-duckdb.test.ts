@@ -160,6 +160,69 @@ describe('loadParquet into DuckDB', () => {
     ])
   })
 
+  it('refuses values a cast would round (scale, fractional text, nanoseconds) before any change, and loads exact ones', async () => {
+    const path = warehouseFile()
+    const dir = join(sample.dir, 'data', 'roundings')
+    mkdirSync(dir)
+    const db = await openDuckDb({ scratchDir: tmpdir() })
+    try {
+      await db.run(
+        `COPY (SELECT * FROM (VALUES (1.2300::DECIMAL(10,4), 0.5::DOUBLE, ' 42', '7.10', '2024-05-01 10:00:00.123456'::TIMESTAMP_NS), ` +
+          `(1.2345::DECIMAL(10,4), 0.125::DOUBLE, '1.5', '7.125', '2024-05-01 10:00:00.123456789'::TIMESTAMP_NS)) ` +
+          `v(scaled, ratio, count_text, amount_text, happened)) TO ${quoteLiteral(join(dir, 'part-0.parquet'))} (FORMAT parquet)`,
+      )
+    } finally {
+      db.close()
+    }
+    const attempt = async (columns: { name: string; type: string }[], where = 'data/roundings/') => {
+      const spec = parseLoaderSpec(JSON.stringify({ schema: 'rounds', tables: [{ name: 'roundings', prefix: where, columns }] }), { baseDir: sample.dir })
+      return loaderAnswer(() => load(path, spec))
+    }
+    const base = [
+      { name: 'scaled', type: 'numeric(10,4)' },
+      { name: 'ratio', type: 'float' },
+      { name: 'count_text', type: 'text' },
+      { name: 'amount_text', type: 'text' },
+      { name: 'happened', type: 'text' },
+    ]
+    const swap = (name: string, type: string) => base.map((c) => (c.name === name ? { name, type } : c))
+    const cases: [{ name: string; type: string }[], RegExp][] = [
+      [swap('scaled', 'numeric(10,2)'), /1 value\(s\) in column "scaled" that do not fit numeric\(10,2\), e\.g\. "1\.2345"/],
+      [swap('ratio', 'numeric(10,2)'), /1 value\(s\) in column "ratio" that do not fit numeric\(10,2\), e\.g\. "0\.125"/],
+      [swap('count_text', 'bigint'), /1 value\(s\) in column "count_text" that do not fit bigint, e\.g\. "1\.5"/],
+      [swap('amount_text', 'numeric(8,2)'), /1 value\(s\) in column "amount_text" that do not fit numeric\(8,2\), e\.g\. "7\.125"/],
+      [swap('happened', 'timestamp'), /1 value\(s\) in column "happened" that do not fit timestamp, e\.g\. "2024-05-01 10:00:00\.123456789"/],
+    ]
+    for (const [columns, message] of cases) {
+      const answer = await attempt(columns)
+      assert.equal(answer.statusCode, 400, answer.body)
+      assert.match(JSON.parse(answer.body).error, message)
+    }
+    assert.deepEqual(await onWarehouse(path, "SELECT schema_name FROM duckdb_schemas() WHERE schema_name = 'rounds'"), [])
+    // The first row alone fits every narrower type exactly.
+    const exactDir = join(sample.dir, 'data', 'roundings_exact')
+    mkdirSync(exactDir)
+    const db2 = await openDuckDb({ scratchDir: tmpdir() })
+    try {
+      await db2.run(`COPY (SELECT * FROM read_parquet(${quoteLiteral(join(dir, 'part-0.parquet'))}) LIMIT 1) TO ${quoteLiteral(join(exactDir, 'part-0.parquet'))} (FORMAT parquet)`)
+    } finally {
+      db2.close()
+    }
+    const columns = [
+      { name: 'scaled', type: 'numeric(10,2)' },
+      { name: 'ratio', type: 'numeric(10,2)' },
+      { name: 'count_text', type: 'bigint' },
+      { name: 'amount_text', type: 'numeric(8,2)' },
+      { name: 'happened', type: 'timestamp' },
+    ]
+    const fine = await attempt(columns, 'data/roundings_exact/')
+    assert.equal(fine.statusCode, 200, fine.body)
+    assert.deepEqual(
+      await onWarehouse(path, 'SELECT CAST(scaled AS VARCHAR) AS s, CAST(ratio AS VARCHAR) AS r, CAST(count_text AS VARCHAR) AS n, CAST(amount_text AS VARCHAR) AS a, CAST(happened AS VARCHAR) AS t FROM rounds.roundings'),
+      [{ s: '1.23', r: '0.50', n: '42', a: '7.10', t: '2024-05-01 10:00:00.123456' }],
+    )
+  })
+
   it('rolls every table back when one table fails inside the transaction', async () => {
     const path = warehouseFile()
     const spec = twitterSpec(sample)

@@ -15,7 +15,7 @@ import { loaderAnswer, loadParquet } from '../../../src/pipeline/load-parquet.js
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../../src/runtime/embedded-postgres-server.js'
 import { qualify, quoteIdent, quoteLiteral } from '../../../src/sql/quote.js'
 import { PostgresTableLoads } from '../../../src/warehouse/postgres/postgres-table-loads.js'
-import { LOADER_LEDGER_TABLE } from '../../../src/warehouse/table-loads.js'
+import { LOADER_LEDGER_TABLE, type TableLoads } from '../../../src/warehouse/table-loads.js'
 import { copyTableDir, expectedRows, normalizeRows, twitterSample, twitterSpec, TWITTER_KEYS, type TextRow } from '../../support/twitter-loader.js'
 
 let server: EmbeddedPostgresServer
@@ -165,6 +165,68 @@ describe('loadParquet into PostgreSQL', () => {
       )).rows
       assert.deepEqual(counts, { n: 301, edited: 10, added: 1 })
     } finally {
+      await wh.close()
+    }
+  })
+
+  it('loads an append prefix once when two overlapping events load it at the same time', async () => {
+    const wh = await warehouse()
+    const other = new pg.Pool({ connectionString: wh.url, max: 2 })
+    other.on('error', () => {})
+    try {
+      const spec = twitterSpec(sample, (raw) => {
+        raw.tables = raw.tables.filter((t) => t.name === 'users').map((t) => ({ ...t, mode: 'append' }))
+      })
+      // Both loads read the ledger before either takes the lock: the race the events hit.
+      let release!: () => void
+      const bothPlanned = new Promise<void>((resolve) => (release = resolve))
+      let planned = 0
+      const racing = (inner: PostgresTableLoads): TableLoads => ({
+        capabilities: inner.capabilities,
+        lastLoads: async (schema) => {
+          const last = await inner.lastLoads(schema)
+          if (++planned === 2) release()
+          if (planned <= 2) await bothPlanned
+          return last
+        },
+        load: (schema, tables) => inner.load(schema, tables),
+        close: () => inner.close(),
+      })
+      const summaries = await Promise.all(
+        [wh.pool, other].map((pool) => loadParquet({ spec, tableLoads: racing(new PostgresTableLoads({ pool })), openStore: openObjectStore })),
+      )
+      assert.deepEqual(summaries.map((s) => [s.tables[0]!.rows, s.tables[0]!.skipped]).sort(), [[0, true], [75, false]])
+      const expected = await expectedRows(table(spec, 'users'))
+      assert.deepEqual((await wh.rows(table(spec, 'users'))).slice().sort(compareRows), expected.slice().sort(compareRows))
+      assert.equal(planned, 3)
+    } finally {
+      await other.end()
+      await wh.close()
+    }
+  })
+
+  it('replaces a truncate table without blocking a reader that holds it open', async () => {
+    const wh = await warehouse()
+    const reader = new pg.Client({ connectionString: wh.url })
+    await reader.connect()
+    try {
+      const spec = twitterSpec(sample, (raw) => {
+        raw.tables = raw.tables.filter((t) => t.name === 'users')
+      })
+      await wh.load(spec)
+      // A report reading the table in an open transaction holds ACCESS SHARE, which TRUNCATE would wait for.
+      await reader.query('BEGIN')
+      assert.equal((await reader.query('SELECT count(*)::int AS n FROM tara_test.users')).rows[0].n, 75)
+      let timer: NodeJS.Timeout | undefined
+      const waited = new Promise<'blocked'>((resolve) => (timer = setTimeout(() => resolve('blocked'), 10_000)))
+      const outcome = await Promise.race([wh.load(spec, { force: true }).then(() => 'loaded' as const), waited])
+      clearTimeout(timer)
+      assert.equal(outcome, 'loaded')
+      // The reader's snapshot still sees the old rows, and the new ones after it ends.
+      assert.equal((await reader.query('SELECT count(*)::int AS n FROM tara_test.users')).rows[0].n, 75)
+    } finally {
+      await reader.query('COMMIT').catch(() => undefined)
+      await reader.end()
       await wh.close()
     }
   })

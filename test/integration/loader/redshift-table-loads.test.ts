@@ -16,6 +16,7 @@ import { openTableLoads } from '../../../src/runtime/open-table-loads.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../../src/runtime/embedded-postgres-server.js'
 import { loadErrorsSql } from '../../../src/warehouse/redshift/redshift-loader-sql.js'
 import { MANIFEST_FOLDER, RedshiftTableLoads, type RedshiftStatements } from '../../../src/warehouse/redshift/redshift-table-loads.js'
+import { LoaderLedgerChangedError } from '../../../src/warehouse/errors.js'
 import type { TableLoad } from '../../../src/warehouse/table-loads.js'
 import { useEnv } from '../../support/moto-server.js'
 
@@ -116,6 +117,48 @@ describe('RedshiftTableLoads', () => {
       assert.match(error.message, /rolled back: Load into table starline_stage_users failed.*part-00000\.snappy\.parquet column "name": String length exceeds DDL length \(code 15001\)/)
       return true
     })
+  })
+
+  it('locks the ledger and fails the batch retryably when another load changed the row the load was planned from', async () => {
+    const url = await server.createDatabase('redshift_ledger_basis')
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    const lake = mkdtempSync(join(tmpdir(), 'starline-rs-'))
+    try {
+      await client.query("CREATE FUNCTION getdate() RETURNS timestamp LANGUAGE sql AS 'SELECT now()::timestamp'")
+      // The batch runs on a real PostgreSQL up to the COPY (which PostgreSQL refuses), then rolls back.
+      const batches: string[][] = []
+      const statements: RedshiftStatements = {
+        batch: async (list) => {
+          batches.push([...list])
+          await client.query('BEGIN')
+          try {
+            for (const sql of list.slice(0, list.findIndex((s) => s.startsWith('COPY ')))) await client.query(sql)
+          } finally {
+            await client.query('ROLLBACK')
+          }
+          return list.map(() => ({ rowCount: 21 }))
+        },
+        query: async () => [],
+      }
+      const loads = new RedshiftTableLoads({ statements, iamRole: ROLE, openStore: lakeOpener(lake) })
+      // Planned before any load: no ledger row, and none yet, so the check passes.
+      await loads.load('tara_test', [{ ...usersLoad('append'), basis: null }])
+      assert.match(batches[0]![2]!, /^LOCK "tara_test"\."_starline_parquet_loads"$/)
+      // An overlapping load committed a row meanwhile: the load is refused, retryably, and plans again.
+      await client.query(batches[0]![0]!)
+      await client.query(batches[0]![1]!)
+      await client.query("INSERT INTO tara_test._starline_parquet_loads (table_name, mode, fingerprint, files, rows) VALUES ('users', 'append', 'e', '[]', 1)")
+      await assert.rejects(loads.load('tara_test', [{ ...usersLoad('append'), basis: null }]), (error: LoaderLedgerChangedError) => {
+        assert.ok(error instanceof LoaderLedgerChangedError)
+        assert.equal(error.retryable, true)
+        return true
+      })
+      await loads.load('tara_test', [{ ...usersLoad('append'), basis: 'e' }])
+      await assert.rejects(loads.load('tara_test', [{ ...usersLoad('append'), basis: 'd' }]), LoaderLedgerChangedError)
+    } finally {
+      await client.end()
+    }
   })
 
   it('refuses a load past the connection\'s statements per transaction before running anything', async () => {

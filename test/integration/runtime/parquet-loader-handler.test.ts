@@ -13,6 +13,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import type { TwitterSampleSummary } from '../../../src/datasets/twitter/twitter-sample.js'
 import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../../src/runtime/embedded-postgres-server.js'
+import { StarlineError } from '../../../src/core/starline-error.js'
 import { createParquetLoaderHandler } from '../../../src/runtime/lambda/parquet-loader-handler.js'
 import { MOTO_MISSING, startMoto, useEnv } from '../../support/moto-server.js'
 import { twitterSample } from '../../support/twitter-loader.js'
@@ -103,6 +104,26 @@ describe('parquet loader handler', () => {
     const answer = await handler({})
     assert.equal(answer.statusCode, 400)
     assert.match(body(answer).error!, /Set STARLINE_WAREHOUSE_URL or STARLINE_WAREHOUSE_SECRET_ID/)
+  })
+
+  it('throws a retryable failure of an S3 or EventBridge event so Lambda retries it, and answers 503 to a direct invocation', async () => {
+    // Nothing listens on port 1: the warehouse is unreachable, a retryable failure.
+    const env = { STARLINE_LOADER_SPEC: inlineSpec(), STARLINE_WAREHOUSE_URL: 'postgres://starline@127.0.0.1:1/none', STARLINE_LOG_LEVEL: 'silent' }
+    const handler = createParquetLoaderHandler({ env, openStore })
+    for (const event of [s3Event('twitter/users/part-00001-c000.snappy.parquet'), { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }]) {
+      await assert.rejects(handler(event), (error: StarlineError) => {
+        assert.ok(error instanceof StarlineError)
+        assert.equal(error.retryable, true)
+        assert.match(error.message, /Cannot connect to the warehouse database/)
+        return true
+      })
+    }
+    const direct = await handler({})
+    assert.equal(direct.statusCode, 503)
+    assert.equal(JSON.parse(direct.body).retryable, true)
+    // A terminal failure of an S3 event is answered, not thrown: a retry would fail the same way.
+    const unconfigured = createParquetLoaderHandler({ env: { STARLINE_LOADER_SPEC: inlineSpec(), STARLINE_LOG_LEVEL: 'silent' }, openStore })
+    assert.equal((await unconfigured(s3Event('twitter/users/part-00001-c000.snappy.parquet'))).statusCode, 400)
   })
 
   it('reads the warehouse URL from a Secrets Manager secret', { skip: MOTO_MISSING }, async () => {

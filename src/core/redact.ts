@@ -16,3 +16,15 @@ export function redactUrl(url: string): string {
     return '<unparseable url>'
   }
 }
+
+/** Every URL inside a text reduced to scheme, host and path: for reasons that may quote a connection string. */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi, (url) => {
+    try {
+      const parsed = new URL(url)
+      return `${parsed.protocol}//${parsed.host}${parsed.pathname}`
+    } catch {
+      return '<url>'
+    }
+  })
+}

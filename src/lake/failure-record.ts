@@ -8,6 +8,7 @@
  * runs and settings, never values; URLs are still redacted and the text cut
  * short, as a second guard against row contents or secrets.
  */
+import { redactUrlsIn } from '../core/redact.js'
 import { newRunId, nextRunId } from '../core/run-id.js'
 import { StarlineError, messageOf } from '../core/starline-error.js'
 import { ObjectExistsError } from './errors.js'
@@ -78,14 +79,6 @@ export function failureKey(stage: string, failureId: string): string {
 }
 
 function safeReason(message: string): string {
-  const redacted = message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi, (url) => {
-    try {
-      const parsed = new URL(url)
-      return `${parsed.protocol}//${parsed.host}${parsed.pathname}`
-    } catch {
-      return '<url>'
-    }
-  })
-  const flat = redacted.replace(/\s*\n\s*/g, ' ')
+  const flat = redactUrlsIn(message).replace(/\s*\n\s*/g, ' ')
   return flat.length > MAX_REASON ? `${flat.slice(0, MAX_REASON - 1)}…` : flat
 }

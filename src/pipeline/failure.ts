@@ -3,6 +3,7 @@
  * lake/failure-record.ts) before it propagates.
  */
 import { ConfigError } from '../config/errors.js'
+import { LeaseHeldError } from '../lake/errors.js'
 import { recordFailure } from '../lake/failure-record.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import type { StageContext } from './context.js'
@@ -12,8 +13,9 @@ export async function recordingFailure<T>(ctx: StageContext, store: ObjectStore,
   try {
     return await work()
   } catch (error) {
-    // A stop asked for is not a failure, and bad configuration is the command's to report (exit status 2).
-    if (!(error instanceof StageAbortedError) && !(error instanceof ConfigError)) {
+    // A stop asked for is not a failure, bad configuration is the command's to report (exit status 2),
+    // and another runner holding the stage is normal overlap, not a failure of this one.
+    if (!(error instanceof StageAbortedError) && !(error instanceof ConfigError) && !(error instanceof LeaseHeldError)) {
       const record = await recordFailure(store, stage, error)
       // Usually the lake itself is what failed (a missing bucket): the error below already says so.
       if (record === undefined) ctx.logger.debug('could not write the failure record to the lake', { stage })

@@ -99,10 +99,16 @@ async function oneCycle<T>(options: ContinuousOptions<T>, cycle: number, started
   try {
     lock = await acquireLease(options.lockStore, 'cycle', newRunId(startedAt), { ttlMs: options.lockTtlMs })
   } catch (error) {
-    if (!(error instanceof LeaseHeldError)) throw error
+    if (!(error instanceof LeaseHeldError)) {
+      // The lake could not be reached (a 503, a dropped connection): this tick fails, the schedule goes on.
+      options.logger.error('cycle failed before it started: the cycle lock could not be taken; the schedule goes on', { cycle, error })
+      return finished({ error: messageOf(error) })
+    }
     options.logger.warn('another runner is in a cycle: this tick is skipped', { cycle })
     return finished({ skipped: messageOf(error) })
   }
+  // A cycle can outlast the lock's time to live (a first full load): renew it, as the stages renew theirs.
+  lock.startRenewal({ onError: (error) => options.logger.warn('could not renew the cycle lock; trying again', { error: messageOf(error) }) })
   try {
     return finished({ summary: await options.cycle() })
   } catch (error) {

@@ -3,6 +3,7 @@
  * succeeded, which resolves its failure), a warehouse staler than the
  * freshness target, facts held for too many loads.
  */
+import { redactUrlsIn } from '../../core/redact.js'
 import { StarlineError, messageOf } from '../../core/starline-error.js'
 import type { PipelineStatus } from '../status.js'
 import { age } from '../status-text.js'
@@ -24,7 +25,7 @@ export function observeStages(outcomes: readonly StageOutcome[]): Observation[] 
     detail:
       error === undefined
         ? `The ${stage} stage ran successfully.`
-        : `${error instanceof Error ? error.name : 'Error'}${error instanceof StarlineError && error.retryable ? ' (retryable)' : ''}: ${messageOf(error).replace(/\s*\n\s*/g, ' ').slice(0, 400)}`,
+        : `${error instanceof Error ? error.name : 'Error'}${error instanceof StarlineError && error.retryable ? ' (retryable)' : ''}: ${redactUrlsIn(messageOf(error)).replace(/\s*\n\s*/g, ' ').slice(0, 400)}`,
   }))
 }
 

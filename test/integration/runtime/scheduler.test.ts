@@ -99,6 +99,31 @@ describe('runContinuously', () => {
     assert.deepEqual(reports.map((r) => r.error ?? r.summary), ['source down', 'recovered'])
   })
 
+  it('goes on when the lake cannot take the cycle lock for a moment (a 503), reporting that tick as failed', async () => {
+    const controller = new AbortController()
+    const reports: CycleReport<string>[] = []
+    const store = freshStore()
+    let failures = 1
+    // A store whose first write of the cycle lock fails, as S3 answering 503 would.
+    const put: FsObjectStore['put'] = async (key, body) => {
+      if (key.includes('_leases/cycle') && failures-- > 0) throw new Error('503 SlowDown')
+      return store.put(key, body)
+    }
+    await runContinuously({
+      schedule: everySchedule('1s').schedule,
+      lockStore: new Proxy(store, { get: (target, name) => (name === 'put' ? put : Reflect.get(target, name, target)) }),
+      lockTtlMs: 60_000,
+      signal: controller.signal,
+      logger: silentLogger,
+      cycle: async () => {
+        controller.abort()
+        return 'ran'
+      },
+      onCycle: (r) => reports.push(r),
+    })
+    assert.deepEqual(reports.map((r) => r.error ?? r.summary), ['503 SlowDown', 'ran'])
+  })
+
   it('ends the wait between cycles at once when stopped', async () => {
     const controller = new AbortController()
     const started = Date.now()

@@ -202,9 +202,15 @@ function thisHost(): string {
   return stream ? `lambda:${process.env.AWS_LAMBDA_FUNCTION_NAME ?? ''}:${stream}` : hostname()
 }
 
+/**
+ * Stale when expired (holders renew while they work), or, on this host, when
+ * its process is gone. Expiry counts on this host too: a pid reused after a
+ * reboot, or every runner being pid 1 in containers that share a host name,
+ * must not keep a dead holder's lease alive for good.
+ */
 function isStale(holder: LeaseRecord, now: Date): boolean {
-  if (holder.host === thisHost() && !holder.host.startsWith('lambda:')) return !processExists(holder.pid)
-  return Date.parse(holder.expiresAt) <= now.getTime()
+  if (Date.parse(holder.expiresAt) <= now.getTime()) return true
+  return holder.host === thisHost() && !holder.host.startsWith('lambda:') && !processExists(holder.pid)
 }
 
 function processExists(pid: number): boolean {

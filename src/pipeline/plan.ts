@@ -8,7 +8,7 @@ import { latestManifest, listRunIds, readManifest } from '../lake/manifest.js'
 import type { WatermarkRange } from '../schema/watermark.js'
 import type { StageContext } from './context.js'
 import type { ExtractOptions } from './extract.js'
-import type { LoadOptions } from './load.js'
+import { assertSameLake, type LoadOptions } from './load.js'
 
 export interface PlannedTable {
   readonly table: string
@@ -66,10 +66,16 @@ export async function planTransform(ctx: StageContext): Promise<RunsPlan> {
   return runsPlan('transform', await Promise.all(pending.map((id) => plannedRun(ctx, 'ingestion', id))))
 }
 
-/** Reads the ledger only: the warehouse's tables are not created. */
+/**
+ * Reads the ledger only: the warehouse's tables are not created. A lake the
+ * real load would refuse (not the one that fed the warehouse) is refused here too.
+ */
 export async function planLoad(ctx: StageContext, options: LoadOptions): Promise<RunsPlan> {
-  const loaded = new Set((await options.warehouse.loadedRuns(options.schema)).map((r) => r.runId))
-  const pending = (await listRunIds(ctx.processed)).filter((id) => !loaded.has(id))
+  const ledger = await options.warehouse.loadedRuns(options.schema)
+  const processed = await listRunIds(ctx.processed)
+  await assertSameLake(ctx, ledger, processed)
+  const loaded = new Set(ledger.map((r) => r.runId))
+  const pending = processed.filter((id) => !loaded.has(id))
   return runsPlan('load', await Promise.all(pending.map((id) => plannedRun(ctx, 'processed', id))))
 }
 

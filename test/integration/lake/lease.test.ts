@@ -163,12 +163,20 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
         assert.deepEqual(await storedLease(), lease.record)
       })
 
-      it('keeps a lease of a live process on this host even past its expiry', async () => {
-        // On its own host a holder is judged by its process, which outlives any TTL guess.
-        const alive = record({
+      it('replaces an expired lease on this host even when its pid is alive (a reused pid, pid 1 in containers)', async () => {
+        // Holders renew while they work, so an expired lease is a dead holder's, whatever its pid now is.
+        const expired = record({
           pid: process.ppid,
           expiresAt: new Date(NOW.getTime() - TTL_MS).toISOString(),
         })
+        await store.put(KEY, JSON.stringify(expired))
+        const lease = await acquireLease(store, STAGE, RUN_B, { ttlMs: TTL_MS, now: NOW })
+        assert.equal(lease.replaced?.runId, expired.runId)
+        assert.equal((await storedLease())?.runId, RUN_B)
+      })
+
+      it('keeps an unexpired lease of a live process on this host', async () => {
+        const alive = record({ pid: process.ppid, expiresAt: new Date(NOW.getTime() + TTL_MS).toISOString() })
         await store.put(KEY, JSON.stringify(alive))
         await assert.rejects(acquireLease(store, STAGE, RUN_B, { ttlMs: TTL_MS, now: NOW }), LeaseHeldError)
         assert.deepEqual(await storedLease(), alive)

@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import { messageOf } from '../core/starline-error.js'
-import type { DuckDb } from '../engines/duckdb/duckdb-engine.js'
+import { openDuckDb, type DuckDb } from '../engines/duckdb/duckdb-engine.js'
 import { readParquetSql } from '../engines/duckdb/parquet-select.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { columnTypeText, duckdbColumnType, type LoaderColumn } from '../schema/parquet-table.js'
@@ -50,6 +50,29 @@ export interface InspectOptions {
   readonly db: DuckDb
   readonly scratchDir: string
   readonly capabilities: TableLoadsCapabilities
+}
+
+/** Checks tables' files in a DuckDB of its own; close it when done. */
+export interface ParquetInspector {
+  inspect(table: LoaderTable, store: ObjectStore, capabilities: TableLoadsCapabilities): Promise<TableLoad>
+  close(): void
+}
+
+/** Opens the DuckDB the checks run in, with the settings they need (UTC, no file cache). */
+export async function openParquetInspector(options: { readonly scratchDir: string; readonly memoryLimit?: string }): Promise<ParquetInspector> {
+  const db = await openDuckDb({ scratchDir: options.scratchDir, ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}) })
+  try {
+    await db.run("SET TimeZone = 'UTC'")
+    // The checks stream each file once: caching its bytes in memory would grow with the file.
+    await db.run('SET enable_external_file_cache = false')
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  return {
+    inspect: (table, store, capabilities) => inspectTable(table, store, { db, scratchDir: options.scratchDir, capabilities }),
+    close: () => db.close(),
+  }
 }
 
 /** Lists, downloads where needed, and checks one table's files; throws `LoaderDataError` on any mismatch. */

@@ -13,11 +13,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { messageOf, StarlineError } from '../core/starline-error.js'
-import { openDuckDb } from '../engines/duckdb/duckdb-engine.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { LoaderDataError, LoaderSpecError } from '../loader/errors.js'
 import type { LoaderSpec } from '../loader/loader-spec.js'
-import { inspectTable } from '../loader/parquet-files.js'
+import { openParquetInspector } from '../loader/parquet-files.js'
 import type { Logger } from '../observe/logger.js'
 import type { LoadMode } from '../schema/parquet-table.js'
 import { LoaderLedgerChangedError } from '../warehouse/errors.js'
@@ -64,15 +63,12 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
     throw new LoaderSpecError(`The loader spec has no table ${unknown.map((u) => `"${u}"`).join(', ')}. Check the table names.`)
   }
   const dir = await mkdtemp(join(options.scratchDir ?? tmpdir(), 'starline-parquet-'))
-  const db = await openDuckDb({ scratchDir: dir, ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}) })
+  const inspector = await openParquetInspector({ scratchDir: dir, ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}) })
   try {
-    await db.run("SET TimeZone = 'UTC'")
-    // The checks stream each file once: caching its bytes in memory would grow with the file.
-    await db.run('SET enable_external_file_cache = false')
     // Check everything before anything changes: a bad file in the last table must not leave the first one loaded.
     const inspected: TableLoad[] = []
     for (const table of selected) {
-      const load = await inspectTable(table, options.openStore(table.prefix), { db, scratchDir: dir, capabilities: options.tableLoads.capabilities })
+      const load = await inspector.inspect(table, options.openStore(table.prefix), options.tableLoads.capabilities)
       options.logger?.info('parquet files checked', { table: table.name, files: load.files.length, rows: load.rows })
       inspected.push(load)
     }
@@ -97,7 +93,7 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
     options.logger?.info('parquet load finished', { schema: spec.schema, tables })
     return { schema: spec.schema, tables }
   } finally {
-    db.close()
+    inspector.close()
     await rm(dir, { recursive: true, force: true })
   }
 }

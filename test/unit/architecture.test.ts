@@ -25,7 +25,8 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   loader: ['core', 'sql', 'schema', 'engines', 'lake', 'warehouse'],
   config: ['core', 'sql', 'schema', 'engines', 'lake'],
   observe: ['core', 'sql', 'schema', 'engines', 'lake', 'config'],
-  pipeline: ['core', 'sql', 'schema', 'engines', 'lake', 'source', 'transform', 'warehouse', 'datasets', 'loader', 'config', 'observe'],
+  // Stage code reaches engines only through contracts: no engines/ helper, no driver.
+  pipeline: ['core', 'sql', 'schema', 'lake', 'source', 'transform', 'warehouse', 'datasets', 'loader', 'config', 'observe'],
   runtime: ['core', 'sql', 'schema', 'engines', 'lake', 'source', 'transform', 'warehouse', 'datasets', 'loader', 'config', 'observe', 'pipeline'],
 }
 
@@ -40,7 +41,7 @@ function sourceFiles(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8')
-  return [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!)
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*(['"])([^'"]+)\1/g)].map((m) => m[2]!)
 }
 
 const topFolder = (file: string): string => relative(SRC, file).split('/')[0]!
@@ -88,9 +89,15 @@ describe('the layers of src/', () => {
     assert.deepEqual(cycles, [])
   })
 
-  it('keeps drivers out of stage code', () => {
+  it('keeps drivers and engine folders out of stage code', () => {
     const stageFiles = files.filter((f) => topFolder(f) === 'pipeline')
-    const wrong = stageFiles.flatMap((f) => importsOf(f).filter((s) => DRIVERS.test(s)).map((s) => `${relative(SRC, f)} imports ${s}`))
+    // An engine folder is a subfolder of a contract's family: lake/fs, source/postgres, warehouse/duckdb...
+    const engineFolder = /^(lake|source|warehouse|transform)\/[^/]+\//
+    const wrong = stageFiles.flatMap((f) =>
+      importsOf(f)
+        .filter((s) => DRIVERS.test(s) || (s.startsWith('.') && engineFolder.test(relative(SRC, resolve(dirname(f), s)))))
+        .map((s) => `${relative(SRC, f)} imports ${s}`),
+    )
     assert.deepEqual(wrong, [])
   })
 

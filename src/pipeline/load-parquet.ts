@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { messageOf, StarlineError } from '../core/starline-error.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { LoaderDataError, LoaderSpecError } from '../loader/errors.js'
-import type { LoaderSpec } from '../loader/loader-spec.js'
+import type { LoaderSpec, LoaderTable } from '../loader/loader-spec.js'
 import { openParquetInspector } from '../loader/parquet-files.js'
 import type { Logger } from '../observe/logger.js'
 import type { LoadMode } from '../schema/parquet-table.js'
@@ -62,6 +62,7 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
   if (unknown.length > 0) {
     throw new LoaderSpecError(`The loader spec has no table ${unknown.map((u) => `"${u}"`).join(', ')}. Check the table names.`)
   }
+  assertNamesFit(spec.schema, selected, options.tableLoads.capabilities.maxIdentifierBytes)
   const dir = await mkdtemp(join(options.scratchDir ?? tmpdir(), 'starline-parquet-'))
   const inspector = await openParquetInspector({ scratchDir: dir, ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}) })
   try {
@@ -164,5 +165,18 @@ export async function loaderAnswer(work: () => Promise<LoadParquetSummary>): Pro
     const retryable = error instanceof StarlineError ? error.retryable : false
     const statusCode = error instanceof StarlineError ? (retryable ? 503 : 400) : 500
     return { statusCode, body: JSON.stringify({ error: messageOf(error).replace(/\s*\n\s*/g, ' '), retryable }) }
+  }
+}
+
+/** Names the engine would cut short are refused before anything loads (two could become one table). */
+function assertNamesFit(schema: string, tables: readonly LoaderTable[], maxBytes: number): void {
+  const names = [`schema "${schema}"`, ...tables.flatMap((t) => [`table "${t.name}"`, ...t.columns.map((c) => `column "${t.name}"."${c.name}"`)])]
+  const values = [schema, ...tables.flatMap((t) => [t.name, ...t.columns.map((c) => c.name)])]
+  const long = names.filter((_, i) => Buffer.byteLength(values[i]!, 'utf8') > maxBytes)
+  if (long.length > 0) {
+    throw new LoaderSpecError(
+      `The warehouse keeps names of at most ${maxBytes} bytes, and the spec's ${long.join(', ')} ${long.length === 1 ? 'is' : 'are'} longer: ` +
+        'shorten them in the spec (the engine would cut them, and two names could become one).',
+    )
   }
 }

@@ -89,12 +89,20 @@ export interface TableLoadsCapabilities {
    * text must load into text, and other types into their kin. Default true.
    */
   readonly convertsTypes: boolean
+  /**
+   * The longest name the engine keeps, in UTF-8 bytes (PostgreSQL cuts names
+   * at 63 bytes without a word, so two long names could become one table).
+   * Longer schema, table and column names are refused before anything loads.
+   * Default 63.
+   */
+  readonly maxIdentifierBytes: number
 }
 
 export const DEFAULT_TABLE_LOADS_CAPABILITIES: TableLoadsCapabilities = Object.freeze({
   columnsByPosition: false,
   varcharCountsBytes: false,
   convertsTypes: true,
+  maxIdentifierBytes: 63,
 })
 
 export interface TableLoads {

@@ -37,6 +37,7 @@ export interface DuckDbTableLoadsConfig {
 const CATALOG = 'warehouse'
 
 export class DuckDbTableLoads implements TableLoads {
+  // DuckDB keeps names whole; the stricter default keeps a spec portable to PostgreSQL.
   readonly capabilities = DEFAULT_TABLE_LOADS_CAPABILITIES
   readonly #config: DuckDbTableLoadsConfig
 

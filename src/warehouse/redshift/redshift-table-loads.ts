@@ -65,7 +65,7 @@ export interface RedshiftTableLoadsConfig {
 export const MANIFEST_FOLDER = '_starline_manifests/'
 
 export class RedshiftTableLoads implements TableLoads {
-  readonly capabilities: TableLoadsCapabilities = Object.freeze({ columnsByPosition: true, varcharCountsBytes: true, convertsTypes: false })
+  readonly capabilities: TableLoadsCapabilities = Object.freeze({ columnsByPosition: true, varcharCountsBytes: true, convertsTypes: false, maxIdentifierBytes: 127 })
   readonly #config: RedshiftTableLoadsConfig
 
   constructor(config: RedshiftTableLoadsConfig) {

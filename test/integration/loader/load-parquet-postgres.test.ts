@@ -294,6 +294,27 @@ describe('loadParquet into PostgreSQL', () => {
     }
   })
 
+  it('refuses names PostgreSQL would cut at 63 bytes, before anything loads (two long names must not become one table)', async () => {
+    const wh = await warehouse()
+    try {
+      const stem = 'x'.repeat(70)
+      const spec = parseLoaderSpec(
+        JSON.stringify({
+          schema: 'long_names',
+          tables: ['a', 'b'].map((suffix) => ({ name: `${stem}_${suffix}`, prefix: 'data/users/', columns: [{ name: 'user_id', type: 'bigint' }] })),
+        }),
+        { baseDir: sample.dir },
+      )
+      const answer = await wh.answer(spec)
+      assert.equal(answer.statusCode, 400)
+      assert.match(answer.body, /at most 63 bytes.*table \\"x{70}_a\\", table \\"x{70}_b\\" are longer/)
+      const schemas = await wh.pool.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = 'long_names'")
+      assert.equal(schemas.rowCount, 0, 'nothing was created')
+    } finally {
+      await wh.close()
+    }
+  })
+
   it('fails on a file with other columns, a value too long for its varchar, or a missing prefix, and changes nothing', async () => {
     const wh = await warehouse()
     try {

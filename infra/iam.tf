@@ -89,8 +89,10 @@ data "aws_iam_policy_document" "ingestion" {
     resources = [local.ingestion_arn]
   }
   statement {
-    sid       = "WriteIngestionZone"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    sid = "WriteIngestionZone"
+    # AbortMultipartUpload: a failed streaming upload (lib-storage) aborts its parts; without it the
+    # abort's AccessDenied would replace the real error.
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = ["${local.ingestion_arn}/*"]
   }
   statement {
@@ -118,7 +120,7 @@ data "aws_iam_policy_document" "transform" {
   }
   statement {
     sid       = "WriteProcessedZone"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = ["${local.processed_arn}/*"]
   }
 }

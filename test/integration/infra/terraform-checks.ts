@@ -201,7 +201,7 @@ export function checkPolicies(inventory: Inventory, outputs: Outputs, redshift: 
   const processed = `arn:aws:s3:::${outputs.processed_bucket}`
   const datasets = 'arn:aws:s3:::starline-datasets'
   const logs = (fn: string) => [`logs:CreateLogStream arn:aws:logs:eu-west-2:${ACCOUNT}:log-group:/aws/lambda/${outputs.function_names[fn]}:*`, `logs:PutLogEvents arn:aws:logs:eu-west-2:${ACCOUNT}:log-group:/aws/lambda/${outputs.function_names[fn]}:*`]
-  const rw = (arn: string) => ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'].map((a) => `${a} ${arn}`)
+  const rw = (arn: string) => ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'].map((a) => `${a} ${arn}`)
   const putDelete = (arn: string) => [`s3:PutObject ${arn}`, `s3:DeleteObject ${arn}`]
   // biome-ignore lint/suspicious/noTemplateCurlyInString: IAM's own policy variable, which the policy holds literally
   const owner = JSON.stringify({ StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } })

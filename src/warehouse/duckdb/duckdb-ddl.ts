@@ -10,8 +10,9 @@
  * dimension row is missing are found by a query and held before the insert,
  * so the constraint is a guarantee for the analyst, not a load-time check.
  */
-import { qualify, quoteIdent } from '../../sql/quote.js'
-import { currentViewName, heldTableName, tableColumns, type ColumnType, type TableSpec } from '../../schema/table-spec.js'
+import { qualify } from '../../sql/quote.js'
+import type { ColumnType } from '../../schema/table-spec.js'
+import type { ColumnTypeOf } from '../table-ddl.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from '../warehouse.js'
 
 export function duckDbType(type: ColumnType): string {
@@ -27,36 +28,8 @@ export function duckDbType(type: ColumnType): string {
   }
 }
 
-export function createTableSql(schema: string, spec: TableSpec): string {
-  // Fact record ids are plain integers: starline numbers them itself (DuckDB has no serial).
-  const lines = tableColumns(spec).map((column) => `  ${quoteIdent(column.name)} ${duckDbType(column.type)}${column.nullable ? '' : ' NOT NULL'}`)
-  const key = spec.recordId ? [spec.recordId] : spec.primaryKey
-  if (key) lines.push(`  PRIMARY KEY (${key.map(quoteIdent).join(', ')})`)
-  if (spec.versionKey) lines.push(`  UNIQUE (${spec.versionKey.map(quoteIdent).join(', ')})`)
-  for (const column of spec.columns) {
-    if (!column.references) continue
-    lines.push(
-      `  FOREIGN KEY (${quoteIdent(column.name)}) REFERENCES ${qualify(schema, column.references.table)} (${quoteIdent(column.references.column)})`,
-    )
-  }
-  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, spec.name)} (\n${lines.join(',\n')}\n)`
-}
-
-/** Facts: the latest version of each source row, by the source's own version order (as PostgreSQL). */
-export function createCurrentViewSql(schema: string, spec: TableSpec): string {
-  const key = (spec.naturalKey ?? []).map(quoteIdent).join(', ')
-  const newestFirst = [...(spec.appendOrder ?? []), spec.recordId!].map((c) => `${quoteIdent(c)} DESC`).join(', ')
-  return (
-    `CREATE OR REPLACE VIEW ${qualify(schema, currentViewName(spec))} AS ` +
-    `SELECT DISTINCT ON (${key}) * FROM ${qualify(schema, spec.name)} ORDER BY ${key}, ${newestFirst}`
-  )
-}
-
-/** Facts: rows waiting for a dimension row, with the run that first brought them. */
-export function createHeldTableSql(schema: string, spec: TableSpec): string {
-  const columns = spec.columns.map((c) => `  ${quoteIdent(c.name)} ${duckDbType(c.type)}`)
-  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, heldTableName(spec))} (\n${columns.join(',\n')},\n  held_since_run VARCHAR NOT NULL\n)`
-}
+/** Fact record ids are plain integers: starline numbers them itself (DuckDB has no serial). */
+export const duckDbColumnType: ColumnTypeOf = (column) => duckDbType(column.type)
 
 /** The ledger: one row per loaded run, and one per table of it (PostgreSQL's columns, in its order). */
 export function createLedgerSql(schema: string): string[] {

@@ -19,7 +19,8 @@ import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'
 import { DEFAULT_CAPABILITIES, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
 import type { DuckDbWarehouseConfig } from './duckdb-config.js'
-import { createCurrentViewSql, createHeldTableSql, createLedgerSql, createTableSql } from './duckdb-ddl.js'
+import { createCurrentViewSql, createHeldTableSql, createTableSql } from '../table-ddl.js'
+import { createLedgerSql, duckDbColumnType } from './duckdb-ddl.js'
 import { loadDimension } from './duckdb-dimensions.js'
 import { loadError, openError, warehouseError } from './duckdb-errors.js'
 import { loadFacts, releaseHeldFacts } from './duckdb-facts.js'
@@ -42,9 +43,9 @@ export class DuckDbWarehouse implements Warehouse {
       transaction(db, async () => {
         await db.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
         for (const spec of inDependencyOrder(tables)) {
-          await db.run(createTableSql(schema, spec))
+          await db.run(createTableSql(schema, spec, duckDbColumnType))
           if (spec.kind === 'fact') {
-            await db.run(createHeldTableSql(schema, spec))
+            await db.run(createHeldTableSql(schema, spec, duckDbColumnType, 'VARCHAR'))
             await db.run(createCurrentViewSql(schema, spec))
           }
         }

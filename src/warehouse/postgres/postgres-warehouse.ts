@@ -17,7 +17,8 @@ import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'
 import { DEFAULT_CAPABILITIES, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
 import type { PostgresWarehouseConfig } from './postgres-config.js'
-import { createCurrentViewSql, createHeldTableSql, createLedgerSql, createTableSql } from './postgres-ddl.js'
+import { createCurrentViewSql, createHeldTableSql, createTableSql } from '../table-ddl.js'
+import { createLedgerSql, postgresColumnType } from './postgres-ddl.js'
 import { loadDimension } from './postgres-dimensions.js'
 import { WarehouseError } from '../errors.js'
 import { unreachableError, warehouseError, type ErrorPlace } from './postgres-errors.js'
@@ -54,9 +55,9 @@ export class PostgresWarehouse implements Warehouse {
     await this.#transaction(schema, async (client) => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
       for (const spec of inDependencyOrder(tables)) {
-        await client.query(createTableSql(schema, spec))
+        await client.query(createTableSql(schema, spec, postgresColumnType))
         if (spec.kind === 'fact') {
-          await client.query(createHeldTableSql(schema, spec))
+          await client.query(createHeldTableSql(schema, spec, postgresColumnType, 'text'))
           await client.query(createCurrentViewSql(schema, spec))
         }
       }

@@ -1,0 +1,45 @@
+/**
+ * DDL every engine with PostgreSQL's table syntax shares (PostgreSQL,
+ * DuckDB): tables with their keys, `_current` views and held tables, from
+ * the engine-neutral specs. An engine supplies only its column types
+ * (Kysely's dialects override only what differs).
+ */
+import { currentViewName, heldTableName, tableColumns, type ColumnSpec, type TableSpec } from '../schema/table-spec.js'
+import { qualify, quoteIdent } from '../sql/quote.js'
+
+/** The engine's type for a column of `spec` (a fact's record id may get its own). */
+export type ColumnTypeOf = (column: ColumnSpec, spec: TableSpec) => string
+
+export function createTableSql(schema: string, spec: TableSpec, typeOf: ColumnTypeOf): string {
+  const lines = tableColumns(spec).map((column) => `  ${quoteIdent(column.name)} ${typeOf(column, spec)}${column.nullable ? '' : ' NOT NULL'}`)
+  const key = spec.recordId ? [spec.recordId] : spec.primaryKey
+  if (key) lines.push(`  PRIMARY KEY (${key.map(quoteIdent).join(', ')})`)
+  if (spec.versionKey) lines.push(`  UNIQUE (${spec.versionKey.map(quoteIdent).join(', ')})`)
+  for (const column of spec.columns) {
+    if (!column.references) continue
+    lines.push(
+      `  FOREIGN KEY (${quoteIdent(column.name)}) REFERENCES ${qualify(schema, column.references.table)} (${quoteIdent(column.references.column)})`,
+    )
+  }
+  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, spec.name)} (\n${lines.join(',\n')}\n)`
+}
+
+/**
+ * Facts: the latest version of each source row, by the source's own version
+ * order: a version held for a late dimension gets a higher record id when
+ * released, though a newer version may have been loaded before it.
+ */
+export function createCurrentViewSql(schema: string, spec: TableSpec): string {
+  const key = (spec.naturalKey ?? []).map(quoteIdent).join(', ')
+  const newestFirst = [...(spec.appendOrder ?? []), spec.recordId!].map((c) => `${quoteIdent(c)} DESC`).join(', ')
+  return (
+    `CREATE OR REPLACE VIEW ${qualify(schema, currentViewName(spec))} AS ` +
+    `SELECT DISTINCT ON (${key}) * FROM ${qualify(schema, spec.name)} ORDER BY ${key}, ${newestFirst}`
+  )
+}
+
+/** Facts: rows waiting for a dimension row, with the run that first brought them (`textType` holds its id). */
+export function createHeldTableSql(schema: string, spec: TableSpec, typeOf: ColumnTypeOf, textType: string): string {
+  const columns = spec.columns.map((c) => `  ${quoteIdent(c.name)} ${typeOf(c, spec)}`)
+  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, heldTableName(spec))} (\n${columns.join(',\n')},\n  held_since_run ${textType} NOT NULL\n)`
+}

@@ -131,7 +131,9 @@ describe('starline demo on a terminal', { skip: existsSync(SCRIPT) ? false : `no
 
   it('prints the dashboard address at the end and serves until Ctrl-C', async () => {
     const entry = fileURLToPath(new URL('../../src/runtime/cli/starline.ts', import.meta.url))
-    const command = `'${process.execPath}' --import '${import.meta.resolve('tsx')}' '${entry}' demo --scale 0.1`
+    // `exec`: script runs $SHELL -c, and dash (Debian's sh) would otherwise stay
+    // as the parent, die of the Ctrl-C itself and report 130 for the demo.
+    const command = `exec '${process.execPath}' --import '${import.meta.resolve('tsx')}' '${entry}' demo --scale 0.1`
     const child = spawn(SCRIPT, ['-qefc', command, '/dev/null'], { cwd, stdio: ['pipe', 'pipe', 'pipe'] })
     const done = new Promise<number | null>((resolve) => child.on('close', resolve))
     const url = await addressOf(child)

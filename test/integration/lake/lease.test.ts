@@ -430,8 +430,14 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
           now: at(TTL_MS + 1),
           holder: B,
         })
-        const lost = new Promise<void>((resolve) => lease.startRenewal({ intervalMs: 20, onLost: resolve }))
-        await lost
+        // The renewal timer is unref'd (it never keeps a finished process alive), so a
+        // ref'd deadline keeps the test's event loop alive while it waits for the loss.
+        let deadline: NodeJS.Timeout | undefined
+        const lost = new Promise<void>((resolve, reject) => {
+          deadline = setTimeout(() => reject(new Error('renewal never reported the lease lost')), 10_000)
+          lease.startRenewal({ intervalMs: 20, onLost: resolve })
+        })
+        await lost.finally(() => clearTimeout(deadline))
         assert.equal(await lease.isHeld(), false)
         await lease.release()
         assert.deepEqual(await storedLease(), other.record)

@@ -84,7 +84,7 @@ export function checkManifest(manifest: RunManifest, key: string, runId: string,
   }
   const late = manifest.lateRows
   for (const [table, summary] of Object.entries(late?.summaries ?? {})) {
-    if (late!.runId > runId || summary !== rangeSummaryKey(table, late!.runId)) refuse(`lists id range summaries "${summary}" that no run up to ${runId} wrote`)
+    if (late!.runId > runId || summary.key !== rangeSummaryKey(table, late!.runId)) refuse(`lists id range summaries "${summary.key}" that no run up to ${runId} wrote`)
   }
 }
 

@@ -60,8 +60,8 @@ export interface LateRowsState {
   readonly sourceSnapshot: string
   /** Keys per id range. */
   readonly rangeWidth: number
-  /** Per table, the object holding `range,rows,hash` lines. */
-  readonly summaries: Readonly<Record<string, string>>
+  /** Per table, the object holding `range,rows,hash` lines, and its SHA-256 (checked when read). */
+  readonly summaries: Readonly<Record<string, { readonly key: string; readonly sha256: string }>>
 }
 
 export interface RunManifest {

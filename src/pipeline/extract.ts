@@ -7,7 +7,9 @@
  * share a timestamp at the boundary. All tables are read in one snapshot.
  * Before any data moves, the source's columns are compared with the lake's
  * (schema drift); periodically, small tables are reconciled by row hash to
- * catch edits that left the watermark alone.
+ * catch edits that left the watermark alone, and the large tables are
+ * checked by id range summaries for rows that appeared behind the watermark
+ * (late-rows.ts).
  */
 import { dataKey, manifestKey, rangeSummaryKey, reconcileKey } from '../lake/keys.js'
 import { acquireLease } from '../lake/lease.js'

@@ -4,6 +4,7 @@
  * the lake, the snapshot marks of the runs since, and the new baseline
  * written with the run's manifest.
  */
+import { createHash } from 'node:crypto'
 import { rangeSummaryKey } from '../lake/keys.js'
 import { listRunIds, readManifest, type LateRowsState, type ManifestColumn } from '../lake/manifest.js'
 import type { ObjectStore } from '../lake/object-store.js'
@@ -30,7 +31,11 @@ export async function checkLateRows(
   last: LateRowsState | undefined,
   keepUpTo: string,
 ): Promise<LateRowsResult[]> {
-  const marksSince = last === undefined ? undefined : await runMarksSince(ctx, last)
+  const usable = last !== undefined && (await snapshot.canTellVersions(last.sourceSnapshot))
+  if (last !== undefined && !usable) {
+    ctx.logger.warn('the late-row summaries were taken in another source database (restored or replaced); taking new ones', { runId: last.runId })
+  }
+  const marksSince = usable ? await runMarksSince(ctx, snapshot, last) : undefined
   const results: LateRowsResult[] = []
   for (const table of ctx.dataset.sourceTables) {
     if (ctx.dataset.reconcileTables.includes(table.name)) continue
@@ -39,7 +44,7 @@ export async function checkLateRows(
       ctx.logger.warn('late rows are looked for only in tables with an integer key', { table: table.name })
       continue
     }
-    const result = await findLateRows(snapshot, table, keepUpTo, last && (await baseline(ctx.ingestion, ctx, table.name, last, marksSince)))
+    const result = await findLateRows(snapshot, table, keepUpTo, usable ? await baseline(ctx.ingestion, ctx, table.name, last, marksSince) : undefined)
     if (result.lateKeys.length > 0) {
       ctx.logger.warn('found rows that appeared behind the watermark (late commits or back-dated stamps); extracting them', {
         table: table.name,
@@ -59,11 +64,11 @@ export async function writeLateRowsState(
   settledUpTo: string,
   sourceSnapshot: string,
 ): Promise<LateRowsState> {
-  const summaries: Record<string, string> = {}
+  const summaries: Record<string, { key: string; sha256: string }> = {}
   for (const result of results) {
     const key = rangeSummaryKey(result.table, runId)
-    await store.put(key, result.summaryCsv)
-    summaries[result.table] = key
+    const info = await store.put(key, result.summaryCsv)
+    summaries[result.table] = { key, sha256: info.sha256 ?? sha256(result.summaryCsv) }
   }
   return { at: new Date().toISOString(), runId, settledUpTo, sourceSnapshot, rangeWidth: RANGE_WIDTH, summaries }
 }
@@ -79,14 +84,22 @@ async function baseline(
   last: LateRowsState,
   marksSince: readonly WindowMark[] | undefined,
 ): Promise<LateRowsBaseline | undefined> {
-  const key = last.summaries[table]
+  const stored = last.summaries[table]
   // A table added since, or summaries taken with another width: start again from this run.
-  if (key === undefined || last.rangeWidth !== RANGE_WIDTH) return undefined
-  const summaries = parseSummaries((await store.getBytes(key)).toString('utf8'))
+  if (stored === undefined || last.rangeWidth !== RANGE_WIDTH) return undefined
+  const bytes = await store.getBytes(stored.key)
+  const summaries = sha256(bytes) === stored.sha256 ? parseSummaries(bytes.toString('utf8')) : undefined
   if (summaries === undefined) {
-    ctx.logger.warn('the id range summaries in the lake are damaged; taking new ones (late rows stamped before now are not looked for)', { key })
+    // A baseline, not data: refusing would stop extraction for good, so the check starts again from this run.
+    ctx.logger.warn('the id range summaries in the lake are not the ones written (changed or damaged); taking new ones: late rows stamped before now are not looked for', {
+      key: stored.key,
+    })
   }
   return { summaries, settledUpTo: last.settledUpTo, mark: last.sourceSnapshot, marksSince }
+}
+
+function sha256(bytes: string | Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex')
 }
 
 /**
@@ -95,13 +108,13 @@ async function baseline(
  * above it. Undefined when a run recorded no snapshot (written by an older
  * starline): rows stamped since are then not checked, rather than guessed.
  */
-async function runMarksSince(ctx: StageContext, last: LateRowsState): Promise<WindowMark[] | undefined> {
+async function runMarksSince(ctx: StageContext, snapshot: SourceSnapshot, last: LateRowsState): Promise<WindowMark[] | undefined> {
   const marks: WindowMark[] = []
   for (const runId of (await listRunIds(ctx.ingestion)).filter((id) => id > last.runId)) {
     const { manifest } = await readManifest(ctx.ingestion, runId, 'extract')
     if (manifest.watermark === undefined || manifest.watermark.to <= last.settledUpTo) continue
-    if (manifest.sourceSnapshot === undefined) {
-      ctx.logger.warn('a run since the last late-row check recorded no source snapshot; rows stamped since are not checked this time', { runId })
+    if (manifest.sourceSnapshot === undefined || !(await snapshot.canTellVersions(manifest.sourceSnapshot))) {
+      ctx.logger.warn('a run since the last late-row check recorded no usable source snapshot; rows stamped since are not checked this time', { runId })
       return undefined
     }
     marks.push({ upTo: manifest.watermark.to, mark: manifest.sourceSnapshot })

@@ -109,6 +109,8 @@ export interface SourceSnapshot {
    * tell the versions committed after it.
    */
   snapshotMark(): Promise<string>
+  /** Whether `mark` comes from this source's history, so versions can be told by it (false after a restore into another database). */
+  canTellVersions(mark: string): Promise<boolean>
   /**
    * Per id range of `width` keys, the summary of rows with watermark at or
    * below `compareUpTo` (to compare with a stored summary) and at or below

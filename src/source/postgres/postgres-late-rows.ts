@@ -18,9 +18,43 @@ import type { IdRangeSummary, KeyedTable, LateKeys, WindowMark } from '../source
 const FULL_XMIN = '(ref.nx - (((ref.nx % 4294967296) - t.xmin::text::bigint + 4294967296) % 4294967296))::text::xid8'
 const REF = '(SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS nx) AS ref'
 
+/**
+ * `<system identifier>/<pg_snapshot>`: xids mean the same only within one
+ * cluster's history, which the system identifier names (a user without the
+ * right to read it gets an empty one).
+ */
 export async function readSnapshotMark(client: pg.ClientBase): Promise<string> {
-  const result = await client.query<{ mark: string }>('SELECT pg_current_snapshot()::text AS mark')
+  const result = await client.query<{ mark: string }>(
+    `SELECT coalesce(CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE')
+                          THEN (SELECT system_identifier::text FROM pg_control_system()) END, '')
+            || '/' || pg_current_snapshot()::text AS mark`,
+  )
   return result.rows[0]!.mark
+}
+
+/**
+ * A mark can tell versions apart when it comes from this cluster's history:
+ * the same system identifier, and no transaction id this snapshot has not
+ * reached yet (a source restored from a dump starts its ids again).
+ */
+export async function canTellVersions(client: pg.ClientBase, mark: string): Promise<boolean> {
+  const [system, snapshot] = splitMark(mark)
+  if (snapshot === undefined || !/^\d+:\d+:[\d,]*$/.test(snapshot)) return false
+  const current = await readSnapshotMark(client)
+  const [currentSystem, currentSnapshot] = splitMark(current)
+  if (system !== currentSystem) return false
+  const result = await client.query<{ ok: boolean }>('SELECT pg_snapshot_xmax($1::pg_snapshot) <= pg_snapshot_xmax($2::pg_snapshot) AS ok', [snapshot, currentSnapshot])
+  return result.rows[0]!.ok
+}
+
+/** The system identifier and the `pg_snapshot` text of a mark. */
+function splitMark(mark: string): [string, string | undefined] {
+  const slash = mark.indexOf('/')
+  return slash < 0 ? ['', undefined] : [mark.slice(0, slash), mark.slice(slash + 1)]
+}
+
+function snapshotOf(mark: string): string {
+  return splitMark(mark)[1] ?? ''
 }
 
 export async function summarizeRanges(
@@ -68,7 +102,7 @@ export async function lateInRanges(
   if (ranges.length === 0) return { keys: [], rowsRead: 0 }
   const key = quoteIdent(table.primaryKey)
   const watermark = quoteIdent(table.watermarkColumn)
-  const values: unknown[] = [upTo, mark]
+  const values: unknown[] = [upTo, snapshotOf(mark)]
   const inRanges = ranges.map((range) => {
     values.push(range * width, (range + 1) * width)
     return `(t.${key} >= $${values.length - 1}::bigint AND t.${key} < $${values.length}::bigint)`
@@ -98,7 +132,7 @@ export async function lateInWindows(client: pg.ClientBase, schema: string, table
                         (SELECT mark FROM marks WHERE up_to >= t.${watermark} ORDER BY up_to LIMIT 1)::pg_snapshot)), '{}') AS keys
        FROM ${qualify(schema, table.name)} AS t, ${REF}
       WHERE t.${watermark} > $1::timestamp AND t.${watermark} <= $4::timestamp`,
-    [after, marks.map((m) => m.upTo), marks.map((m) => m.mark), last.upTo],
+    [after, marks.map((m) => m.upTo), marks.map((m) => snapshotOf(m.mark)), last.upTo],
   )
   return { keys: result.rows[0]!.keys, rowsRead: Number(result.rows[0]!.n) }
 }

@@ -16,7 +16,7 @@ import type { WatermarkRange } from '../../schema/watermark.js'
 import { SourceTableMissingError, SourceUnreachableError } from '../errors.js'
 import { sourceError } from './postgres-errors.js'
 import type { CsvStream, KeyedTable, OpenTransactions, RowHash, Source, SourceSnapshot, WatermarkedTable, WindowEnd, WindowMark } from '../source.js'
-import { lateInRanges, lateInWindows, readSnapshotMark, summarizeRanges } from './postgres-late-rows.js'
+import { canTellVersions, lateInRanges, lateInWindows, readSnapshotMark, summarizeRanges } from './postgres-late-rows.js'
 
 export interface PostgresSourceConfig {
   readonly url: string
@@ -91,6 +91,10 @@ class PostgresSnapshot implements SourceSnapshot {
 
   snapshotMark() {
     return this.#mapped('the snapshot', () => readSnapshotMark(this.#client))
+  }
+
+  canTellVersions(mark: string) {
+    return this.#mapped('the snapshot', () => canTellVersions(this.#client, mark))
   }
 
   summarizeRanges(table: KeyedTable, width: number, bounds: { readonly compareUpTo: string | null; readonly keepUpTo: string }) {

@@ -5,12 +5,15 @@
  * only the summaries.
  */
 import assert from 'node:assert/strict'
+import { chmodSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { simulateActivity } from '../../../src/datasets/totesys/simulator.js'
-import { readManifest } from '../../../src/lake/manifest.js'
+import { latestManifest, readManifest } from '../../../src/lake/manifest.js'
 import { extract } from '../../../src/pipeline/extract.js'
 import { extractOptions } from '../../../src/runtime/pipeline-setup.js'
+import { PostgresSource } from '../../../src/source/postgres/postgres-source.js'
 import type { ExtractSummary } from '../../../src/schema/summaries.js'
 import { PipelineFixture, type Pipeline } from '../../support/pipeline-fixture.js'
 import { assertWarehouseMatchesSource } from '../../support/source-comparison.js'
@@ -110,6 +113,37 @@ describe('late rows in the large tables', () => {
       next.extract.tables.map((t) => [t.table, t.rows]),
       [['payment', 1]],
     )
+  })
+
+  it('starts again from new summaries when the stored ones were changed, instead of failing', async () => {
+    const pipeline = await fixture.pipeline({ env: { STARLINE_LATE_ROWS_INTERVAL: '0s' } })
+    await pipeline.cycle()
+    const state = (await latestManifest(pipeline.ctx.ingestion, 'extract'))!.manifest.lateRows!
+    const file = join(pipeline.lakeDir, 'ingestion', state.summaries.sales_order!.key)
+    chmodSync(file, 0o644)
+    writeFileSync(file, '0,1,1\n')
+    await pipeline.source(ORDER, ['2024-11-05 10:11:12.345'])
+    const next = await pipeline.cycle()
+    const orders = next.extract.lateRows!.find((t) => t.table === 'sales_order')!
+    assert.deepEqual([orders.ranges, orders.lateRows], [0, 0], 'new summaries, nothing compared')
+    assert.ok(next.extract.lateRows!.filter((t) => t.table !== 'sales_order').every((t) => t.ranges > 0), 'the other tables compare as before')
+  })
+
+  it('tells versions only by snapshot marks of the same source history', async () => {
+    const pipeline = await fixture.pipeline()
+    const snapshot = await new PostgresSource({ url: pipeline.sourceUrl, schema: 'public' }).openSnapshot()
+    try {
+      const mark = await snapshot.snapshotMark()
+      const [system, pgSnapshot] = [mark.slice(0, mark.indexOf('/')), mark.slice(mark.indexOf('/') + 1)]
+      assert.match(system, /^\d+$/)
+      assert.equal(await snapshot.canTellVersions(mark), true)
+      assert.equal(await snapshot.canTellVersions(`1${system}/${pgSnapshot}`), false, 'another cluster')
+      const xmax = Number(pgSnapshot.split(':')[1])
+      assert.equal(await snapshot.canTellVersions(`${system}/${xmax + 1000}:${xmax + 1000}:`), false, 'ids this source has not reached: restored')
+      assert.equal(await snapshot.canTellVersions('not a mark'), false)
+    } finally {
+      await snapshot.close()
+    }
   })
 })
 

@@ -42,7 +42,7 @@ describe('the late-row check', () => {
     settledUpTo: '2024-11-18 18:59:59.000',
     sourceSnapshot: '100:100:',
     rangeWidth: 1024,
-    summaries: { sales_order: rangeSummaryKey('sales_order', '20241119T000000000Z') },
+    summaries: { sales_order: { key: rangeSummaryKey('sales_order', '20241119T000000000Z'), sha256: '0'.repeat(64) } },
   })
 
   it('is due on the first run and when the interval has passed, never when off', () => {
@@ -64,9 +64,9 @@ describe('the late-row check', () => {
     })
     const ok = manifest(state('2024-11-19T00:00:00.000Z'))
     checkManifest(ok, '_manifests/20241120T000000000Z.json', ok.runId, 'extract', 'file:///lake')
-    const later = { ...state('2024-11-19T00:00:00.000Z'), runId: '20241121T000000000Z', summaries: { sales_order: rangeSummaryKey('sales_order', '20241121T000000000Z') } }
+    const later = { ...state('2024-11-19T00:00:00.000Z'), runId: '20241121T000000000Z', summaries: { sales_order: { key: rangeSummaryKey('sales_order', '20241121T000000000Z'), sha256: '0'.repeat(64) } } }
     assert.throws(() => checkManifest(manifest(later), '_manifests/20241120T000000000Z.json', ok.runId, 'extract', 'file:///lake'), /id range summaries/)
-    const elsewhere = { ...state('2024-11-19T00:00:00.000Z'), summaries: { payment: rangeSummaryKey('sales_order', '20241119T000000000Z') } }
+    const elsewhere = { ...state('2024-11-19T00:00:00.000Z'), summaries: { payment: { key: rangeSummaryKey('sales_order', '20241119T000000000Z'), sha256: '0'.repeat(64) } } }
     assert.throws(() => checkManifest(manifest(elsewhere), '_manifests/20241120T000000000Z.json', ok.runId, 'extract', 'file:///lake'), /id range summaries/)
   })
 })

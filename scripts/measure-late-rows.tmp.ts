@@ -31,6 +31,16 @@ try {
     console.log(JSON.stringify({ table: name, rows: n, tableBytes: Number(bytes), ranges: base[name]!.size, summaryBytes: first.summaryCsv.length, summarizeMs: ms }))
   }
   await snap.close()
+  const { simulateActivity } = await import('../src/datasets/totesys/simulator.js')
+  await simulateActivity(client, { days: 1, seed: 3, silentEditChance: 0 })
+  const s1 = await source.openSnapshot()
+  const mark1 = await s1.snapshotMark()
+  await s1.close()
+  const [{ to1 }] = (await client.query("SELECT to_char(max(last_updated), 'YYYY-MM-DD HH24:MI:SS.MS') AS to1 FROM payment")).rows
+  console.log('window in between', to, to1)
+  await client.query(`INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id,
+    agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id, created_at, last_updated)
+    VALUES (1, 1, 1, 4242, 3.17, 1, '2024-11-20', '2024-11-21', 1, $1::timestamp + interval '1 second', $1::timestamp + interval '1 second')`, [to])
   // Late rows: one back-dated order, one payment stamped into the past.
   await client.query(`INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id,
     agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id, created_at, last_updated)
@@ -41,7 +51,7 @@ try {
     for (const name of tables) {
       const table = { name, primaryKey: `${name}_id`, watermarkColumn: 'last_updated' }
       t = Date.now()
-      const r = await findLateRows(s2, table, to, { summaries: base[name], settledUpTo: to, mark, marksSince: [] })
+      const r = await findLateRows(s2, table, to1, { summaries: base[name], settledUpTo: to, mark, marksSince: [{ upTo: to1, mark: mark1 }] })
       console.log(JSON.stringify({ round, table: name, ranges: r.ranges, changedRanges: r.changedRanges, rowsRead: r.rowsRead, late: r.lateKeys.length, ms: Date.now() - t }))
     }
     await s2.close()

@@ -66,7 +66,8 @@ export async function summarizeRanges(
 ): Promise<{ compared: IdRangeSummary[]; kept: IdRangeSummary[] }> {
   const key = quoteIdent(table.primaryKey)
   const mark = quoteIdent(table.watermarkColumn)
-  // Floor division, so negative ids get ranges of their own; the epoch keeps the hash independent of the session's zone.
+  // Floor division, so negative ids get ranges of their own. The row hash seeds the key's hash with the
+  // watermark in epoch microseconds: independent of the session's zone and of text formats.
   const result = await client.query<{ range: string; kept_rows: string; kept_hash: string; compared_rows: string; compared_hash: string }>(
     `SELECT r::text AS range,
             count(*) FILTER (WHERE w <= $2::timestamp)::text AS kept_rows,
@@ -74,7 +75,7 @@ export async function summarizeRanges(
             count(*) FILTER (WHERE w <= $3::timestamp)::text AS compared_rows,
             coalesce(sum(h) FILTER (WHERE w <= $3::timestamp), 0)::text AS compared_hash
        FROM (SELECT (k - ((k % $1::bigint) + $1::bigint) % $1::bigint) / $1::bigint AS r, w,
-                    hashtextextended(k::text || '@' || extract(epoch FROM w)::text, 0)::numeric AS h
+                    hashint8extended(k, (extract(epoch FROM w) * 1000000)::bigint)::numeric AS h
                FROM (SELECT ${key}::bigint AS k, ${mark} AS w FROM ${qualify(schema, table.name)}
                       WHERE ${mark} <= greatest($2::timestamp, $3::timestamp)) AS rows) AS hashed
       GROUP BY r ORDER BY r`,

@@ -40,6 +40,11 @@ export function formatExtract(summary: ExtractSummary): string {
     if (table.lateRows > 0) {
       lines.push(`extract: late rows in "${table.table}": ${table.lateRows} rows appeared behind last_updated (late commits or back-dated stamps; extracted now)`)
     }
+    if (table.unconfirmed > 0) {
+      lines.push(
+        `extract: WARNING ${table.unconfirmed} "${table.table}" rows may have appeared behind last_updated but could not be confirmed (the source has used more than 2^32 transaction ids, and rows also left their id ranges); they were not extracted`,
+      )
+    }
   }
   if (summary.lateRows) {
     const read = summary.lateRows.reduce((sum, t) => sum + t.rowsRead, 0)

@@ -51,6 +51,12 @@ export async function checkLateRows(
         lateRows: result.lateKeys.length,
       })
     }
+    if (result.unconfirmed > 0) {
+      ctx.logger.warn(
+        'rows that may have appeared behind the watermark were not extracted: the source has used more than 2^32 transaction ids, and the id range summaries cannot confirm them (rows also left their ranges)',
+        { table: table.name, unconfirmed: result.unconfirmed },
+      )
+    }
     results.push(result)
   }
   return results
@@ -74,7 +80,14 @@ export async function writeLateRowsState(
 }
 
 export function lateRowsSummary(results: readonly LateRowsResult[]): LateRowsSummary[] {
-  return results.map((r) => ({ table: r.table, ranges: r.ranges, changedRanges: r.changedRanges, rowsRead: r.rowsRead, lateRows: r.lateKeys.length }))
+  return results.map((r) => ({
+    table: r.table,
+    ranges: r.ranges,
+    changedRanges: r.changedRanges,
+    rowsRead: r.rowsRead,
+    lateRows: r.lateKeys.length,
+    unconfirmed: r.unconfirmed,
+  }))
 }
 
 async function baseline(

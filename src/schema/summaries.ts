@@ -29,6 +29,8 @@ export interface LateRowsSummary {
   readonly rowsRead: number
   /** Rows that appeared behind the watermark, extracted with this run. */
   readonly lateRows: number
+  /** Candidates not extracted: the source could not place their writer exactly and the summaries did not confirm them. */
+  readonly unconfirmed: number
 }
 
 export interface ExtractSummary {

@@ -86,6 +86,18 @@ export interface LateKeys {
   readonly rowsRead: number
 }
 
+/** Late-row candidates in changed id ranges, per range with their count and hash sum (comparable with the summaries). */
+export interface LateInRanges extends LateKeys {
+  readonly ranges: readonly (IdRangeSummary & { readonly keys: readonly string[] })[]
+  /**
+   * True when the source places every version's writer exactly. False (a
+   * PostgreSQL that has used more than 2^32 transaction ids) when an old
+   * version could be mistaken for a new one: only candidates the summaries
+   * confirm may then be taken.
+   */
+  readonly exact: boolean
+}
+
 export interface SourceSnapshot {
   readonly openTransactions: OpenTransactions
   /** Column names and types of each table, in table order; refuses when a table is missing. */
@@ -118,7 +130,7 @@ export interface SourceSnapshot {
    */
   summarizeRanges(table: KeyedTable, width: number, bounds: { readonly compareUpTo: string | null; readonly keepUpTo: string }): Promise<{ readonly compared: IdRangeSummary[]; readonly kept: IdRangeSummary[] }>
   /** Keys in the given id ranges with watermark at or below `upTo` whose version the snapshot `mark` did not see. */
-  lateInRanges(table: KeyedTable, width: number, ranges: readonly number[], upTo: string, mark: string): Promise<LateKeys>
+  lateInRanges(table: KeyedTable, width: number, ranges: readonly number[], upTo: string, mark: string): Promise<LateInRanges>
   /**
    * Keys with `after < watermark <= marks.at(-1).upTo` whose version the
    * run that covered their watermark (the first mark whose `upTo` is at or

@@ -12,11 +12,24 @@
  */
 import type pg from 'pg'
 import { qualify, quoteIdent } from '../../sql/quote.js'
-import type { IdRangeSummary, KeyedTable, LateKeys, WindowMark } from '../source.js'
+import type { IdRangeSummary, KeyedTable, LateInRanges, LateKeys, WindowMark } from '../source.js'
 
 /** `xmin` as an xid8, given `ref.nx`, the snapshot's next xid (64-bit). */
 const FULL_XMIN = '(ref.nx - (((ref.nx % 4294967296) - t.xmin::text::bigint + 4294967296) % 4294967296))::text::xid8'
 const REF = '(SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS nx) AS ref'
+
+/**
+ * A row's 64-bit hash: the key's hash seeded with the watermark in epoch
+ * microseconds (independent of the session's zone and of text formats).
+ */
+function rowHash(keyExpr: string, watermarkExpr: string): string {
+  return `hashint8extended(${keyExpr}::bigint, (extract(epoch FROM ${watermarkExpr}) * 1000000)::bigint)::numeric`
+}
+
+/** Floor division, so negative ids get ranges of their own. */
+function rangeOf(keyExpr: string, widthExpr: string): string {
+  return `((${keyExpr} - ((${keyExpr} % ${widthExpr}::bigint) + ${widthExpr}::bigint) % ${widthExpr}::bigint) / ${widthExpr}::bigint)`
+}
 
 /**
  * `<system identifier>/<pg_snapshot>`: xids mean the same only within one
@@ -66,16 +79,13 @@ export async function summarizeRanges(
 ): Promise<{ compared: IdRangeSummary[]; kept: IdRangeSummary[] }> {
   const key = quoteIdent(table.primaryKey)
   const mark = quoteIdent(table.watermarkColumn)
-  // Floor division, so negative ids get ranges of their own. The row hash seeds the key's hash with the
-  // watermark in epoch microseconds: independent of the session's zone and of text formats.
   const result = await client.query<{ range: string; kept_rows: string; kept_hash: string; compared_rows: string; compared_hash: string }>(
     `SELECT r::text AS range,
             count(*) FILTER (WHERE w <= $2::timestamp)::text AS kept_rows,
             coalesce(sum(h) FILTER (WHERE w <= $2::timestamp), 0)::text AS kept_hash,
             count(*) FILTER (WHERE w <= $3::timestamp)::text AS compared_rows,
             coalesce(sum(h) FILTER (WHERE w <= $3::timestamp), 0)::text AS compared_hash
-       FROM (SELECT (k - ((k % $1::bigint) + $1::bigint) % $1::bigint) / $1::bigint AS r, w,
-                    hashint8extended(k, (extract(epoch FROM w) * 1000000)::bigint)::numeric AS h
+       FROM (SELECT ${rangeOf('k', '$1')} AS r, w, ${rowHash('k', 'w')} AS h
                FROM (SELECT ${key}::bigint AS k, ${mark} AS w FROM ${qualify(schema, table.name)}
                       WHERE ${mark} <= greatest($2::timestamp, $3::timestamp)) AS rows) AS hashed
       GROUP BY r ORDER BY r`,
@@ -90,7 +100,11 @@ export async function summarizeRanges(
   return { compared, kept }
 }
 
-/** Versions in the given ranges, at or below `upTo`, that snapshot `mark` did not see; reads the ranges through the key's index. */
+/**
+ * Versions in the given ranges, at or below `upTo`, that snapshot `mark` did
+ * not see, per range with their count and hash sum; reads the ranges through
+ * the key's index.
+ */
 export async function lateInRanges(
   client: pg.ClientBase,
   schema: string,
@@ -99,24 +113,33 @@ export async function lateInRanges(
   ranges: readonly number[],
   upTo: string,
   mark: string,
-): Promise<LateKeys> {
-  if (ranges.length === 0) return { keys: [], rowsRead: 0 }
+): Promise<LateInRanges> {
+  const exact = await client.query<{ exact: boolean }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint < 4294967296 AS exact')
+  if (ranges.length === 0) return { keys: [], rowsRead: 0, ranges: [], exact: exact.rows[0]!.exact }
   const key = quoteIdent(table.primaryKey)
   const watermark = quoteIdent(table.watermarkColumn)
-  const values: unknown[] = [upTo, snapshotOf(mark)]
+  const values: unknown[] = [upTo, snapshotOf(mark), width]
   const inRanges = ranges.map((range) => {
     values.push(range * width, (range + 1) * width)
     return `(t.${key} >= $${values.length - 1}::bigint AND t.${key} < $${values.length}::bigint)`
   })
-  const result = await client.query<{ n: string; keys: string[] }>(
-    `SELECT count(*)::text AS n,
-            coalesce(array_agg(t.${key}::text ORDER BY t.${key})
-              FILTER (WHERE t.${watermark} <= $1::timestamp AND NOT pg_visible_in_snapshot(${FULL_XMIN}, $2::pg_snapshot)), '{}') AS keys
-       FROM ${qualify(schema, table.name)} AS t, ${REF}
-      WHERE ${inRanges.join(' OR ')}`,
+  const result = await client.query<{ range: string; n: string; rows: string; hash: string; keys: string[] }>(
+    `SELECT ${rangeOf('k', '$3')}::text AS range, count(*)::text AS n, count(*) FILTER (WHERE late)::text AS rows,
+            coalesce(sum(h) FILTER (WHERE late), 0)::text AS hash, coalesce(array_agg(k::text ORDER BY k) FILTER (WHERE late), '{}') AS keys
+       FROM (SELECT t.${key}::bigint AS k, ${rowHash('t.' + key, 't.' + watermark)} AS h,
+                    t.${watermark} <= $1::timestamp AND NOT pg_visible_in_snapshot(${FULL_XMIN}, $2::pg_snapshot) AS late
+               FROM ${qualify(schema, table.name)} AS t, ${REF}
+              WHERE ${inRanges.join(' OR ')}) AS candidates
+      GROUP BY 1 ORDER BY 1`,
     values,
   )
-  return { keys: result.rows[0]!.keys, rowsRead: Number(result.rows[0]!.n) }
+  const found = result.rows.map((row) => ({ range: Number(row.range), rows: Number(row.rows), hash: row.hash, keys: row.keys }))
+  return {
+    keys: found.flatMap((r) => r.keys),
+    rowsRead: result.rows.reduce((sum, row) => sum + Number(row.n), 0),
+    ranges: found.filter((r) => r.rows > 0),
+    exact: exact.rows[0]!.exact,
+  }
 }
 
 /** Versions with `after < watermark <= last upTo` that the run covering their watermark did not see. */

@@ -4,7 +4,7 @@ import { checkManifest } from '../../../src/lake/integrity.js'
 import { rangeSummaryKey } from '../../../src/lake/keys.js'
 import type { LateRowsState, RunManifest } from '../../../src/lake/manifest.js'
 import { isLateRowsCheckDue } from '../../../src/pipeline/late-rows.js'
-import { changedRanges, formatSummaries, parseSummaries } from '../../../src/source/late-rows.js'
+import { changedRanges, confirmedKeys, formatSummaries, parseSummaries } from '../../../src/source/late-rows.js'
 
 const RANGES = [
   { range: -1, rows: 3, hash: '-922337203685477580812' },
@@ -32,6 +32,33 @@ describe('id range summaries', () => {
     ]
     assert.deepEqual(changedRanges(stored, current), [0, 7, 8])
     assert.deepEqual(changedRanges(stored, RANGES), [])
+  })
+})
+
+describe('candidates of a source that cannot place every writer exactly', () => {
+  const stored = new Map([
+    [0, { range: 0, rows: 1024, hash: '9223372036854775807' }],
+    [1, { range: 1, rows: 500, hash: '-5' }],
+  ])
+
+  it('are confirmed in a range whose change they explain exactly', () => {
+    // Range 0 gained the two candidates (hashes 10 and -3), nothing else: now 1026 rows, hash +7.
+    const compared = [
+      { range: 0, rows: 1026, hash: '9223372036854775814' },
+      { range: 1, rows: 500, hash: '-5' },
+    ]
+    const candidates = { keys: ['7', '9'], rowsRead: 1026, exact: false, ranges: [{ range: 0, rows: 2, hash: '7', keys: ['7', '9'] }] }
+    assert.deepEqual(confirmedKeys(stored, compared, candidates), ['7', '9'])
+  })
+
+  it('are not confirmed where rows also left the range, or where one of them is an old version', () => {
+    // Range 1: one candidate came (hash 4) and one old version left (hash 9): the sums do not close.
+    const compared = [{ range: 1, rows: 500, hash: '-10' }]
+    const candidates = { keys: ['600'], rowsRead: 500, exact: false, ranges: [{ range: 1, rows: 1, hash: '4', keys: ['600'] }] }
+    assert.deepEqual(confirmedKeys(stored, compared, candidates), [])
+    // Range 0 unchanged but for one real late row (hash 10); an old row (hash 3) misplaced as a candidate too.
+    const misplaced = { keys: ['5', '8'], rowsRead: 1025, exact: false, ranges: [{ range: 0, rows: 2, hash: '13', keys: ['5', '8'] }] }
+    assert.deepEqual(confirmedKeys(stored, [{ range: 0, rows: 1025, hash: '9223372036854775817' }], misplaced), [])
   })
 })
 

@@ -123,9 +123,12 @@ function sha256(bytes: string | Buffer): string {
  */
 async function runMarksSince(ctx: StageContext, snapshot: SourceSnapshot, last: LateRowsState): Promise<WindowMark[] | undefined> {
   const marks: WindowMark[] = []
+  let coveredUpTo = last.settledUpTo
   for (const runId of (await listRunIds(ctx.ingestion)).filter((id) => id > last.runId)) {
     const { manifest } = await readManifest(ctx.ingestion, runId, 'extract')
-    if (manifest.watermark === undefined || manifest.watermark.to <= last.settledUpTo) continue
+    // A run whose window did not move (it carried silent edits only) covers no watermark: the earlier run's mark stands.
+    if (manifest.watermark === undefined || manifest.watermark.to <= coveredUpTo) continue
+    coveredUpTo = manifest.watermark.to
     if (manifest.sourceSnapshot === undefined || !(await snapshot.canTellVersions(manifest.sourceSnapshot))) {
       ctx.logger.warn('a run since the last late-row check recorded no usable source snapshot; rows stamped since are not checked this time', { runId })
       return undefined

@@ -27,6 +27,8 @@ export interface StarlineConfig {
   readonly extractLagMs: number
   /** How often small tables are reconciled by row hash (silent edits); undefined = never. */
   readonly reconcileIntervalMs?: number
+  /** How often the large tables are checked for late rows by id range summaries; undefined = never. */
+  readonly lateRowsIntervalMs?: number
   readonly leaseTtlMs: number
   /** How many times a transiently failed step is tried again. */
   readonly retries: number
@@ -77,6 +79,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
   const sourceTimeZone = read('sourceTimeZone')
   const redshiftIamRole = read('redshiftIamRole')
   const reconcileIntervalMs = read('reconcileIntervalMs')
+  const lateRowsIntervalMs = read('lateRowsIntervalMs')
   const alertSink = read('alertSink')
   return {
     sourceSchema: read('sourceSchema')!,
@@ -93,6 +96,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
     heldAlertRuns: read('heldAlertRuns')!,
     ...(alertSink === undefined ? {} : { alertSink }),
     ...(reconcileIntervalMs === undefined || reconcileIntervalMs === null ? {} : { reconcileIntervalMs }),
+    ...(lateRowsIntervalMs === undefined || lateRowsIntervalMs === null ? {} : { lateRowsIntervalMs }),
     ...(sourceUrl === undefined ? {} : { sourceUrl }),
     ...(sourceTimeZone === undefined ? {} : { sourceTimeZone }),
     ...(warehouseUrl === undefined ? {} : { warehouseUrl }),

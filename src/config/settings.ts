@@ -128,6 +128,15 @@ export const SETTINGS = {
     description: 'how often the small tables are compared by row hash to catch silent edits (`0s` every run, `off` never)',
     parse: parseOptionalDuration,
   }),
+  lateRowsIntervalMs: setting({
+    env: 'STARLINE_LATE_ROWS_INTERVAL',
+    file: 'extract.late_rows',
+    default: () => '6h',
+    defaultText: '`6h`',
+    description:
+      'how often the large tables are checked for rows that appeared behind the watermark (late commits, back-dated stamps), by comparing id range summaries (`0s` every run, `off` never)',
+    parse: parseOptionalDuration,
+  }),
   leaseTtlMs: setting({
     env: 'STARLINE_LEASE_TTL',
     file: 'lease.ttl',

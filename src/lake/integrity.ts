@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import { IntegrityError } from './errors.js'
-import { dataKey, QUARANTINE_PREFIX, RECONCILE_PREFIX } from './keys.js'
+import { dataKey, QUARANTINE_PREFIX, rangeSummaryKey, RECONCILE_PREFIX } from './keys.js'
 import type { RunManifest, StoredManifest } from './manifest.js'
 import type { ObjectStore } from './object-store.js'
 
@@ -81,6 +81,10 @@ export function checkManifest(manifest: RunManifest, key: string, runId: string,
   for (const [table, baseline] of Object.entries(manifest.reconciliation?.hashes ?? {})) {
     const match = new RegExp(`^${RECONCILE_PREFIX}([^/]+)/([0-9TZ]+)\\.csv$`).exec(baseline)
     if (!match || match[1] !== table || match[2]! > runId) refuse(`lists reconciliation baseline "${baseline}" that no run up to ${runId} wrote`)
+  }
+  const late = manifest.lateRows
+  for (const [table, summary] of Object.entries(late?.summaries ?? {})) {
+    if (late!.runId > runId || summary.key !== rangeSummaryKey(table, late!.runId)) refuse(`lists id range summaries "${summary.key}" that no run up to ${runId} wrote`)
   }
 }
 

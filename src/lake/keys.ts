@@ -6,6 +6,7 @@
  *   _manifests/<runId>.json                  a run's manifest (its commit marker)
  *   _leases/<stage>.json                     who is running a stage now
  *   _reconcile/<table>/<runId>.csv           row hashes for noticing silent edits (ingestion)
+ *   _reconcile/<table>/<runId>.ranges.csv    id range summaries for noticing late rows (ingestion)
  *   _quarantine/<table>/<YYYY>/<MM>/<DD>/<runId>.csv   rows that failed validation (processed)
  *   _probe/<uuid>                            a remote store's check of conditional writes (removed at once)
  *   _failures/<stage>/<failureId>.json       why a stage failed (for `starline status`)
@@ -40,6 +41,12 @@ export function quarantineKey(table: string, runId: string): string {
 export function reconcileKey(table: string, runId: string): string {
   assertKeySegment(table)
   return `${RECONCILE_PREFIX}${table}/${runId}.csv`
+}
+
+/** The id range summaries of one large table, taken by an extract run that checked for late rows. */
+export function rangeSummaryKey(table: string, runId: string): string {
+  assertKeySegment(table)
+  return `${RECONCILE_PREFIX}${table}/${runId}.ranges.csv`
 }
 
 export function manifestKey(runId: string): string {

@@ -49,6 +49,21 @@ export interface ReconciliationState {
   readonly settledUpTo?: string | null
 }
 
+/** The id range summaries used to notice late rows in the large tables (see source/late-rows.ts). */
+export interface LateRowsState {
+  /** When they were taken, and by which run. */
+  readonly at: string
+  readonly runId: string
+  /** The lake's watermark then: the summaries cover rows at or below it. */
+  readonly settledUpTo: string
+  /** The source snapshot they were taken in. */
+  readonly sourceSnapshot: string
+  /** Keys per id range. */
+  readonly rangeWidth: number
+  /** Per table, the object holding `range,rows,hash` lines, and its SHA-256 (checked when read). */
+  readonly summaries: Readonly<Record<string, { readonly key: string; readonly sha256: string }>>
+}
+
 export interface RunManifest {
   readonly formatVersion: number
   readonly runId: string
@@ -68,6 +83,12 @@ export interface RunManifest {
   readonly reconciliation?: ReconciliationState
   /** Extract runs: rows re-extracted because their content changed without their watermark moving. */
   readonly silentEdits?: Readonly<Record<string, number>>
+  /** Extract runs: the source snapshot the run read in (opaque), so a later check can tell versions committed after it. */
+  readonly sourceSnapshot?: string
+  /** Extract runs: the latest id range summaries (carried forward from earlier runs when not retaken). */
+  readonly lateRows?: LateRowsState
+  /** Extract runs: rows extracted because they appeared behind the watermark (late commits, back-dated stamps), per table. */
+  readonly lateRowsFound?: Readonly<Record<string, number>>
   /** Transform runs: rows that failed validation, per source table. */
   readonly quarantine?: readonly QuarantinedTable[]
   /** The zone's manifest before this one (absent for the first run): the links of a hash chain. */

@@ -36,6 +36,21 @@ export function formatExtract(summary: ExtractSummary): string {
       lines.push(`extract: reconciliation of "${table.table}": ${table.silentEdits} rows changed without last_updated moving (re-extracted), ${table.deleted} rows deleted in the source (not propagated)`)
     }
   }
+  for (const table of summary.lateRows ?? []) {
+    if (table.lateRows > 0) {
+      lines.push(`extract: late rows in "${table.table}": ${table.lateRows} rows appeared behind last_updated (late commits or back-dated stamps; extracted now)`)
+    }
+    if (table.unconfirmed > 0) {
+      lines.push(
+        `extract: WARNING ${table.unconfirmed} "${table.table}" rows may have appeared behind last_updated but could not be confirmed (the source has used more than 2^32 transaction ids, and rows also left their id ranges); they were not extracted`,
+      )
+    }
+  }
+  if (summary.lateRows) {
+    const read = summary.lateRows.reduce((sum, t) => sum + t.rowsRead, 0)
+    const changed = summary.lateRows.reduce((sum, t) => sum + t.changedRanges, 0)
+    lines.push(`extract: checked ${summary.lateRows.length} large tables for late rows by id range summaries (${changed} ranges changed, ${read} rows read)`)
+  }
   if (summary.reconciled) lines.push(`extract: reconciled ${summary.reconciled.length} tables by row hash`)
   if (!summary.seesAllSessions) {
     lines.push("extract: WARNING the source user cannot see other users' open transactions; grant it pg_read_all_stats so late commits cannot be missed")

@@ -7,9 +7,11 @@
  * share a timestamp at the boundary. All tables are read in one snapshot.
  * Before any data moves, the source's columns are compared with the lake's
  * (schema drift); periodically, small tables are reconciled by row hash to
- * catch edits that left the watermark alone.
+ * catch edits that left the watermark alone, and the large tables are
+ * checked by id range summaries for rows that appeared behind the watermark
+ * (late-rows.ts).
  */
-import { dataKey, manifestKey, reconcileKey } from '../lake/keys.js'
+import { dataKey, manifestKey, rangeSummaryKey, reconcileKey } from '../lake/keys.js'
 import { acquireLease } from '../lake/lease.js'
 import {
   latestManifest,
@@ -26,6 +28,7 @@ import { parseHashes, reconcileTable, type ReconciledTable } from '../source/rec
 import type { Source, SourceSnapshot } from '../source/source.js'
 import { breakingChanges, compareSchemas, schemaDriftError } from '../source/schema-drift.js'
 import { retryStep, type StageContext } from './context.js'
+import { checkLateRows, isLateRowsCheckDue, lateRowsSummary, writeLateRowsState } from './late-rows.js'
 import { messageOf } from '../core/starline-error.js'
 import { recordingFailure } from './failure.js'
 import { LeaseLostError, PipelineError, StageAbortedError } from './errors.js'
@@ -39,6 +42,8 @@ export interface ExtractOptions {
   readonly lagMs: number
   /** Reconcile the dataset's small tables by row hash when this long has passed since the last time; undefined = never. */
   readonly reconcileIntervalMs?: number
+  /** Check the large tables for rows that appeared behind the watermark when this long has passed since the last time; undefined = never. */
+  readonly lateRowsIntervalMs?: number
   /** Carry on through removed or retyped source columns (the user has updated the models). */
   readonly acceptSchemaChange?: boolean
 }
@@ -57,12 +62,14 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
   const recoveredRunId = lease.replaced ? await removeUnpublishedRun(ctx, lease.replaced.runId) : undefined
   let snapshot: SourceSnapshot | undefined
   let seesAllSessions = true
+  let lateRowsChecked: Pick<ExtractSummary, 'lateRows'> = {}
   const summary = (fields: Partial<ExtractSummary>): ExtractSummary => ({
     stage: 'extract',
     tables: [],
     rows: 0,
     schemaChanges: [],
     seesAllSessions,
+    ...lateRowsChecked,
     ...fields,
     ...(recoveredRunId === undefined ? {} : { recoveredRunId }),
     durationMs: Date.now() - started,
@@ -113,7 +120,13 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
       ? await reconcile(ctx, snapshot, columns, previous?.reconciliation, previous?.reconciliation?.settledUpTo ?? from)
       : undefined
     const silentEdits = new Map((reconciled ?? []).filter((r) => r.changedKeys.length > 0).map((r) => [r.table, r.changedKeys]))
-    if (windowIsEmpty && silentEdits.size === 0 && !(breaking.length > 0)) {
+    const sourceSnapshot = await snapshot.snapshotMark()
+    const late = to !== null && isLateRowsCheckDue(previous?.lateRows, options.lateRowsIntervalMs)
+      ? await checkLateRows(ctx, snapshot, columns, previous?.lateRows, to)
+      : undefined
+    if (late) lateRowsChecked = { lateRows: lateRowsSummary(late) }
+    const lateKeys = new Map((late ?? []).filter((r) => r.lateKeys.length > 0).map((r) => [r.table, r.lateKeys]))
+    if (windowIsEmpty && silentEdits.size === 0 && lateKeys.size === 0 && !(breaking.length > 0)) {
       return summary({ schemaChanges, ...heldBack, ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}) })
     }
 
@@ -121,7 +134,7 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
     for (const table of tables) {
       if (ctx.signal?.aborted) throw new StageAbortedError('extract')
       const tableColumns = columns.get(table.name) ?? []
-      const extraKeys = silentEdits.get(table.name) ?? []
+      const extraKeys = [...(silentEdits.get(table.name) ?? []), ...(lateKeys.get(table.name) ?? [])]
       if (windowIsEmpty && extraKeys.length === 0) continue
       // An empty window still copies silent edits: from = to selects no row by watermark.
       const range = { column: table.watermarkColumn, from: window!.from, to: window!.to }
@@ -146,6 +159,7 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
     if (!(await lease.isHeld())) throw new LeaseLostError('extract', runId)
 
     const reconciliation = reconciled ? await writeBaseline(ctx.ingestion, runId, reconciled, window?.to ?? from) : previous?.reconciliation
+    const lateRows = late && to !== null ? await writeLateRowsState(ctx.ingestion, runId, late, to, sourceSnapshot) : previous?.lateRows
     const manifest: RunManifest = {
       formatVersion: 1,
       runId,
@@ -159,6 +173,9 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
       ...(schemaChanges.length > 0 ? { schemaChanges } : {}),
       ...(reconciliation ? { reconciliation } : {}),
       ...(silentEdits.size > 0 ? { silentEdits: Object.fromEntries([...silentEdits].map(([t, keys]) => [t, keys.length])) } : {}),
+      sourceSnapshot,
+      ...(lateRows ? { lateRows } : {}),
+      ...(lateKeys.size > 0 ? { lateRowsFound: Object.fromEntries([...lateKeys].map(([t, keys]) => [t, keys.length])) } : {}),
     }
     await writeManifest(ctx.ingestion, manifest, previousStored)
     const rows = written.reduce((sum, t) => sum + t.rows, 0)
@@ -255,5 +272,6 @@ async function deleteRunObjects(ctx: StageContext, runId: string): Promise<void>
   for (const table of ctx.dataset.sourceTables) {
     await ctx.ingestion.delete(dataKey(table.name, runId, 'csv'))
     await ctx.ingestion.delete(reconcileKey(table.name, runId))
+    await ctx.ingestion.delete(rangeSummaryKey(table.name, runId))
   }
 }

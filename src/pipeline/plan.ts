@@ -8,6 +8,7 @@ import { latestManifest, listRunIds, readManifest } from '../lake/manifest.js'
 import type { WatermarkRange } from '../schema/watermark.js'
 import type { StageContext } from './context.js'
 import type { ExtractOptions } from './extract.js'
+import { isLateRowsCheckDue } from './late-rows.js'
 import { assertSameLake, type LoadOptions } from './load.js'
 
 export interface PlannedTable {
@@ -23,6 +24,8 @@ export interface ExtractPlan {
   readonly rows: number
   /** Reconciliation may add silently edited rows; a dry run does not hash the source. */
   readonly reconcileDue: boolean
+  /** The large tables' late-row check may add late rows; a dry run does not summarize the source. */
+  readonly lateRowsDue: boolean
 }
 
 export interface PlannedRun {
@@ -48,13 +51,14 @@ export async function planExtract(ctx: StageContext, options: ExtractOptions): P
     const to = end.to === null || (from !== null && end.to < from) ? from : end.to
     const last = previous?.reconciliation?.at
     const reconcileDue = options.reconcileIntervalMs !== undefined && (last === undefined || Date.now() - Date.parse(last) >= options.reconcileIntervalMs)
-    if (to === null || to === from) return { stage: 'extract', tables: [], rows: 0, reconcileDue }
+    const lateRowsDue = to !== null && isLateRowsCheckDue(previous?.lateRows, options.lateRowsIntervalMs)
+    if (to === null || to === from) return { stage: 'extract', tables: [], rows: 0, reconcileDue, lateRowsDue }
     const planned: PlannedTable[] = []
     for (const table of tables) {
       const rows = await snapshot.countRange(table.name, { column: table.watermarkColumn, from, to })
       if (rows > 0) planned.push({ table: table.name, rows })
     }
-    return { stage: 'extract', window: { column: 'last_updated', from, to }, tables: planned, rows: sum(planned), reconcileDue }
+    return { stage: 'extract', window: { column: 'last_updated', from, to }, tables: planned, rows: sum(planned), reconcileDue, lateRowsDue }
   } finally {
     await snapshot.close().catch(() => {})
   }

@@ -66,6 +66,7 @@ export function extractOptions(config: StarlineConfig, flags: { readonly acceptS
     }),
     lagMs: config.extractLagMs,
     ...(config.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: config.reconcileIntervalMs }),
+    ...(config.lateRowsIntervalMs === undefined ? {} : { lateRowsIntervalMs: config.lateRowsIntervalMs }),
     ...(flags.acceptSchemaChange ? { acceptSchemaChange: true } : {}),
   }
 }

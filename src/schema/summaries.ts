@@ -19,6 +19,20 @@ export interface ReconcileSummary {
   readonly deleted: number
 }
 
+/** One large table's late-row check: what it compared, read and found. */
+export interface LateRowsSummary {
+  readonly table: string
+  /** Id ranges compared with the summaries kept in the lake (0 on the first check: nothing to compare). */
+  readonly ranges: number
+  readonly changedRanges: number
+  /** Rows read one by one to find the late ones: the changed ranges' and those stamped since the last check. */
+  readonly rowsRead: number
+  /** Rows that appeared behind the watermark, extracted with this run. */
+  readonly lateRows: number
+  /** Candidates not extracted: the source could not place their writer exactly and the summaries did not confirm them. */
+  readonly unconfirmed: number
+}
+
 export interface ExtractSummary {
   readonly stage: 'extract'
   /** The run written, or undefined when nothing changed. */
@@ -30,6 +44,8 @@ export interface ExtractSummary {
   readonly schemaChanges: readonly SchemaChange[]
   /** Set when this run reconciled small tables by row hash. */
   readonly reconciled?: readonly ReconcileSummary[]
+  /** Set when this run checked the large tables for late rows. */
+  readonly lateRows?: readonly LateRowsSummary[]
   /** A crashed run whose leftovers were removed first. */
   readonly recoveredRunId?: string
   readonly heldBackByTransactionMs?: number

@@ -59,6 +59,45 @@ export interface RowHash {
   readonly settled: boolean
 }
 
+/** A table as the late-row check reads it: an integer key and the watermark column. */
+export interface KeyedTable {
+  readonly name: string
+  readonly primaryKey: string
+  readonly watermarkColumn: string
+}
+
+/** One id range (`range * width <= key < (range + 1) * width`): rows at or below a watermark bound and an order-free hash of their (key, watermark). */
+export interface IdRangeSummary {
+  readonly range: number
+  readonly rows: number
+  /** Sum of 64-bit row hashes, as decimal text (exact, order-free). */
+  readonly hash: string
+}
+
+/** A published run's upper watermark bound and the snapshot mark it read in. */
+export interface WindowMark {
+  readonly upTo: string
+  readonly mark: string
+}
+
+/** Rows a late-row query found, and how many it had to read to find them. */
+export interface LateKeys {
+  readonly keys: readonly string[]
+  readonly rowsRead: number
+}
+
+/** Late-row candidates in changed id ranges, per range with their count and hash sum (comparable with the summaries). */
+export interface LateInRanges extends LateKeys {
+  readonly ranges: readonly (IdRangeSummary & { readonly keys: readonly string[] })[]
+  /**
+   * True when the source places every version's writer exactly. False (a
+   * PostgreSQL that has used more than 2^32 transaction ids) when an old
+   * version could be mistaken for a new one: only candidates the summaries
+   * confirm may then be taken.
+   */
+  readonly exact: boolean
+}
+
 export interface SourceSnapshot {
   readonly openTransactions: OpenTransactions
   /** Column names and types of each table, in table order; refuses when a table is missing. */
@@ -76,6 +115,28 @@ export interface SourceSnapshot {
   countRange(table: string, range: WatermarkRange): Promise<number>
   /** A hash of every row of `table`, in key order. */
   hashRows(table: { readonly name: string; readonly primaryKey: string; readonly watermarkColumn: string; readonly columns: readonly string[] }, settledUpTo: string | null): Promise<RowHash[]>
+  /**
+   * Opaque text naming the row versions this snapshot sees (PostgreSQL:
+   * `pg_current_snapshot()`); recorded with each run, so a later run can
+   * tell the versions committed after it.
+   */
+  snapshotMark(): Promise<string>
+  /** Whether `mark` comes from this source's history, so versions can be told by it (false after a restore into another database). */
+  canTellVersions(mark: string): Promise<boolean>
+  /**
+   * Per id range of `width` keys, the summary of rows with watermark at or
+   * below `compareUpTo` (to compare with a stored summary) and at or below
+   * `keepUpTo` (to store), in one pass over the table.
+   */
+  summarizeRanges(table: KeyedTable, width: number, bounds: { readonly compareUpTo: string | null; readonly keepUpTo: string }): Promise<{ readonly compared: IdRangeSummary[]; readonly kept: IdRangeSummary[] }>
+  /** Keys in the given id ranges with watermark at or below `upTo` whose version the snapshot `mark` did not see. */
+  lateInRanges(table: KeyedTable, width: number, ranges: readonly number[], upTo: string, mark: string): Promise<LateInRanges>
+  /**
+   * Keys with `after < watermark <= marks.at(-1).upTo` whose version the
+   * run that covered their watermark (the first mark whose `upTo` is at or
+   * above it) did not see.
+   */
+  lateInWindows(table: KeyedTable, after: string, marks: readonly WindowMark[]): Promise<LateKeys>
   /** Ends the snapshot and releases its connection. */
   close(): Promise<void>
 }

@@ -37,6 +37,7 @@ function formatPlan(plan: ExtractPlan | RunsPlan): string {
         ]
       : ['extract would copy nothing: no changes in the source']
     if (plan.reconcileDue) lines.push('extract would also reconcile the small tables by row hash (silent edits are not counted by a dry run)')
+    if (plan.lateRowsDue) lines.push('extract would also check the large tables for late rows by id range summaries (late rows are not counted by a dry run)')
     return lines.join('\n')
   }
   if (plan.runs.length === 0) return `${plan.stage} would take no run: nothing pending`

@@ -15,7 +15,8 @@ import type { ManifestColumn } from '../../lake/manifest.js'
 import type { WatermarkRange } from '../../schema/watermark.js'
 import { SourceTableMissingError, SourceUnreachableError } from '../errors.js'
 import { sourceError } from './postgres-errors.js'
-import type { CsvStream, OpenTransactions, RowHash, Source, SourceSnapshot, WatermarkedTable, WindowEnd } from '../source.js'
+import type { CsvStream, KeyedTable, OpenTransactions, RowHash, Source, SourceSnapshot, WatermarkedTable, WindowEnd, WindowMark } from '../source.js'
+import { canTellVersions, lateInRanges, lateInWindows, readSnapshotMark, summarizeRanges } from './postgres-late-rows.js'
 
 export interface PostgresSourceConfig {
   readonly url: string
@@ -86,6 +87,26 @@ class PostgresSnapshot implements SourceSnapshot {
 
   hashRows(table: { readonly name: string; readonly primaryKey: string; readonly watermarkColumn: string; readonly columns: readonly string[] }, settledUpTo: string | null) {
     return this.#mapped(`row hashes of "${table.name}"`, () => hashRows(this.#client, this.#schema, table, settledUpTo))
+  }
+
+  snapshotMark() {
+    return this.#mapped('the snapshot', () => readSnapshotMark(this.#client))
+  }
+
+  canTellVersions(mark: string) {
+    return this.#mapped('the snapshot', () => canTellVersions(this.#client, mark))
+  }
+
+  summarizeRanges(table: KeyedTable, width: number, bounds: { readonly compareUpTo: string | null; readonly keepUpTo: string }) {
+    return this.#mapped(`id range summaries of "${table.name}"`, () => summarizeRanges(this.#client, this.#schema, table, width, bounds))
+  }
+
+  lateInRanges(table: KeyedTable, width: number, ranges: readonly number[], upTo: string, mark: string) {
+    return this.#mapped(`late rows of "${table.name}"`, () => lateInRanges(this.#client, this.#schema, table, width, ranges, upTo, mark))
+  }
+
+  lateInWindows(table: KeyedTable, after: string, marks: readonly WindowMark[]) {
+    return this.#mapped(`late rows of "${table.name}"`, () => lateInWindows(this.#client, this.#schema, table, after, marks))
   }
 
   async close(): Promise<void> {

@@ -41,6 +41,7 @@ async function assertNoOrphans(store: ObjectStore): Promise<void> {
     const { manifest } = await readManifest(store, runId)
     for (const table of [...manifest.tables, ...(manifest.quarantine ?? [])]) listed.add(table.key)
     for (const key of Object.values(manifest.reconciliation?.hashes ?? {})) listed.add(key)
+    for (const { key } of Object.values(manifest.lateRows?.summaries ?? {})) listed.add(key)
   }
   const orphans = (await listAll(store, '')).map((o) => o.key).filter((key) => !key.startsWith(MANIFEST_PREFIX) && !listed.has(key))
   assert.deepEqual(orphans, [], `objects no manifest lists in ${store.root}`)

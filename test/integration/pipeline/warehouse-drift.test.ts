@@ -8,6 +8,7 @@
  * midway leaves the old warehouse as it was.
  */
 import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -309,5 +310,34 @@ describe('warehouse drift on DuckDB', () => {
     await sql(`DELETE FROM ${LEDGER_TABLES_TABLE}; DELETE FROM ${LEDGER_TABLE}`)
     await assertRefused(warehouse, state, /"_starline_loads" lists no runs, but tables hold rows it does not vouch for \(.*"fact_sales_order" \d+.*\)/)
     await assertRebuilt(warehouse, state, expected)
+  })
+
+  it('leaves the old warehouse when `starline rebuild` is killed midway, then converges', async () => {
+    const scratchDir = await mkdtemp(join(scratch, 'cli-'))
+    const env = {
+      STARLINE_WAREHOUSE_URL: `duckdb://${path}`,
+      STARLINE_INGESTION_URL: pipeline.config.ingestionUrl,
+      STARLINE_PROCESSED_URL: pipeline.config.processedUrl,
+      STARLINE_SCRATCH_DIR: scratchDir,
+    }
+    await sql('DELETE FROM fact_payment WHERE payment_record_id = 1')
+    const tampered = await state()
+    const second = (await listRunIds(pipeline.ctx.processed))[1]!
+    const { child, done } = startCli(['rebuild', '--yes'], env)
+    // The load makes a scratch folder per run right before its transaction: the second's means the first committed into the build schema.
+    const deadline = Date.now() + 120_000
+    while (!readdirSync(scratchDir).some((name) => name.startsWith(`load-${second}-`))) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for the rebuild to load a run')
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+    child.kill('SIGKILL')
+    const killed = await done
+    assert.equal(killed.signal, 'SIGKILL', `the rebuild was killed before it finished: ${killed.stderr}`)
+    assert.deepEqual(await state(), tampered, 'the old warehouse is intact')
+
+    const rebuilt = await runCli(['rebuild', '--yes'], env)
+    assert.equal(rebuilt.code, 0, rebuilt.stderr)
+    assert.deepEqual(await state(), expected)
+    assert.deepEqual(await warehouse.checkAgainstLedger('public', specs), [])
   })
 })

@@ -12,6 +12,7 @@ import type { LoadSummary } from '../schema/summaries.js'
 import { retryStep, type StageContext } from './context.js'
 import { PipelineError } from './errors.js'
 import { assertSameLake, load, type LoadOptions } from './load.js'
+import type { DriftFinding } from '../warehouse/warehouse.js'
 
 export interface RebuildOptions extends LoadOptions {
   /** Only say what would be done: nothing is read beyond the lake's run list and the ledger. */
@@ -28,6 +29,8 @@ export interface RebuildSummary {
   /** Runs the target's ledger had before the rebuild. */
   readonly previousRuns: number
   readonly dryRun: boolean
+  /** How the warehouse differed from its ledger before the rebuild (empty: it did not). */
+  readonly drift: readonly DriftFinding[]
   /** The load into the build schema (absent on a dry run). */
   readonly load?: LoadSummary
   readonly durationMs: number
@@ -52,13 +55,14 @@ export async function rebuild(ctx: StageContext, options: RebuildOptions): Promi
   const ledger = await retryStep(ctx, 'read the ledger', () => warehouse.loadedRuns(schema))
   // The lake must be the one that fed the warehouse: rebuilding from another would replace the warehouse with other data.
   await assertSameLake(ctx, ledger, runIds)
-  const base = { stage: 'rebuild' as const, schema, buildSchema, runs: runIds.length, previousRuns: ledger.length }
+  const specs = ctx.dataset.models.map((m) => m.table)
+  const drift = await retryStep(ctx, 'check the warehouse against its ledger', () => warehouse.checkAgainstLedger(schema, specs))
+  const base = { stage: 'rebuild' as const, schema, buildSchema, runs: runIds.length, previousRuns: ledger.length, drift }
   if (options.dryRun) return { ...base, dryRun: true, durationMs: Date.now() - started }
   ctx.logger.info('rebuild: loading the lake into the build schema', { schema: buildSchema, runs: runIds.length })
   await retryStep(ctx, 'clear the build schema', () => warehouse.dropSchema!(buildSchema))
   const loaded = await load(ctx, { warehouse, schema: buildSchema })
   ctx.logger.info('rebuild: swapping the rebuilt tables in', { schema })
-  const specs = ctx.dataset.models.map((m) => m.table)
   await retryStep(ctx, 'swap the rebuilt tables in', () => warehouse.replaceSchema!(buildSchema, schema, specs))
   return { ...base, dryRun: false, load: loaded, durationMs: Date.now() - started }
 }

@@ -54,8 +54,9 @@ export async function rebuildCommand(
 }
 
 function describePlan(plan: RebuildSummary): string {
+  const drift = plan.drift.length === 0 ? 'The warehouse agrees with its ledger; ' : `The warehouse differs from its ledger (${plan.drift.map((f) => `"${f.table}" ${f.problem}`).join('; ')}); `
   return (
-    `rebuild would load all ${plan.runs} processed runs of the lake into schema "${plan.buildSchema}", then replace the starline tables, ` +
+    `${drift}rebuild would load all ${plan.runs} processed runs of the lake into schema "${plan.buildSchema}", then replace the starline tables, ` +
     `views and ledger of schema "${plan.schema}" (now ${plan.previousRuns} runs in its ledger) with them in one transaction; ` +
     'the current tables stay until then.'
   )

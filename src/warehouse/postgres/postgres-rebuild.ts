@@ -24,6 +24,7 @@ export async function swapInBuild(client: pg.ClientBase, build: string, target: 
   await client.query(`CREATE SCHEMA ${quoteIdent(retired)}`)
   for (const o of objects) await client.query(`ALTER ${o.kind} IF EXISTS ${qualify(target, o.name)} SET SCHEMA ${quoteIdent(retired)}`)
   for (const o of objects) await client.query(`ALTER ${o.kind} ${qualify(build, o.name)} SET SCHEMA ${quoteIdent(target)}`)
+  for (const o of objects) await copyGrants(client, qualify(retired, o.name), qualify(target, o.name))
   try {
     // No CASCADE: a view of the user's on an old table stops the swap instead of vanishing with it.
     for (const o of objects) await client.query(`DROP ${o.kind} IF EXISTS ${qualify(retired, o.name)}`)
@@ -52,4 +53,25 @@ async function assertNoNewerLoads(client: pg.ClientBase, build: string, target: 
     `Schema "${target}" holds run ${runId}, which the rebuilt tables lack: a load committed while the rebuild ran. Nothing was swapped; run \`starline rebuild\` again.`,
     { retryable: true, context: { runId } },
   )
+}
+
+/**
+ * The privileges granted on an old table or view, granted on its rebuilt
+ * successor: readers (a dashboard role, analysts) keep their access.
+ */
+async function copyGrants(client: pg.ClientBase, from: string, to: string): Promise<void> {
+  const present = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [from])
+  if (!present.rows[0]?.t) return
+  const grants = await client.query<{ grantee: string | null; privilege: string; grantable: boolean }>(
+    `SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE a.grantee::regrole::text END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable
+       FROM pg_class c, aclexplode(c.relacl) a
+      WHERE c.oid = $1::regclass AND a.grantee <> c.relowner`,
+    [from],
+  )
+  for (const g of grants.rows) {
+    // privilege_type is one of PostgreSQL's own keywords (SELECT, INSERT...); the grantee is a role name, quoted.
+    if (!/^[A-Z ]+$/.test(g.privilege)) continue
+    const grantee = g.grantee === null ? 'PUBLIC' : quoteIdent(g.grantee.replace(/^"(.*)"$/, '$1').replace(/""/g, '"'))
+    await client.query(`GRANT ${g.privilege} ON ${to} TO ${grantee}${g.grantable ? ' WITH GRANT OPTION' : ''}`)
+  }
 }

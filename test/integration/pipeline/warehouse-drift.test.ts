@@ -206,6 +206,20 @@ describe('warehouse drift on PostgreSQL', () => {
     await assertRebuilt(warehouse, state, expected)
   })
 
+  it('keeps the privileges granted on the old tables and views through a rebuild', async () => {
+    await sql('CREATE ROLE starline_drift_reader')
+    await sql('GRANT SELECT ON dim_staff, fact_sales_order_current TO starline_drift_reader')
+    await sql('DELETE FROM fact_payment WHERE payment_record_id = 5')
+    await assertRefused(warehouse, state, /"fact_payment" holds \d+ rows; the ledger vouches for \d+/)
+    await assertRebuilt(warehouse, state, expected)
+    const [granted] = await pipeline.warehouse<{ staff: boolean; current: boolean; sales: boolean }>(
+      `SELECT has_table_privilege('starline_drift_reader', 'dim_staff', 'SELECT') AS staff,
+              has_table_privilege('starline_drift_reader', 'fact_sales_order_current', 'SELECT') AS current,
+              has_table_privilege('starline_drift_reader', 'fact_sales_order', 'SELECT') AS sales`,
+    )
+    assert.deepEqual(granted, { staff: true, current: true, sales: false })
+  })
+
   it('leaves the old warehouse when `starline rebuild` is killed midway, asks before rebuilding, then converges', async () => {
     const env = {
       STARLINE_WAREHOUSE_URL: pipeline.warehouseUrl,
@@ -223,7 +237,9 @@ describe('warehouse drift on PostgreSQL', () => {
     assert.match(unasked.stderr, /rebuild would load all 3 processed runs .* run again with --yes/)
     const dryRun = await runCli(['rebuild', '--dry-run', '--json'], env)
     assert.equal(dryRun.code, 0, dryRun.stderr)
-    assert.equal(JSON.parse(dryRun.stdout).runs, RUNS)
+    const plan = JSON.parse(dryRun.stdout) as { runs: number; drift: { table: string }[] }
+    assert.equal(plan.runs, RUNS)
+    assert.deepEqual(plan.drift.map((f) => f.table), ['fact_sales_order'], 'the dry run names the drift')
     assert.deepEqual(await state(), tampered, 'neither changed anything')
 
     const build = buildSchemaName('public')

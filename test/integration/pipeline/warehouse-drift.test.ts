@@ -231,6 +231,9 @@ describe('warehouse drift on PostgreSQL', () => {
     const refused = await runCli(['load'], env)
     assert.equal(refused.code, 1, refused.stderr)
     assert.match(refused.stderr, /^starline: The warehouse schema "public" is not what its ledger vouches for: "fact_sales_order" holds \d+ rows; .*`starline rebuild`.*\n$/)
+    const planned = await runCli(['load', '--dry-run'], env)
+    assert.equal(planned.code, 1, planned.stderr)
+    assert.match(planned.stderr, /"fact_sales_order" holds \d+ rows; .*`starline rebuild`/, 'a dry run refuses what the load refuses')
 
     const unasked = await runCli(['rebuild'], env)
     assert.equal(unasked.code, 2, unasked.stderr)

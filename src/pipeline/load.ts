@@ -10,6 +10,7 @@ import { listRunIds, readManifest } from '../lake/manifest.js'
 import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
 import type { LoadedRun, LoadedTable, LoadSummary } from '../schema/summaries.js'
+import { WarehouseDriftError } from '../warehouse/drift.js'
 import type { LedgerRow, Warehouse } from '../warehouse/warehouse.js'
 import { retryStep, type StageContext } from './context.js'
 import { recordingFailure } from './failure.js'
@@ -28,6 +29,9 @@ export async function load(ctx: StageContext, options: LoadOptions): Promise<Loa
 async function loadPending(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
   const started = Date.now()
   const specs = ctx.dataset.models.map((m) => m.table)
+  // Before anything is created or written: a dropped table must not come back empty, deleted facts must not free their ids.
+  const drift = await retryStep(ctx, 'check the warehouse against its ledger', () => options.warehouse.checkAgainstLedger(options.schema, specs))
+  if (drift.length > 0) throw new WarehouseDriftError(options.schema, drift)
   await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs))
   const ledger = await retryStep(ctx, 'read the ledger', () => options.warehouse.loadedRuns(options.schema))
   // What the warehouse remembers of each manifest it loaded: the anchor of the processed zone's chain.

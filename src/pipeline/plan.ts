@@ -10,6 +10,7 @@ import type { StageContext } from './context.js'
 import type { ExtractOptions } from './extract.js'
 import { isLateRowsCheckDue } from './late-rows.js'
 import { assertSameLake, type LoadOptions } from './load.js'
+import { WarehouseDriftError } from '../warehouse/drift.js'
 
 export interface PlannedTable {
   readonly table: string
@@ -75,6 +76,9 @@ export async function planTransform(ctx: StageContext): Promise<RunsPlan> {
  * real load would refuse (not the one that fed the warehouse) is refused here too.
  */
 export async function planLoad(ctx: StageContext, options: LoadOptions): Promise<RunsPlan> {
+  // A dry run refuses what the load would refuse: a warehouse that drifted from its ledger, another lake.
+  const drift = await options.warehouse.checkAgainstLedger(options.schema, ctx.dataset.models.map((m) => m.table))
+  if (drift.length > 0) throw new WarehouseDriftError(options.schema, drift)
   const ledger = await options.warehouse.loadedRuns(options.schema)
   const processed = await listRunIds(ctx.processed)
   await assertSameLake(ctx, ledger, processed)

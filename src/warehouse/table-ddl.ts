@@ -4,8 +4,9 @@
  * the engine-neutral specs. An engine supplies only its column types
  * (Kysely's dialects override only what differs).
  */
-import { currentViewName, heldTableName, tableColumns, type ColumnSpec, type TableSpec } from '../schema/table-spec.js'
+import { currentViewName, heldTableName, inDependencyOrder, tableColumns, type ColumnSpec, type TableSpec } from '../schema/table-spec.js'
 import { qualify, quoteIdent } from '../sql/quote.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from './warehouse.js'
 
 /** The engine's type for a column of `spec` (a fact's record id may get its own). */
 export type ColumnTypeOf = (column: ColumnSpec, spec: TableSpec) => string
@@ -42,4 +43,20 @@ export function createCurrentViewSql(schema: string, spec: TableSpec): string {
 export function createHeldTableSql(schema: string, spec: TableSpec, typeOf: ColumnTypeOf, textType: string): string {
   const columns = spec.columns.map((c) => `  ${quoteIdent(c.name)} ${typeOf(c, spec)}`)
   return `CREATE TABLE IF NOT EXISTS ${qualify(schema, heldTableName(spec))} (\n${columns.join(',\n')},\n  held_since_run ${textType} NOT NULL\n)`
+}
+
+/**
+ * The starline objects of a schema, views first, then tables with every
+ * table before those it references: the order `starline rebuild` drops or
+ * moves them in.
+ */
+export function starlineObjects(tables: readonly TableSpec[]): { readonly name: string; readonly kind: 'VIEW' | 'TABLE' }[] {
+  const ordered = inDependencyOrder(tables).reverse()
+  return [
+    ...ordered.filter((s) => s.kind === 'fact').map((s) => ({ name: currentViewName(s), kind: 'VIEW' as const })),
+    ...ordered.filter((s) => s.kind === 'fact').map((s) => ({ name: heldTableName(s), kind: 'TABLE' as const })),
+    ...ordered.map((s) => ({ name: s.name, kind: 'TABLE' as const })),
+    { name: LEDGER_TABLES_TABLE, kind: 'TABLE' },
+    { name: LEDGER_TABLE, kind: 'TABLE' },
+  ]
 }

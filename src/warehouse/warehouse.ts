@@ -122,7 +122,32 @@ export interface Warehouse {
    * the alerts. Optional: without it, status shows loaded runs only.
    */
   ledgerDetail?(schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail>
+  /**
+   * Compares the warehouse with what its ledger vouches for (tables, views,
+   * held tables and their keys present; row counts, newest record ids, held
+   * counts as the ledger recorded them) without writing anything. Empty when
+   * they agree. Costs one count(*) per table (see docs/warehouse-drift.md).
+   */
+  checkAgainstLedger(schema: string, tables: readonly TableSpec[]): Promise<readonly DriftFinding[]>
+  /**
+   * `starline rebuild`'s last step: replaces the starline tables, views and
+   * ledger of `target` with those of `build` (a schema the lake was just
+   * loaded into) in one transaction, and drops `build`. A failure or a kill
+   * before the commit leaves `target` as it was. Optional: an engine without
+   * it cannot rebuild.
+   */
+  replaceSchema?(build: string, target: string, tables: readonly TableSpec[]): Promise<void>
+  /** Drops a schema left by a rebuild that did not finish (nothing if it does not exist). */
+  dropSchema?(schema: string): Promise<void>
   close(): Promise<void>
+}
+
+/** One way a warehouse differs from what its ledger vouches for. */
+export interface DriftFinding {
+  /** The table (or view, held table, ledger) that differs. */
+  readonly table: string
+  /** What differs, as a clause: `is missing`, `holds 90 rows; the ledger vouches for 100`. */
+  readonly problem: string
 }
 
 export const LEDGER_TABLE = '_starline_loads'

@@ -106,6 +106,15 @@ function buildProgram(signal: AbortSignal, setStatus: (code: number) => void): C
       await runPipelineCommand('run', flags, signal)
     })
 
+  withCommonOptions(program.command('rebuild').description('reload the warehouse from the lake into fresh tables and swap them in (after drift)'))
+    .option('--yes', 'go ahead without asking (needed where there is no terminal to ask on)')
+    .option('--dry-run', 'say what would be done, change nothing')
+    .addHelpText('after', '\nExamples:\n  $ starline rebuild --dry-run\n  $ starline rebuild --yes\n')
+    .action(async (flags: CommonFlags & { yes?: boolean; dryRun?: boolean }) => {
+      const { rebuildCommand } = await import('./rebuild-command.js')
+      setStatus(await rebuildCommand(await configFrom(flags), flags, signal, printer(flags)))
+    })
+
   program
     .command('serve')
     .description('a live dashboard over the warehouse, read-only (default 127.0.0.1:8765)')

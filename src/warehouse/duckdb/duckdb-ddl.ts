@@ -51,5 +51,7 @@ export function createLedgerSql(schema: string): string[] {
   held BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, table_name)
 )`,
+    // Facts: the newest record id after the load, so drift (deleted or added rows) shows (see drift.ts).
+    `ALTER TABLE ${qualify(schema, LEDGER_TABLES_TABLE)} ADD COLUMN IF NOT EXISTS last_record_id BIGINT`,
   ]
 }

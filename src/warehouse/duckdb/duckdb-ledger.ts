@@ -6,6 +6,7 @@
 import type { DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { qualify } from '../../sql/quote.js'
+import { lastRecordIdSql } from '../drift.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRow, type LoadPlan } from '../warehouse.js'
 
@@ -22,8 +23,8 @@ export async function recordLoad(db: DuckDb, plan: LoadPlan, loaded: readonly Lo
   )
   for (const t of loaded) {
     await db.run(
-      `INSERT INTO ${qualify(plan.schema, LEDGER_TABLES_TABLE)} (run_id, table_name, "rows", inserted, updated, held)
-       VALUES ($1, $2, $3::BIGINT, $4::BIGINT, $5::BIGINT, $6::BIGINT)`,
+      `INSERT INTO ${qualify(plan.schema, LEDGER_TABLES_TABLE)} (run_id, table_name, "rows", inserted, updated, held, last_record_id)
+       VALUES ($1, $2, $3::BIGINT, $4::BIGINT, $5::BIGINT, $6::BIGINT, ${lastRecordIdSql(plan, t.table)})`,
       [plan.runId, t.table, String(t.rows), String(t.inserted), String(t.updated), String(t.held)],
     )
   }

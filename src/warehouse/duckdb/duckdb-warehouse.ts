@@ -17,7 +17,7 @@ import { openDuckDb, type DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'
-import { DEFAULT_CAPABILITIES, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
+import { DEFAULT_CAPABILITIES, type DriftFinding, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
 import type { DuckDbWarehouseConfig } from './duckdb-config.js'
 import { createCurrentViewSql, createHeldTableSql, createTableSql } from '../table-ddl.js'
 import { createLedgerSql, duckDbColumnType } from './duckdb-ddl.js'
@@ -26,6 +26,9 @@ import { loadError, openError, warehouseError } from './duckdb-errors.js'
 import { loadFacts, releaseHeldFacts } from './duckdb-facts.js'
 import { checkColumns, ensureVersionKeys } from './duckdb-introspection.js'
 import { isLoaded, readLedger, readLedgerDetail, recordLoad } from './duckdb-ledger.js'
+import { compareWithLedger } from '../drift.js'
+import { observeWarehouse } from './duckdb-drift.js'
+import { swapInBuild } from './duckdb-rebuild.js'
 
 export class DuckDbWarehouse implements Warehouse {
   /** Foreign keys are declared and enforced (see duckdb-ddl.ts for why DuckDB's limits do not bite). */
@@ -83,6 +86,29 @@ export class DuckDbWarehouse implements Warehouse {
         return { runId: plan.runId, status: 'loaded', tables: loaded }
       }),
     )
+  }
+
+  async checkAgainstLedger(schema: string, tables: readonly TableSpec[]): Promise<readonly DriftFinding[]> {
+    // No file yet: nothing loaded, nothing to differ from (and reading must not create it).
+    if (!existsSync(this.#config.path)) return []
+    return this.#session(false, async (db) => {
+      // One transaction: one snapshot; it writes nothing and is rolled back.
+      await db.run('BEGIN TRANSACTION')
+      try {
+        return compareWithLedger(tables, await observeWarehouse(db, schema, tables))
+      } finally {
+        await db.run('ROLLBACK').catch(() => undefined)
+      }
+    })
+  }
+
+  async replaceSchema(build: string, target: string, tables: readonly TableSpec[]): Promise<void> {
+    await this.#session(true, (db) => transaction(db, () => swapInBuild(db, build, target, tables)))
+  }
+
+  async dropSchema(schema: string): Promise<void> {
+    if (!existsSync(this.#config.path)) return
+    await this.#session(false, (db) => db.run(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`))
   }
 
   async ledgerDetail(schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {

@@ -40,5 +40,7 @@ export function createLedgerSql(schema: string): string[] {
   PRIMARY KEY (run_id, table_name)
 )`,
     `ALTER TABLE ${qualify(schema, LEDGER_TABLES_TABLE)} ADD COLUMN IF NOT EXISTS held bigint NOT NULL DEFAULT 0`,
+    // Facts: the newest record id after the load, so drift (deleted or added rows) shows (see drift.ts).
+    `ALTER TABLE ${qualify(schema, LEDGER_TABLES_TABLE)} ADD COLUMN IF NOT EXISTS last_record_id bigint`,
   ]
 }

@@ -6,6 +6,7 @@
 import type pg from 'pg'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { qualify } from '../../sql/quote.js'
+import { lastRecordIdSql } from '../drift.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRow, type LedgerTableRow, type LoadPlan } from '../warehouse.js'
 
@@ -22,7 +23,8 @@ export async function recordLoad(client: pg.ClientBase, plan: LoadPlan, loaded: 
   )
   for (const t of loaded) {
     await client.query(
-      `INSERT INTO ${qualify(plan.schema, LEDGER_TABLES_TABLE)} (run_id, table_name, rows, inserted, updated, held) VALUES ($1, $2, $3, $4, $5, $6)`,
+      `INSERT INTO ${qualify(plan.schema, LEDGER_TABLES_TABLE)} (run_id, table_name, rows, inserted, updated, held, last_record_id)
+       VALUES ($1, $2, $3, $4, $5, $6, ${lastRecordIdSql(plan, t.table)})`,
       [plan.runId, t.table, t.rows, t.inserted, t.updated, t.held],
     )
   }

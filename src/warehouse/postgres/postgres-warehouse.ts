@@ -15,7 +15,7 @@ import { redactUrl } from '../../core/redact.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'
-import { DEFAULT_CAPABILITIES, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
+import { DEFAULT_CAPABILITIES, type DriftFinding, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
 import type { PostgresWarehouseConfig } from './postgres-config.js'
 import { createCurrentViewSql, createHeldTableSql, createTableSql } from '../table-ddl.js'
 import { createLedgerSql, postgresColumnType } from './postgres-ddl.js'
@@ -26,6 +26,9 @@ import { loadFacts, releaseHeldFacts } from './postgres-facts.js'
 import { checkColumns, ensureVersionKeys } from './postgres-introspection.js'
 import { isLoaded, readLedger, readLedgerDetail, recordLoad } from './postgres-ledger.js'
 import { ParquetToCsv } from './postgres-staging.js'
+import { compareWithLedger } from '../drift.js'
+import { observeWarehouse } from './postgres-drift.js'
+import { swapInBuild } from './postgres-rebuild.js'
 
 export class PostgresWarehouse implements Warehouse {
   readonly capabilities: WarehouseCapabilities = DEFAULT_CAPABILITIES
@@ -101,6 +104,26 @@ export class PostgresWarehouse implements Warehouse {
     } finally {
       await Promise.all(csvFiles.map((file) => rm(file, { force: true })))
     }
+  }
+
+  async checkAgainstLedger(schema: string, tables: readonly TableSpec[]): Promise<readonly DriftFinding[]> {
+    return this.#withClient(async (client) => {
+      // One snapshot: a load committing in between must not look like drift. Read only: nothing is written.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      try {
+        return compareWithLedger(tables, await observeWarehouse(client, schema, tables))
+      } finally {
+        await client.query('ROLLBACK').catch(() => undefined)
+      }
+    })
+  }
+
+  async replaceSchema(build: string, target: string, tables: readonly TableSpec[]): Promise<void> {
+    await this.#transaction(target, (client) => swapInBuild(client, build, target, tables))
+  }
+
+  async dropSchema(schema: string): Promise<void> {
+    await this.#withClient((client) => client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`))
   }
 
   async ledgerDetail(schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {

@@ -17,7 +17,7 @@ import { objectUrlOf, type ObjectStore } from '../../lake/object-store.js'
 import { quoteIdent } from '../../sql/quote.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import type { LoadedTable } from '../../schema/summaries.js'
-import type { LedgerRow, LoadPlan, LoadResult, LoadTable, Warehouse, WarehouseCapabilities } from '../warehouse.js'
+import type { DriftFinding, LedgerRow, LoadPlan, LoadResult, LoadTable, Warehouse, WarehouseCapabilities } from '../warehouse.js'
 import { WarehouseLoadError } from '../errors.js'
 import { parseIamRole, parseRedshiftUrl, type RedshiftWarehouseConfig } from './redshift-config.js'
 import { RedshiftDataApiSession } from './redshift-data-api-session.js'
@@ -43,6 +43,8 @@ import {
   writeCopyManifest,
 } from './redshift-staging.js'
 import { RedshiftWireSession } from './redshift-wire-session.js'
+import { compareWithLedger } from '../drift.js'
+import { observeWarehouse } from './redshift-drift.js'
 
 export const REDSHIFT_CAPABILITIES: WarehouseCapabilities = Object.freeze({ copyFromObjectStore: true, enforcesForeignKeys: false })
 
@@ -178,6 +180,14 @@ export class RedshiftWarehouse implements Warehouse {
         status: r.status!,
         loadedAt: new Date(r.loaded_at!),
       }))
+    } catch (error) {
+      throw warehouseError(error, this.#place())
+    }
+  }
+
+  async checkAgainstLedger(schema: string, tables: readonly TableSpec[]): Promise<readonly DriftFinding[]> {
+    try {
+      return compareWithLedger(tables, await observeWarehouse(this.#session, schema, tables))
     } catch (error) {
       throw warehouseError(error, this.#place())
     }

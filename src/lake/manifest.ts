@@ -130,12 +130,17 @@ export async function readManifest(store: ObjectStore, runId: string, stage?: Ru
   return { manifest, key, sha256: createHash('sha256').update(bytes).digest('hex') }
 }
 
-/** Run ids of every manifest in the zone, oldest first. */
-export async function listRunIds(store: ObjectStore): Promise<string[]> {
+/**
+ * Run ids of the zone's manifests, oldest first: every one, or with `after`
+ * only those after that run (a stage that knows a run it has seen lists, and
+ * pays for, only what came since).
+ */
+export async function listRunIds(store: ObjectStore, after?: string): Promise<string[]> {
   const ids: string[] = []
-  for await (const info of store.list(MANIFEST_PREFIX)) {
+  for await (const info of store.list(MANIFEST_PREFIX, after === undefined ? undefined : { startAfter: manifestKey(after) })) {
     const runId = runIdOfManifestKey(info.key)
-    if (runId) ids.push(runId)
+    // A store wrapper that drops the option still gives the right answer, only slower.
+    if (runId && (after === undefined || runId > after)) ids.push(runId)
   }
   return ids.sort()
 }

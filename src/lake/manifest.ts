@@ -9,6 +9,7 @@ import { MANIFEST_PREFIX, manifestKey, runIdOfManifestKey } from './keys.js'
 import type { ObjectStore } from './object-store.js'
 import type { WatermarkRange } from '../schema/watermark.js'
 import { checkManifest } from './integrity.js'
+import type { HistoryState } from './history-state.js'
 
 export const MANIFEST_FORMAT_VERSION = 1
 
@@ -91,6 +92,8 @@ export interface RunManifest {
   readonly lateRowsFound?: Readonly<Record<string, number>>
   /** Transform runs: rows that failed validation, per source table. */
   readonly quarantine?: readonly QuarantinedTable[]
+  /** Transform runs: what the next transform needs from history (see history-state.ts); absent in lakes written before it. */
+  readonly state?: HistoryState
   /** The zone's manifest before this one (absent for the first run): the links of a hash chain. */
   readonly previous?: { readonly runId: string; readonly sha256: string }
 }
@@ -145,8 +148,20 @@ export async function listRunIds(store: ObjectStore, after?: string): Promise<st
   return ids.sort()
 }
 
-export async function latestManifest(store: ObjectStore, stage: RunManifest['stage']): Promise<StoredManifest | undefined> {
-  const ids = await listRunIds(store)
+/**
+ * A zone's run ids: all of them, or, given a run known to be published,
+ * that run (if the zone still has it) and those after it, so the listing
+ * does not grow with history.
+ */
+export async function listRunIdsFrom(store: ObjectStore, known: string | undefined): Promise<string[]> {
+  if (known === undefined) return listRunIds(store)
+  const [head, after] = await Promise.all([store.head(manifestKey(known)), listRunIds(store, known)])
+  return head === undefined ? after : [known, ...after]
+}
+
+/** The zone's newest manifest; `known`: a run known to be published, listed from (see listRunIdsFrom). */
+export async function latestManifest(store: ObjectStore, stage: RunManifest['stage'], known?: string): Promise<StoredManifest | undefined> {
+  const ids = await listRunIdsFrom(store, known)
   const last = ids.at(-1)
   return last === undefined ? undefined : readManifest(store, last, stage)
 }

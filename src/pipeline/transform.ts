@@ -28,6 +28,8 @@ export interface TransformOptions {
    * zones are listed only after it, so the listing does not grow with history.
    */
   readonly after?: string
+  /** How many ingestion objects of a table a history state carries before it compacts them into a snapshot (tests). */
+  readonly compactAfter?: number
 }
 
 export async function transform(ctx: StageContext, options: TransformOptions = {}): Promise<TransformSummary> {
@@ -49,7 +51,7 @@ async function transformPending(ctx: StageContext, options: TransformOptions): P
       const withHistory = await tablesReadWithHistory(ctx.dataset)
       let previous = processed.length > 0 ? await readManifest(ctx.processed, processed.at(-1)!, 'transform') : undefined
       // What history the runs need: the newest processed run's state, or (older lakes) every earlier manifest.
-      const history = new TransformHistory(ctx.ingestion, ctx.processed, ctx.dataset, withHistory)
+      const history = new TransformHistory(ctx.ingestion, ctx.processed, ctx.dataset, withHistory, options.compactAfter)
       await history.start(previous)
       // Every pending manifest is read, and its link checked, before anything is written.
       const manifests = new Map<string, StoredManifest>()

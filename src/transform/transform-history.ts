@@ -32,11 +32,17 @@ export class TransformHistory {
   /** Every ingestion manifest up to the newest processed run, read only when a rebuild needs them. */
   #earlier: StoredManifest[] | undefined
   #anchorRunId: string | undefined
+  /** Checked once the first pending run's link was: the newest processed run and its ingestion manifest as stored now. */
+  #anchorCheck: (() => void) | undefined
   readonly #followed: StoredManifest[] = []
   /** Per table, what the run being prepared read, for commit. */
   #prepared = new Map<string, { history: TableHistory; columns: readonly ManifestColumn[] }>()
 
-  constructor(ingestion: ObjectStore, processed: ObjectStore, dataset: Dataset, withHistory: ReadonlySet<string>) {
+  readonly #compactAfter: number
+
+  /** `compactAfter`: how many ingestion objects of a table the state carries before a snapshot replaces them. */
+  constructor(ingestion: ObjectStore, processed: ObjectStore, dataset: Dataset, withHistory: ReadonlySet<string>, compactAfter = COMPACT_AFTER) {
+    this.#compactAfter = compactAfter
     this.#ingestion = ingestion
     this.#processed = processed
     this.#dataset = dataset
@@ -53,6 +59,7 @@ export class TransformHistory {
       const anchor = earlier.at(-1)!
       checkTransformedInput(previous, anchor, this.#ingestion.root)
       this.#state = stateFromHistory(earlier, this.#withHistory)
+      this.#tip = { runId: anchor.manifest.runId, sha256: anchor.sha256 }
     } else {
       if (state.covers.manifestSha256 !== previous.manifest.input?.manifestSha256) {
         throw new IntegrityError(
@@ -62,13 +69,18 @@ export class TransformHistory {
         )
       }
       this.#state = state
+      // The state anchors the chain, but the manifest it covers is read as it is now: one rewritten since is refused.
+      const anchor = await readManifest(this.#ingestion, previous.manifest.runId, 'extract')
+      this.#tip = { runId: anchor.manifest.runId, sha256: anchor.sha256 }
+      this.#anchorCheck = () => checkTransformedInput(previous, anchor, this.#ingestion.root)
     }
-    this.#tip = this.#state && { runId: this.#state.covers.runId, sha256: this.#state.covers.manifestSha256 }
   }
 
   /** Checks the next pending ingestion manifest's link against the one before it (or the state's anchor). */
   follow(stored: StoredManifest): StoredManifest {
     checkChain(stored, this.#tip, this.#ingestion.root)
+    this.#anchorCheck?.()
+    this.#anchorCheck = undefined
     this.#tip = { runId: stored.manifest.runId, sha256: stored.sha256 }
     this.#followed.push(stored)
     return stored
@@ -100,7 +112,7 @@ export class TransformHistory {
       for (const file of tableHistory.since) files.push(await local(this.#ingestion, file))
       history.set(table, files)
       if (tableHistory.snapshot !== undefined) snapshots.set(table, (await local(this.#processed, tableHistory.snapshot)).path)
-      if (tableHistory.since.length >= COMPACT_AFTER) snapshotTables.add(table)
+      if (tableHistory.since.length >= this.#compactAfter) snapshotTables.add(table)
       this.#prepared.set(table, { history: tableHistory, columns })
     }
     const changed = new Map<string, SourceFile>()

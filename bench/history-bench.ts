@@ -10,7 +10,8 @@
  *
  * Settings (environment): BENCH_HISTORY_RUNS (earlier runs of the large
  * lake, default 10000), BENCH_HISTORY_SCALE (default 1), BENCH_HISTORY_REPEATS
- * (timed cycles per lake, default 3; the median counts), BENCH_SEED.
+ * (timed cycles per lake, default 3; the median counts), BENCH_SEED,
+ * BENCH_HISTORY_CPU_PROF (a directory: write a CPU profile of every cycle there).
  * Also called from run-bench.ts, so `npm run bench` reports the target.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -105,7 +106,9 @@ export async function benchHistory(options: HistoryBenchOptions): Promise<Histor
     lakes.push({ name, source, warehouse, lake, scratch, env, runs: name === 'small' ? SMALL_RUNS : options.earlierRuns })
   }
   const cycle = async (lake: BenchLake, label: string): Promise<CycleFigure> => {
-    const m = await measure(process.execPath, [options.starlineBin, 'run', '--json'], { env: lake.env, scratchDir: lake.scratch, label: `history ${lake.name}: ${label}` })
+    // BENCH_HISTORY_CPU_PROF=<dir>: a CPU profile of every cycle, named by lake and cycle.
+    const profile = process.env.BENCH_HISTORY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HISTORY_CPU_PROF}`, `--cpu-prof-name=${lake.name}-${label.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`] : []
+    const m = await measure(process.execPath, [...profile, options.starlineBin, 'run', '--json'], { env: lake.env, scratchDir: lake.scratch, label: `history ${lake.name}: ${label}` })
     const summary = JSON.parse(m.stdout) as { transform?: { rows?: number }; load?: { rows?: number } }
     const figure = { wallMs: m.wallMs, ...(m.cpuMs === undefined ? {} : { cpuMs: m.cpuMs }), rows: summary.load?.rows ?? 0 }
     say(`history: ${lake.name.padEnd(5)} (${lake.runs.toLocaleString('en-GB')} earlier runs) ${label.padEnd(14)} ${(m.wallMs / 1000).toFixed(2)} s wall, ${m.cpuMs === undefined ? 'n/a' : `${(m.cpuMs / 1000).toFixed(2)} s`} CPU, ${figure.rows} rows loaded`)

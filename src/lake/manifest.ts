@@ -9,6 +9,7 @@ import { MANIFEST_PREFIX, manifestKey, runIdOfManifestKey } from './keys.js'
 import type { ObjectStore } from './object-store.js'
 import type { WatermarkRange } from '../schema/watermark.js'
 import { checkManifest } from './integrity.js'
+import { newRunId } from '../core/run-id.js'
 import type { HistoryState } from './history-state.js'
 
 export const MANIFEST_FORMAT_VERSION = 1
@@ -159,10 +160,28 @@ export async function listRunIdsFrom(store: ObjectStore, known: string | undefin
   return head === undefined ? after : [known, ...after]
 }
 
+/** How far back newestRunId looks before it lists the whole zone: an hour, a day, a week, a month, a year. */
+const LOOK_BACK_MS = [3_600_000, 86_400_000, 7 * 86_400_000, 31 * 86_400_000, 366 * 86_400_000] as const
+
+/**
+ * The zone's newest run id. Run ids are times, so the newest is found by
+ * listing after an hour ago, then a day ago, and so on (a few short
+ * listings, S3's StartAfter), not by listing every run; with `known`, by
+ * listing from that run.
+ */
+export async function newestRunId(store: ObjectStore, known?: string): Promise<string | undefined> {
+  if (known !== undefined) return (await listRunIdsFrom(store, known)).at(-1)
+  const now = Date.now()
+  for (const back of LOOK_BACK_MS) {
+    const ids = await listRunIds(store, newRunId(new Date(now - back)))
+    if (ids.length > 0) return ids.at(-1)
+  }
+  return (await listRunIds(store)).at(-1)
+}
+
 /** The zone's newest manifest; `known`: a run known to be published, listed from (see listRunIdsFrom). */
 export async function latestManifest(store: ObjectStore, stage: RunManifest['stage'], known?: string): Promise<StoredManifest | undefined> {
-  const ids = await listRunIdsFrom(store, known)
-  const last = ids.at(-1)
+  const last = await newestRunId(store, known)
   return last === undefined ? undefined : readManifest(store, last, stage)
 }
 

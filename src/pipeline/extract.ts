@@ -15,7 +15,7 @@ import { dataKey, manifestKey, rangeSummaryKey, reconcileKey } from '../lake/key
 import { acquireLease } from '../lake/lease.js'
 import {
   latestManifest,
-  listRunIdsFrom,
+  newestRunId,
   writeManifest,
   type ManifestColumn,
   type ManifestTable,
@@ -57,7 +57,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
 async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<ExtractSummary> {
   const started = Date.now()
   // Run ids must sort after every published run, even if this clock lags another runner's.
-  const runId = nextRunId((await listRunIdsFrom(ctx.ingestion, options.after)).at(-1))
+  const runId = nextRunId(await newestRunId(ctx.ingestion, options.after))
   const lease = await acquireLease(ctx.ingestion, 'extract', runId, { ttlMs: ctx.leaseTtlMs })
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
   lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the extract lease; trying again', { error: messageOf(error) }) })

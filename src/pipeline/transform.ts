@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { dataKey, quarantineKey, stateKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
 import { IntegrityError } from '../lake/errors.js'
-import { listRunIdsFrom, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
+import { listRunIdsFrom, newestRunId, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
 import { runModels, tablesReadWithHistory } from '../transform/model-runner.js'
 import { TransformHistory } from '../transform/transform-history.js'
 import type { TransformedRun, TransformSummary } from '../schema/summaries.js'
@@ -42,7 +42,9 @@ async function transformPending(ctx: StageContext, options: TransformOptions): P
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
   lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the transform lease; trying again', { error: messageOf(error) }) })
   try {
-    const [ingested, processed] = await Promise.all([listRunIdsFrom(ctx.ingestion, options.after), listRunIdsFrom(ctx.processed, options.after)])
+    // Listed from the newest processed run (or the hint): runs before it were transformed, and their history is in its state.
+    const from = options.after ?? (await newestRunId(ctx.processed))
+    const [ingested, processed] = await Promise.all([listRunIdsFrom(ctx.ingestion, from), listRunIdsFrom(ctx.processed, from)])
     const done = new Set(processed)
     assertProcessedRunsWereIngested(ctx, ingested, processed)
     const pending = ingested.filter((runId) => !done.has(runId))

@@ -164,17 +164,17 @@ export class FsObjectStore implements ObjectStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
       throw error
     }
-    // Sort by the key each entry produces so listings come in key order.
+    // Sort by the key each entry produces so listings come in key order; what is skipped is dropped first.
     const named = entries
       .filter((entry) => !entry.name.startsWith(TEMP_PREFIX))
       .map((entry) => ({ entry, key: `${dirKey}${entry.name}${entry.isDirectory() ? '/' : ''}` }))
+      // Every key under a directory that sorts before startAfter, and does not prefix it, sorts before it too.
+      .filter(({ entry, key }) => (entry.isDirectory() ? key >= startAfter || startAfter.startsWith(key) : key > startAfter))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     for (const { entry, key } of named) {
       if (entry.isDirectory()) {
-        // Every key under a directory that sorts before startAfter, and does not prefix it, sorts before it too.
-        if (key < startAfter && !startAfter.startsWith(key)) continue
         if (key.startsWith(prefix) || prefix.startsWith(key)) yield* this.#walk(key, prefix, startAfter)
-      } else if (entry.isFile() && key.startsWith(prefix) && key > startAfter) {
+      } else if (entry.isFile() && key.startsWith(prefix)) {
         // Deleted since readdir (a released lease, a crashed run's leftovers): no longer listed.
         const info = await stat(join(this.#dir, ...key.split('/'))).catch((error: NodeJS.ErrnoException) => {
           if (error.code === 'ENOENT') return undefined

@@ -15,6 +15,7 @@
  *                           whole bench; default 300, 0 = never
  *   BENCH_PROFILE=0         skip the untimed replays of the first extract and load with every statement timed
  *   BENCH_PSQL              psql to use, default /usr/bin/psql or psql on the PATH
+ *   BENCH_HISTORY_RUNS      earlier runs of the history bench's large lake (bench/history-bench.ts), default 10000; 0 skips it
  *   STARLINE_*              passed on to every stage (e.g. STARLINE_DUCKDB_MEMORY), except the
  *                           URLs, scratch dir, lag and log level, which the bench sets
  */
@@ -30,7 +31,8 @@ import { CpuMeter, otherCores } from './cpu-meter.js'
 import { busyCores, machineInfo, versions } from './machine-info.js'
 import { hasGnuTime, killLiveChildren, measure } from './measure.js'
 import { findPsql, withClient } from './psql-baseline.js'
-import { judgeTargets, type BenchResults, type ScaleResult } from './results.js'
+import { judgeTargets, type BenchResults, type ScaleResult, type TargetCheck } from './results.js'
+import { benchHistory, judgeHistory } from './history-bench.js'
 import { renderMarkdown, renderText } from './results-markdown.js'
 
 const ROOT = new URL('../', import.meta.url)
@@ -108,6 +110,14 @@ async function main(): Promise<number> {
       await rm(scaleDir, { recursive: true, force: true })
     }
 
+    const historyRuns = integerSetting('BENCH_HISTORY_RUNS', 10_000, true)
+    let historyChecks: TargetCheck[] = []
+    if (historyRuns > 0) {
+      await waitForIdle(idleWait, say)
+      const history = await benchHistory({ server: running, starlineBin, workDir: await mkdtemp(join(workDir, 'history-')), earlierRuns: historyRuns, scale: 1, repeats: 3, seed, say, env: passed })
+      historyChecks = judgeHistory(history)
+    }
+
     const measuredCpuMs = results.reduce(
       (sum, r) =>
         sum +
@@ -141,7 +151,7 @@ async function main(): Promise<number> {
       rssMethod,
       processStartMs,
       scales: results,
-      targets: judgeTargets(results, processStartMs, Number(machine.cores)),
+      targets: [...judgeTargets(results, processStartMs, Number(machine.cores)), ...historyChecks],
     }
     await writeFile(join(outDir, 'results.json'), `${JSON.stringify(bench, null, 2)}\n`)
     await writeFile(join(outDir, 'RESULTS.md'), renderMarkdown(bench))

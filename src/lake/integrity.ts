@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import { IntegrityError } from './errors.js'
-import { dataKey, QUARANTINE_PREFIX, rangeSummaryKey, RECONCILE_PREFIX } from './keys.js'
+import { dataKey, QUARANTINE_PREFIX, rangeSummaryKey, RECONCILE_PREFIX, stateKey } from './keys.js'
 import type { RunManifest, StoredManifest } from './manifest.js'
 import type { ObjectStore } from './object-store.js'
 
@@ -85,6 +85,17 @@ export function checkManifest(manifest: RunManifest, key: string, runId: string,
   const late = manifest.lateRows
   for (const [table, summary] of Object.entries(late?.summaries ?? {})) {
     if (late!.runId > runId || summary.key !== rangeSummaryKey(table, late!.runId)) refuse(`lists id range summaries "${summary.key}" that no run up to ${runId} wrote`)
+  }
+  const state = manifest.state
+  if (state === undefined) return
+  if (state.covers.runId !== runId) refuse(`carries a history state of run ${state.covers.runId}`)
+  // A state refers to objects of earlier runs (its snapshot, the ingestion objects since), never later ones.
+  for (const [table, history] of Object.entries(state.tables)) {
+    const snapshot = history.snapshot
+    if (snapshot && (snapshot.runId > runId || snapshot.key !== stateKey(table, snapshot.runId))) refuse(`lists state snapshot "${snapshot.key}" that no run up to ${runId} wrote`)
+    for (const file of history.since) {
+      if (file.runId > runId || file.key !== dataKey(table, file.runId, 'csv')) refuse(`lists history object "${file.key}" that no run up to ${runId} wrote`)
+    }
   }
 }
 

@@ -8,6 +8,7 @@
  *   _reconcile/<table>/<runId>.csv           row hashes for noticing silent edits (ingestion)
  *   _reconcile/<table>/<runId>.ranges.csv    id range summaries for noticing late rows (ingestion)
  *   _quarantine/<table>/<YYYY>/<MM>/<DD>/<runId>.csv   rows that failed validation (processed)
+ *   _state/<table>/<runId>.parquet           a table's current rows as of a run (processed; see history-state.ts)
  *   _probe/<uuid>                            a remote store's check of conditional writes (removed at once)
  *   _failures/<stage>/<failureId>.json       why a stage failed (for `starline status`)
  *   _alerts/<incident>/<sequence>.json       alert incidents opened and resolved
@@ -21,6 +22,7 @@ export const MANIFEST_PREFIX = '_manifests/'
 export const LEASE_PREFIX = '_leases/'
 export const RECONCILE_PREFIX = '_reconcile/'
 export const QUARANTINE_PREFIX = '_quarantine/'
+export const STATE_PREFIX = '_state/'
 /** Reserved: stores write short-lived probe objects here and never list them. */
 export const PROBE_PREFIX = '_probe/'
 export const FAILURE_PREFIX = '_failures/'
@@ -47,6 +49,13 @@ export function reconcileKey(table: string, runId: string): string {
 export function rangeSummaryKey(table: string, runId: string): string {
   assertKeySegment(table)
   return `${RECONCILE_PREFIX}${table}/${runId}.ranges.csv`
+}
+
+/** The snapshot of one table's current rows, written by transform run `runId`. */
+export function stateKey(table: string, runId: string): string {
+  assertKeySegment(table)
+  runIdDate(runId) // validates
+  return `${STATE_PREFIX}${table}/${runId}.parquet`
 }
 
 export function manifestKey(runId: string): string {

@@ -9,6 +9,8 @@ import { MANIFEST_PREFIX, manifestKey, runIdOfManifestKey } from './keys.js'
 import type { ObjectStore } from './object-store.js'
 import type { WatermarkRange } from '../schema/watermark.js'
 import { checkManifest } from './integrity.js'
+import { newRunId } from '../core/run-id.js'
+import type { HistoryState } from './history-state.js'
 
 export const MANIFEST_FORMAT_VERSION = 1
 
@@ -91,6 +93,8 @@ export interface RunManifest {
   readonly lateRowsFound?: Readonly<Record<string, number>>
   /** Transform runs: rows that failed validation, per source table. */
   readonly quarantine?: readonly QuarantinedTable[]
+  /** Transform runs: what the next transform needs from history (see history-state.ts); absent in lakes written before it. */
+  readonly state?: HistoryState
   /** The zone's manifest before this one (absent for the first run): the links of a hash chain. */
   readonly previous?: { readonly runId: string; readonly sha256: string }
 }
@@ -130,19 +134,54 @@ export async function readManifest(store: ObjectStore, runId: string, stage?: Ru
   return { manifest, key, sha256: createHash('sha256').update(bytes).digest('hex') }
 }
 
-/** Run ids of every manifest in the zone, oldest first. */
-export async function listRunIds(store: ObjectStore): Promise<string[]> {
+/**
+ * Run ids of the zone's manifests, oldest first: every one, or with `after`
+ * only those after that run (a stage that knows a run it has seen lists, and
+ * pays for, only what came since).
+ */
+export async function listRunIds(store: ObjectStore, after?: string): Promise<string[]> {
   const ids: string[] = []
-  for await (const info of store.list(MANIFEST_PREFIX)) {
+  for await (const info of store.list(MANIFEST_PREFIX, after === undefined ? undefined : { startAfter: manifestKey(after) })) {
     const runId = runIdOfManifestKey(info.key)
-    if (runId) ids.push(runId)
+    // A store wrapper that drops the option still gives the right answer, only slower.
+    if (runId && (after === undefined || runId > after)) ids.push(runId)
   }
   return ids.sort()
 }
 
-export async function latestManifest(store: ObjectStore, stage: RunManifest['stage']): Promise<StoredManifest | undefined> {
-  const ids = await listRunIds(store)
-  const last = ids.at(-1)
+/**
+ * A zone's run ids: all of them, or, given a run known to be published,
+ * that run (if the zone still has it) and those after it, so the listing
+ * does not grow with history.
+ */
+export async function listRunIdsFrom(store: ObjectStore, known: string | undefined): Promise<string[]> {
+  if (known === undefined) return listRunIds(store)
+  const [head, after] = await Promise.all([store.head(manifestKey(known)), listRunIds(store, known)])
+  return head === undefined ? after : [known, ...after]
+}
+
+/** How far back newestRunId looks before it lists the whole zone: an hour, a day, a week, a month, a year. */
+const LOOK_BACK_MS = [3_600_000, 86_400_000, 7 * 86_400_000, 31 * 86_400_000, 366 * 86_400_000] as const
+
+/**
+ * The zone's newest run id. Run ids are times, so the newest is found by
+ * listing after an hour ago, then a day ago, and so on (a few short
+ * listings, S3's StartAfter), not by listing every run; with `known`, by
+ * listing from that run.
+ */
+export async function newestRunId(store: ObjectStore, known?: string): Promise<string | undefined> {
+  if (known !== undefined) return (await listRunIdsFrom(store, known)).at(-1)
+  const now = Date.now()
+  for (const back of LOOK_BACK_MS) {
+    const ids = await listRunIds(store, newRunId(new Date(now - back)))
+    if (ids.length > 0) return ids.at(-1)
+  }
+  return (await listRunIds(store)).at(-1)
+}
+
+/** The zone's newest manifest; `known`: a run known to be published, listed from (see listRunIdsFrom). */
+export async function latestManifest(store: ObjectStore, stage: RunManifest['stage'], known?: string): Promise<StoredManifest | undefined> {
+  const last = await newestRunId(store, known)
   return last === undefined ? undefined : readManifest(store, last, stage)
 }
 

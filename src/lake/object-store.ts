@@ -26,6 +26,12 @@ export interface VersionedBytes {
   readonly version: string
 }
 
+/** How much of a listing to return. */
+export interface ListOptions {
+  /** Only keys that sort after this one (it need not exist). */
+  readonly startAfter?: string
+}
+
 export interface ObjectStore {
   /** The store's location as a URL (`file:///lake/ingestion`, `s3://bucket/prefix`). */
   readonly root: string
@@ -40,8 +46,12 @@ export interface ObjectStore {
   /** Reads a whole (small) object into memory. */
   getBytes(key: string): Promise<Buffer>
   head(key: string): Promise<ObjectInfo | undefined>
-  /** Every object whose key starts with `prefix`, in key order. */
-  list(prefix: string): AsyncIterable<ObjectInfo>
+  /**
+   * Every object whose key starts with `prefix`, in key order; with
+   * `startAfter`, only keys after it (S3's StartAfter), so a reader that
+   * knows the last key it saw does not list, nor pay for, what came before.
+   */
+  list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo>
   /**
    * Removes an object. Only for objects no manifest refers to (a crashed
    * run's leftovers, a released lease): published objects are never deleted.
@@ -70,9 +80,9 @@ export interface ObjectStore {
 }
 
 /** Collects a listing (small prefixes only). */
-export async function listAll(store: ObjectStore, prefix: string): Promise<ObjectInfo[]> {
+export async function listAll(store: ObjectStore, prefix: string, options?: ListOptions): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = []
-  for await (const info of store.list(prefix)) out.push(info)
+  for await (const info of store.list(prefix, options)) out.push(info)
   return out
 }
 

@@ -12,7 +12,7 @@
 import { runIdInstant } from '../core/run-id.js'
 import { messageOf } from '../core/starline-error.js'
 import { lastFailure, type FailureRecord } from '../lake/failure-record.js'
-import { listRunIds, readManifest, type RunManifest } from '../lake/manifest.js'
+import { listRunIdsFrom, readManifest, type RunManifest } from '../lake/manifest.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import type { Dataset } from '../schema/dataset.js'
 import type { TableSpec } from '../schema/table-spec.js'
@@ -102,17 +102,26 @@ export interface StatusInputs {
   readonly schema: string
   readonly freshnessTargetMs: number
   readonly now?: Date
+  /**
+   * How many of each zone's newest manifests to read for the source part
+   * (default 200). The alerts after a cycle need none: then the zones are
+   * listed only from the warehouse's newest loaded run, as everything
+   * before it is transformed and loaded.
+   */
+  readonly manifestsRead?: number
 }
 
 export async function collectStatus(inputs: StatusInputs): Promise<PipelineStatus> {
   const now = inputs.now ?? new Date()
-  const extracted = await listRunIds(inputs.ingestion)
-  const processedIds = await listRunIds(inputs.processed)
-  const extracts = await readNewest(inputs.ingestion, extracted, 'extract')
-  const transforms = await readNewest(inputs.processed, processedIds, 'transform')
   const facts = inputs.dataset.models.map((m) => m.table).filter((t) => t.kind === 'fact')
   // A warehouse that cannot be read is part of the picture, not a reason to show nothing.
   const ledger = await readLedger(inputs, facts)
+  const read = inputs.manifestsRead ?? MANIFESTS_READ
+  const from = read === 0 && !('error' in ledger) ? ledger.loadedRuns.at(-1)?.runId : undefined
+  const extracted = await listRunIdsFrom(inputs.ingestion, from)
+  const processedIds = await listRunIdsFrom(inputs.processed, from)
+  const extracts = await readNewest(inputs.ingestion, extracted, 'extract', read)
+  const transforms = await readNewest(inputs.processed, processedIds, 'transform', read)
   const warehouse = 'error' in ledger ? undefined : inputs.warehouse
   const { loadedRuns, detail } = 'error' in ledger ? { loadedRuns: [], detail: { tables: [], held: [] } } : ledger
   const incidents = await readIncidents(inputs.ingestion)
@@ -152,8 +161,9 @@ async function readLedger(inputs: StatusInputs, facts: readonly TableSpec[]) {
   }
 }
 
-async function readNewest(store: ObjectStore, runIds: readonly string[], stage: RunManifest['stage']): Promise<RunManifest[]> {
-  const newest = runIds.slice(-MANIFESTS_READ).reverse()
+async function readNewest(store: ObjectStore, runIds: readonly string[], stage: RunManifest['stage'], count: number): Promise<RunManifest[]> {
+  if (count === 0) return []
+  const newest = runIds.slice(-count).reverse()
   return Promise.all(newest.map(async (id) => (await readManifest(store, id, stage)).manifest))
 }
 

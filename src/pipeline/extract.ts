@@ -15,7 +15,7 @@ import { dataKey, manifestKey, rangeSummaryKey, reconcileKey } from '../lake/key
 import { acquireLease } from '../lake/lease.js'
 import {
   latestManifest,
-  listRunIds,
+  newestRunId,
   writeManifest,
   type ManifestColumn,
   type ManifestTable,
@@ -46,6 +46,8 @@ export interface ExtractOptions {
   readonly lateRowsIntervalMs?: number
   /** Carry on through removed or retyped source columns (the user has updated the models). */
   readonly acceptSchemaChange?: boolean
+  /** A run known to be in the ingestion zone: only it and later manifests are listed. */
+  readonly after?: string
 }
 
 export async function extract(ctx: StageContext, options: ExtractOptions): Promise<ExtractSummary> {
@@ -55,7 +57,7 @@ export async function extract(ctx: StageContext, options: ExtractOptions): Promi
 async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<ExtractSummary> {
   const started = Date.now()
   // Run ids must sort after every published run, even if this clock lags another runner's.
-  const runId = nextRunId((await listRunIds(ctx.ingestion)).at(-1))
+  const runId = nextRunId(await newestRunId(ctx.ingestion, options.after))
   const lease = await acquireLease(ctx.ingestion, 'extract', runId, { ttlMs: ctx.leaseTtlMs })
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
   lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the extract lease; trying again', { error: messageOf(error) }) })
@@ -77,7 +79,7 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
   // Until the run id is known to be new, its keys may be a committed run's: never clean them up.
   let ownsRunKeys = false
   try {
-    const previousStored = await latestManifest(ctx.ingestion, 'extract')
+    const previousStored = await latestManifest(ctx.ingestion, 'extract', options.after)
     const previous = previousStored?.manifest
     if (previous && previous.runId >= runId) {
       throw new PipelineError(`Another extract run (${previous.runId}) committed while this one was starting. Run again.`, { retryable: true })

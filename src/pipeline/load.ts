@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { IntegrityError } from '../lake/errors.js'
 import { checkChain, verifiedLocalPath } from '../lake/integrity.js'
-import { listRunIds, readManifest } from '../lake/manifest.js'
+import { listRunIds, listRunIdsFrom, readManifest } from '../lake/manifest.js'
 import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
 import type { LoadedRun, LoadedTable, LoadSummary } from '../schema/summaries.js'
@@ -36,7 +36,8 @@ async function loadPending(ctx: StageContext, options: LoadOptions): Promise<Loa
   const ledger = await retryStep(ctx, 'read the ledger', () => options.warehouse.loadedRuns(options.schema))
   // What the warehouse remembers of each manifest it loaded: the anchor of the processed zone's chain.
   const loadedSha = new Map(ledger.map((row) => [row.runId, row.manifestSha256]))
-  const all = await listRunIds(ctx.processed)
+  // Runs are loaded in order: only the newest loaded one and those after it matter.
+  const all = await listRunIdsFrom(ctx.processed, ledger.at(-1)?.runId)
   await assertSameLake(ctx, ledger, all)
   const runs: LoadedRun[] = []
   for (const [index, runId] of all.entries()) {

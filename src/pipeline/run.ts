@@ -5,7 +5,7 @@
  * point converges to the state one clean cycle would have produced.
  */
 import { checkTransformedInput } from '../lake/integrity.js'
-import { listRunIds, readManifest } from '../lake/manifest.js'
+import { listRunIdsFrom, readManifest } from '../lake/manifest.js'
 import { retryStep, type StageContext } from './context.js'
 import type { RunSummary } from '../schema/summaries.js'
 import { extract, type ExtractOptions } from './extract.js'
@@ -21,17 +21,19 @@ export async function runCycle(ctx: StageContext, options: RunOptions): Promise<
   const started = Date.now()
   // Before anything is extracted: the two zones must be one lake, and the lake the one that fed this
   // warehouse; a new or mistyped lake would otherwise be filled with a full extract and loaded twice.
-  const [ingested, processed] = await Promise.all([listRunIds(ctx.ingestion), listRunIds(ctx.processed)])
+  // The warehouse's newest loaded run is where the zones are listed from: the checks cost the same after any number of runs.
+  const ledger = await retryStep(ctx, 'read the ledger', () => options.load.warehouse.loadedRuns(options.load.schema))
+  const loadedUpTo = ledger.at(-1)?.runId
+  const [ingested, processed] = await Promise.all([listRunIdsFrom(ctx.ingestion, loadedUpTo), listRunIdsFrom(ctx.processed, loadedUpTo)])
   assertProcessedRunsWereIngested(ctx, ingested, processed)
   const newest = processed.at(-1)
   if (newest !== undefined) {
     const [built, input] = await Promise.all([readManifest(ctx.processed, newest, 'transform'), readManifest(ctx.ingestion, newest, 'extract')])
     checkTransformedInput(built, input, ctx.ingestion.root)
   }
-  const ledger = await retryStep(ctx, 'read the ledger', () => options.load.warehouse.loadedRuns(options.load.schema))
   await assertSameLake(ctx, ledger, processed)
-  const extracted = await extract(ctx, options.extract)
-  const transformed = await transform(ctx)
+  const extracted = await extract(ctx, { ...options.extract, ...(ingested.length > 0 ? { after: ingested.at(-1)! } : {}) })
+  const transformed = await transform(ctx, loadedUpTo === undefined ? {} : { after: loadedUpTo })
   const loaded = await load(ctx, options.load)
   return { extract: extracted, transform: transformed, load: loaded, durationMs: Date.now() - started }
 }

@@ -9,12 +9,12 @@
 import { createReadStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { dataKey, quarantineKey } from '../lake/keys.js'
+import { dataKey, quarantineKey, stateKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
-import { checkChain, checkTransformedInput, verifiedLocalPath } from '../lake/integrity.js'
 import { IntegrityError } from '../lake/errors.js'
-import { listRunIds, readManifest, writeManifest, type ManifestColumn, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
-import { runModels, tablesReadWithHistory, type SourceFile } from '../transform/model-runner.js'
+import { listRunIdsFrom, newestRunId, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
+import { runModels, tablesReadWithHistory } from '../transform/model-runner.js'
+import { TransformHistory } from '../transform/transform-history.js'
 import type { TransformedRun, TransformSummary } from '../schema/summaries.js'
 import type { StageContext } from './context.js'
 import { messageOf } from '../core/starline-error.js'
@@ -22,40 +22,46 @@ import { recordingFailure } from './failure.js'
 import { LeaseLostError, StageAbortedError } from './errors.js'
 import { newRunId } from '../core/run-id.js'
 
-export async function transform(ctx: StageContext): Promise<TransformSummary> {
-  return recordingFailure(ctx, ctx.processed, 'transform', () => transformPending(ctx))
+export interface TransformOptions {
+  /**
+   * A run known to be processed (the warehouse's newest loaded run): the
+   * zones are listed only after it, so the listing does not grow with history.
+   */
+  readonly after?: string
+  /** How many ingestion objects of a table a history state carries before it compacts them into a snapshot (tests). */
+  readonly compactAfter?: number
 }
 
-async function transformPending(ctx: StageContext): Promise<TransformSummary> {
+export async function transform(ctx: StageContext, options: TransformOptions = {}): Promise<TransformSummary> {
+  return recordingFailure(ctx, ctx.processed, 'transform', () => transformPending(ctx, options))
+}
+
+async function transformPending(ctx: StageContext, options: TransformOptions): Promise<TransformSummary> {
   const started = Date.now()
   const lease = await acquireLease(ctx.processed, 'transform', newRunId(), { ttlMs: ctx.leaseTtlMs })
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
   lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the transform lease; trying again', { error: messageOf(error) }) })
   try {
-    const ingested = await listRunIds(ctx.ingestion)
-    const processed = await listRunIds(ctx.processed)
+    // Listed from the newest processed run (or the hint): runs before it were transformed, and their history is in its state.
+    const from = options.after ?? (await newestRunId(ctx.processed))
+    const [ingested, processed] = await Promise.all([listRunIdsFrom(ctx.ingestion, from), listRunIdsFrom(ctx.processed, from)])
     const done = new Set(processed)
     assertProcessedRunsWereIngested(ctx, ingested, processed)
     const pending = ingested.filter((runId) => !done.has(runId))
     const runs: TransformedRun[] = []
     if (pending.length > 0) {
-      // Every earlier manifest is needed to rebuild current_ views; reading them in order checks their chain.
-      const manifests = new Map<string, StoredManifest>()
-      let earlier: StoredManifest | undefined
-      for (const runId of ingested.filter((id) => id <= pending.at(-1)!)) {
-        const stored = await readManifest(ctx.ingestion, runId, 'extract')
-        checkChain(stored, earlier && { runId: earlier.manifest.runId, sha256: earlier.sha256 }, ctx.ingestion.root)
-        manifests.set(runId, stored)
-        earlier = stored
-      }
-      let previous = processed.length > 0 ? await readManifest(ctx.processed, processed.at(-1)!, 'transform') : undefined
-      const anchor = previous && manifests.get(previous.manifest.runId)
-      if (previous && anchor) checkTransformedInput(previous, anchor, ctx.ingestion.root)
       const withHistory = await tablesReadWithHistory(ctx.dataset)
+      let previous = processed.length > 0 ? await readManifest(ctx.processed, processed.at(-1)!, 'transform') : undefined
+      // What history the runs need: the newest processed run's state, or (older lakes) every earlier manifest.
+      const history = new TransformHistory(ctx.ingestion, ctx.processed, ctx.dataset, withHistory, options.compactAfter)
+      await history.start(previous)
+      // Every pending manifest is read, and its link checked, before anything is written.
+      const manifests = new Map<string, StoredManifest>()
+      for (const runId of pending) manifests.set(runId, await history.follow(await readManifest(ctx.ingestion, runId, 'extract')))
       const verified = new Set<string>()
       for (const runId of pending) {
         if (ctx.signal?.aborted) throw new StageAbortedError('transform', runs.map((r) => r.runId))
-        const run = await transformRun(ctx, runId, manifests, lease, previous, verified, withHistory).catch((error: unknown) => {
+        const run = await transformRun(ctx, manifests.get(runId)!, history, lease, previous, verified).catch((error: unknown) => {
           // Stopped inside this run: say which earlier runs of this stage were committed.
           throw error instanceof StageAbortedError ? new StageAbortedError('transform', runs.map((r) => r.runId)) : error
         })
@@ -72,37 +78,21 @@ async function transformPending(ctx: StageContext): Promise<TransformSummary> {
 
 async function transformRun(
   ctx: StageContext,
-  runId: string,
-  manifests: ReadonlyMap<string, StoredManifest>,
+  input: StoredManifest,
+  history: TransformHistory,
   lease: Lease,
   previous: StoredManifest | undefined,
   verified: Set<string>,
-  withHistory: ReadonlySet<string>,
 ): Promise<{ summary: TransformedRun; stored: StoredManifest }> {
   const started = Date.now()
+  const runId = input.manifest.runId
   await removeLeftovers(ctx, runId)
   const scratch = await mkdtemp(join(ctx.scratchDir, `transform-${runId}-`))
   try {
-    const input = manifests.get(runId)!
-    // Every object read is checked against its manifest first; only the tables whose
-    // current_ view a model reads need their earlier files at all.
-    const history = new Map<string, SourceFile[]>()
-    const columns = new Map<string, readonly ManifestColumn[]>()
-    for (const [id, stored] of manifests) {
-      if (id > runId) break
-      for (const table of stored.manifest.tables) {
-        columns.set(table.table, table.columns)
-        if (id !== runId && !withHistory.has(table.table)) continue
-        const path = await verifiedLocalPath(ctx.ingestion, table, scratch, verified)
-        const file: SourceFile = { key: table.key, path, runId: id, columns: table.columns }
-        history.set(table.table, [...(history.get(table.table) ?? []), file])
-      }
-    }
-    const changed = new Map<string, SourceFile>()
-    for (const table of input.manifest.tables) {
-      changed.set(table.table, history.get(table.table)!.at(-1)!)
-    }
-    const outputs = await runModels(ctx.dataset, { runId, changed, history, columns, outputDir: scratch, ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}) })
+    // Every object read is checked against its manifest (or the state that recorded it) first.
+    const inputs = await history.inputsFor(input, scratch, verified)
+    const outputs = await runModels(ctx.dataset, { runId, ...inputs, outputDir: scratch, ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}) })
+    const state = await history.commit(input, outputs.snapshots)
 
     const quarantine: QuarantinedTable[] = []
     for (const bad of outputs.quarantine) {
@@ -137,6 +127,7 @@ async function transformRun(
       input: { runId, manifestSha256: input.sha256 },
       tables: written,
       ...(quarantine.length > 0 ? { quarantine } : {}),
+      state,
     }, previous)
     const rows = written.reduce((sum, t) => sum + t.rows, 0)
     ctx.logger.info('transform run committed', { runId, rows, tables: written.length })
@@ -183,5 +174,6 @@ async function removeLeftovers(ctx: StageContext, runId: string): Promise<void> 
   }
   for (const table of ctx.dataset.sourceTables) {
     await ctx.processed.delete(quarantineKey(table.name, runId))
+    await ctx.processed.delete(stateKey(table.name, runId))
   }
 }

@@ -94,6 +94,8 @@ async function evaluateAlerts(setup: CycleSetup, outcomes: readonly StageOutcome
       warehouse: setup.warehouse,
       schema: config.warehouseSchema,
       freshnessTargetMs: config.freshnessTargetMs,
+      // The alerts read only the warehouse part: no manifest needs reading.
+      manifestsRead: 0,
     })
     await applyObservations(ctx.ingestion, sink, observeStatus(status, config.heldAlertRuns), ctx.logger)
   } catch (error) {

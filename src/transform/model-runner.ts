@@ -37,8 +37,12 @@ export interface ModelRunInput {
   readonly memoryLimit?: string
   /** Files of this run, by source table. */
   readonly changed: ReadonlyMap<string, SourceFile>
-  /** Files of every run up to and including this one, oldest first, by source table. */
+  /** Files of every run up to and including this one (after `snapshots`, when given), oldest first, by source table. */
   readonly history: ReadonlyMap<string, readonly SourceFile[]>
+  /** Per source table, its current rows before the `history` files (a Parquet file of the current_ view's rows). */
+  readonly snapshots?: ReadonlyMap<string, string>
+  /** Source tables whose current rows after this run are to be written to Parquet (outputs' `snapshots`). */
+  readonly snapshotTables?: ReadonlySet<string>
   /** The newest columns the lake knows of each source table seen so far (for tables whose files are not needed). */
   readonly columns: ReadonlyMap<string, readonly ManifestColumn[]>
   /** Where Parquet outputs are written. */
@@ -65,6 +69,8 @@ export interface QuarantineOutput {
 export interface ModelRunOutput {
   readonly models: readonly ModelOutput[]
   readonly quarantine: readonly QuarantineOutput[]
+  /** Current rows after this run of each of `snapshotTables`, as Parquet. */
+  readonly snapshots: readonly { readonly table: string; readonly path: string; readonly rows: number }[]
 }
 
 /** Runs every model of `dataset` for one ingestion run, in an in-process DuckDB of its own. */
@@ -115,7 +121,7 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
     await db.run(`COPY ${quoteIdent(name)} TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
     outputs.push({ model, rows: rowCount, path, columns })
   }
-  return { models: outputs, quarantine }
+  return { models: outputs, quarantine, snapshots: await writeSnapshots(db, input) }
 }
 
 /** Source tables whose `current_` view some model reads: the only ones whose earlier runs' files are needed. */
@@ -123,6 +129,18 @@ export async function tablesReadWithHistory(dataset: Dataset): Promise<Set<strin
   const allSql = (await Promise.all(dataset.models.map((m) => readFile(m.sqlFile, 'utf8')))).join('\n')
   const views = relationsReadBy(allSql, dataset.sourceTables.map((t) => `current_${t.name}`))
   return new Set([...views].map((view) => view.slice('current_'.length)))
+}
+
+async function writeSnapshots(db: DuckDb, input: ModelRunInput): Promise<ModelRunOutput['snapshots']> {
+  const written: { table: string; path: string; rows: number }[] = []
+  for (const table of input.snapshotTables ?? []) {
+    const path = join(input.outputDir, `_state_${table}.parquet`)
+    const current = quoteIdent(`current_${table}`)
+    await db.run(`COPY (SELECT * FROM ${current}) TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
+    const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*)::varchar AS rows FROM ${quoteLiteral(path)}`)) as [{ rows: string }]
+    written.push({ table, path, rows: Number(rows) })
+  }
+  return written
 }
 
 async function createSeeds(db: DuckDb, dataset: Dataset): Promise<void> {
@@ -159,11 +177,18 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
     const currentName = `current_${table.name}`
     if (!relationsReadBy(allSql, [currentName]).has(currentName)) continue
     // Rows that failed validation (when they arrived) stay out of the current state too.
+    const snapshot = input.snapshots?.get(table.name)
+    const order = `${quoteIdent(table.watermarkColumn)} DESC, ${snapshot === undefined ? '' : '_after_snapshot DESC, '}_file DESC`
+    const checked = history.length === 0 ? undefined : `SELECT ${names}, _file FROM (${checkedRelation(history, knownColumns, checks)}) WHERE len(_reasons) = 0`
+    // A snapshot holds the current rows up to an earlier run: any later file's row of the same key and watermark wins.
+    const rows =
+      snapshot === undefined
+        ? (checked ?? `SELECT *, '' AS _file FROM (${emptyRelation(knownColumns)}) WHERE false`)
+        : `SELECT ${names}, false AS _after_snapshot, '' AS _file FROM read_parquet(${quoteLiteral(snapshot)})` +
+          (checked === undefined ? '' : ` UNION ALL SELECT ${names}, true, _file FROM (${checked})`)
     await db.run(
       `CREATE OR REPLACE VIEW ${quoteIdent(currentName)} AS ` +
-        `SELECT ${names} FROM (${checkedRelation(history, knownColumns, checks)}) WHERE len(_reasons) = 0 ` +
-        `QUALIFY row_number() OVER (PARTITION BY ${quoteIdent(table.primaryKey)} ` +
-        `ORDER BY ${quoteIdent(table.watermarkColumn)} DESC, _file DESC) = 1`,
+        `SELECT ${names} FROM (${rows}) QUALIFY row_number() OVER (PARTITION BY ${quoteIdent(table.primaryKey)} ORDER BY ${order}) = 1`,
     )
   }
   return quarantine

@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ObjectExistsError, ObjectNotFoundError } from '../errors.js'
 import { STALE_CLAIM_MS, versionOf, whileClaimed } from './fs-swap.js'
 import { assertValidKey, assertValidPrefix } from '../keys.js'
-import type { ObjectInfo, ObjectStore, PutInfo, VersionedBytes } from '../object-store.js'
+import type { ListOptions, ObjectInfo, ObjectStore, PutInfo, VersionedBytes } from '../object-store.js'
 
 const TEMP_PREFIX = '.starline-tmp-'
 
@@ -93,12 +93,12 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> {
     assertValidPrefix(prefix)
     // Walk only the directory the prefix names, not the whole lake.
     const slash = prefix.lastIndexOf('/')
     const baseKey = slash === -1 ? '' : prefix.slice(0, slash + 1)
-    yield* this.#walk(baseKey, prefix)
+    yield* this.#walk(baseKey, prefix, options?.startAfter ?? '')
   }
 
   async delete(key: string): Promise<void> {
@@ -155,7 +155,8 @@ export class FsObjectStore implements ObjectStore {
     return whileClaimed(target, version, this.#swap, () => unlink(target))
   }
 
-  async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
+  /** Keys up to `startAfter` are skipped unread: no stat, and no descent into a directory that sorts wholly before it. */
+  async *#walk(dirKey: string, prefix: string, startAfter: string): AsyncIterable<ObjectInfo> {
     let entries: Dirent[]
     try {
       entries = await readdir(join(this.#dir, ...dirKey.split('/').filter(Boolean)), { withFileTypes: true })
@@ -163,14 +164,16 @@ export class FsObjectStore implements ObjectStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
       throw error
     }
-    // Sort by the key each entry produces so listings come in key order.
+    // Sort by the key each entry produces so listings come in key order; what is skipped is dropped first.
     const named = entries
       .filter((entry) => !entry.name.startsWith(TEMP_PREFIX))
       .map((entry) => ({ entry, key: `${dirKey}${entry.name}${entry.isDirectory() ? '/' : ''}` }))
+      // Every key under a directory that sorts before startAfter, and does not prefix it, sorts before it too.
+      .filter(({ entry, key }) => (entry.isDirectory() ? key >= startAfter || startAfter.startsWith(key) : key > startAfter))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     for (const { entry, key } of named) {
       if (entry.isDirectory()) {
-        if (key.startsWith(prefix) || prefix.startsWith(key)) yield* this.#walk(key, prefix)
+        if (key.startsWith(prefix) || prefix.startsWith(key)) yield* this.#walk(key, prefix, startAfter)
       } else if (entry.isFile() && key.startsWith(prefix)) {
         // Deleted since readdir (a released lease, a crashed run's leftovers): no longer listed.
         const info = await stat(join(this.#dir, ...key.split('/'))).catch((error: NodeJS.ErrnoException) => {

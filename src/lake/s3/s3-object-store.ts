@@ -25,7 +25,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { ObjectExistsError, ObjectNotFoundError } from '../errors.js'
 import { assertValidKey, assertValidPrefix, PROBE_PREFIX } from '../keys.js'
-import type { ObjectInfo, ObjectStore, PutInfo, VersionedBytes } from '../object-store.js'
+import type { ListOptions, ObjectInfo, ObjectStore, PutInfo, VersionedBytes } from '../object-store.js'
 import { s3ClientConfig, parseS3Url } from './s3-config.js'
 import { ensureConditionalWrites } from './s3-conditional-writes.js'
 import { attemptsOf, isNoSuchKey, isPreconditionFailed, mapS3Error, statusOf } from './s3-errors.js'
@@ -123,9 +123,10 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> {
     assertValidPrefix(prefix)
-    const pages = paginateListObjectsV2({ client: this.#client, pageSize: 1000 }, { Bucket: this.#bucket, Prefix: this.#prefix + prefix })
+    const startAfter = options?.startAfter ? { StartAfter: this.#prefix + options.startAfter } : {}
+    const pages = paginateListObjectsV2({ client: this.#client, pageSize: 1000 }, { Bucket: this.#bucket, Prefix: this.#prefix + prefix, ...startAfter })
     try {
       // S3 lists in key order, a page of up to 1000 keys at a time.
       for await (const page of pages) {

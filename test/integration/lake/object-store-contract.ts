@@ -342,6 +342,16 @@ export function describeObjectStore(name: string, make: () => Promise<ObjectStor
         assert.deepEqual(await keysOf(store, '_manifests/20261122T093000124'), ['_manifests/20261122T093000124Z.json'])
       })
 
+      it('lists only keys after startAfter, whether or not that key exists', async () => {
+        const after = async (prefix: string, startAfter: string) => (await listAll(store, prefix, { startAfter })).map((info) => info.key)
+        assert.deepEqual(await after('_manifests/', '_manifests/20261122T093000123Z.json'), ['_manifests/20261122T093000124Z.json'])
+        assert.deepEqual(await after('_manifests/', '_manifests/20261122T093000124Z.json'), [])
+        assert.deepEqual(await after('_manifests/', '_manifests/2026'), ['_manifests/20261122T093000123Z.json', '_manifests/20261122T093000124Z.json'])
+        assert.deepEqual(await after('sales_order/', 'sales_order/2026/11/22/zzz'), ['sales_order/2026/11/23/20261123T000000000Z.csv'])
+        assert.deepEqual(await after('', 'sales_order/2026/11/22/20261122T093000123Z.csv'), SORTED.filter((k) => k > 'sales_order/2026/11/22/20261122T093000123Z.csv'))
+        assert.deepEqual(await after('', ''), SORTED)
+      })
+
       it('matches a prefix equal to a whole key', async () => {
         assert.deepEqual(await keysOf(store, 'sales.csv'), ['sales.csv'])
       })

@@ -21,6 +21,7 @@ import { messageOf } from '../core/starline-error.js'
 import { ModelContractError, TransformError } from './errors.js'
 import { modelTriggers, relationsReadBy } from './model-inputs.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
+import { freeName, longestRecordBytes, readCsvAsText, UNREADABLE_RECORDS_SQL, unreadableReason, type UnreadableRecord } from './csv-reading.js'
 
 /** One CSV file of a source table, with the columns it was written with. */
 export interface SourceFile {
@@ -146,11 +147,13 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
     const checks = dataset.checks[table.name] ?? []
     const names = quoteIdentList(knownColumns.map((c) => c.name))
     const view = quoteIdent(table.name)
+    const internal = internalNames([knownColumns, ...history.map((f) => f.columns), changed?.columns ?? []])
     if (changed) {
       const checked = quoteIdent(`_checked_${table.name}`)
-      await db.run(`CREATE OR REPLACE TABLE ${checked} AS ${checkedRelation([changed], knownColumns, checks)}`)
-      await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT ${names} FROM ${checked} WHERE len(_reasons) = 0`)
-      const bad = await writeQuarantine(db, checked, table.name, changed, input.outputDir)
+      await db.run(`CREATE OR REPLACE TABLE ${checked} AS ${await checkedRelation([changed], knownColumns, checks, internal, 'store')}`)
+      await setAsideUnreadable(db, checked, internal)
+      await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT ${names} FROM ${checked} WHERE len(${quoteIdent(internal.reasons)}) = 0`)
+      const bad = await writeQuarantine(db, checked, table.name, changed, input.outputDir, internal)
       if (bad) quarantine.push(bad)
     } else {
       await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM (${emptyRelation(knownColumns)}) WHERE false`)
@@ -161,24 +164,57 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
     // Rows that failed validation (when they arrived) stay out of the current state too.
     await db.run(
       `CREATE OR REPLACE VIEW ${quoteIdent(currentName)} AS ` +
-        `SELECT ${names} FROM (${checkedRelation(history, knownColumns, checks)}) WHERE len(_reasons) = 0 ` +
+        `SELECT ${names} FROM (${await checkedRelation(history, knownColumns, checks, internal, 'skip')}) WHERE len(${quoteIdent(internal.reasons)}) = 0 ` +
         `QUALIFY row_number() OVER (PARTITION BY ${quoteIdent(table.primaryKey)} ` +
-        `ORDER BY ${quoteIdent(table.watermarkColumn)} DESC, _file DESC) = 1`,
+        `ORDER BY ${quoteIdent(table.watermarkColumn)} DESC, ${quoteIdent(internal.file)} DESC) = 1`,
     )
   }
   return quarantine
 }
 
 /**
- * The files' rows with typed columns, `_file` (which file), `_raw` (the text
- * as it arrived) and `_reasons` (why the row is bad; empty when it is good).
- * Files are read as text and cast here, so one bad value fails one row, not
- * the run. Types are those of `columns` (the newest the lake knows).
+ * Names the checked relation adds to a table's columns, chosen so that no
+ * column of the table (in any of its files) has them: a source column named
+ * `_reasons` pushes the name to `__reasons`.
  */
-function checkedRelation(files: readonly SourceFile[], columns: readonly ManifestColumn[], checks: readonly RowCheck[]): string {
-  const raw = groupByColumns(files)
-    .map((group) => `SELECT * FROM ${readCsvAsText(group)}`)
-    .join(' UNION ALL BY NAME ')
+interface InternalNames {
+  /** Which file a row came from. */
+  readonly file: string
+  /** The row as text, as it arrived. */
+  readonly raw: string
+  /** Why the row is bad; empty when it is good. */
+  readonly reasons: string
+  /** read_csv's own file name column, before it becomes `file`. */
+  readonly filename: string
+}
+
+function internalNames(columnLists: readonly (readonly ManifestColumn[])[]): InternalNames {
+  const taken = columnLists.flatMap((columns) => columns.map((c) => c.name))
+  return { file: freeName('_file', taken), raw: freeName('_raw', taken), reasons: freeName('_reasons', taken), filename: freeName('_filename', taken) }
+}
+
+/**
+ * The files' rows with typed columns, plus the internal columns (which file,
+ * the text as it arrived, why the row is bad). Files are read as text and
+ * cast here, so one bad value fails one row, not the run. Types are those of
+ * `columns` (the newest the lake knows). Records DuckDB cannot read at all
+ * are stored as rejects ('store', for setAsideUnreadable) or skipped ('skip':
+ * they were quarantined when their run was transformed).
+ */
+async function checkedRelation(
+  files: readonly SourceFile[],
+  columns: readonly ManifestColumn[],
+  checks: readonly RowCheck[],
+  internal: InternalNames,
+  unreadable: 'store' | 'skip',
+): Promise<string> {
+  const reads = []
+  for (const group of groupByColumns(files)) {
+    const longestRecord = Math.max(...(await Promise.all(group.map((f) => longestRecordBytes(f.path)))))
+    reads.push(`SELECT * FROM ${readCsvAsText(group, { longestRecord, unreadable, fileColumn: internal.filename })}`)
+  }
+  const raw = reads.join(' UNION ALL BY NAME ')
+  const [file, rawRow, reasonsColumn] = [quoteIdent(internal.file), quoteIdent(internal.raw), quoteIdent(internal.reasons)]
   const typed = columns.map((c) => {
     const type = duckdbTypeForPostgres(c.type)
     return type === 'VARCHAR' ? quoteIdent(c.name) : `TRY_CAST(${quoteIdent(c.name)} AS ${type}) AS ${quoteIdent(c.name)}`
@@ -188,11 +224,13 @@ function checkedRelation(files: readonly SourceFile[], columns: readonly Manifes
       const type = duckdbTypeForPostgres(c.type)
       const name = quoteIdent(c.name)
       const badType =
-        type === 'VARCHAR' ? undefined : `WHEN _raw.${name} IS NOT NULL AND ${name} IS NULL THEN ${quoteLiteral(`${c.name} is not a valid ${c.type}: `)} || _raw.${name}`
-      const missing = c.nullable ? undefined : `WHEN _raw.${name} IS NULL THEN ${quoteLiteral(`${c.name} is null`)}`
+        type === 'VARCHAR' ? undefined : `WHEN ${rawRow}.${name} IS NOT NULL AND ${name} IS NULL THEN ${quoteLiteral(`${c.name} is not a valid ${c.type}: `)} || ${rawRow}.${name}`
+      const missing = c.nullable ? undefined : `WHEN ${rawRow}.${name} IS NULL THEN ${quoteLiteral(`${c.name} is null`)}`
       // PostgreSQL's and DuckDB's 'infinity' casts, but no calendar holds it: it fails its row, not the run.
       const infinite = /^(DATE|TIMESTAMP|TIMESTAMPTZ)$/.test(type) ? `WHEN isinf(${name}) THEN ${quoteLiteral(`${c.name} is not a finite ${c.type}`)}` : undefined
-      const cases = [missing, badType, infinite].filter(Boolean)
+      // PostgreSQL text never holds NUL, and no warehouse takes it: a file that does was not written by the source.
+      const nul = type === 'VARCHAR' ? `WHEN contains(${name}, chr(0)) THEN ${quoteLiteral(`${c.name} holds a NUL character`)}` : undefined
+      const cases = [missing, badType, infinite, nul].filter(Boolean)
       return cases.length > 0 ? `CASE ${cases.join(' ')} END` : undefined
     }),
     ...checks.map((check) => `CASE WHEN (${check.failsWhen}) THEN ${quoteLiteral(check.reason)} END`),
@@ -200,37 +238,43 @@ function checkedRelation(files: readonly SourceFile[], columns: readonly Manifes
   // The text of a row is kept only when the row is bad (for its quarantine record): good rows
   // would otherwise be held twice.
   return (
-    `SELECT * EXCLUDE (_raw), CASE WHEN len(_reasons) > 0 THEN _raw END AS _raw FROM (` +
-    `SELECT *, list_filter([${reasons.join(', ')}]::VARCHAR[], r -> r IS NOT NULL) AS _reasons FROM (` +
-    `SELECT ${typed.join(', ')}, raw.filename AS _file, raw AS _raw FROM (${raw}) raw))`
+    `SELECT * EXCLUDE (${rawRow}), CASE WHEN len(${reasonsColumn}) > 0 THEN ${rawRow} END AS ${rawRow} FROM (` +
+    `SELECT *, list_filter([${reasons.join(', ')}]::VARCHAR[], r -> r IS NOT NULL) AS ${reasonsColumn} FROM (` +
+    `SELECT ${typed.join(', ')}, raw.${quoteIdent(internal.filename)} AS ${file}, raw AS ${rawRow} FROM (${raw}) raw))`
   )
-}
-
-/** Writes the run's bad rows of one table to a CSV file; undefined when every row passed. */
-async function writeQuarantine(db: DuckDb, checked: string, table: string, file: SourceFile, outputDir: string): Promise<QuarantineOutput | undefined> {
-  const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*)::varchar AS rows FROM ${checked} WHERE len(_reasons) > 0`)) as [{ rows: string }]
-  if (Number(rows) === 0) return undefined
-  const path = join(outputDir, `_quarantine_${table}.csv`)
-  const rawColumns = file.columns.map((c) => `_raw.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`).join(', ')
-  await db.run(
-    `COPY (SELECT array_to_string(_reasons, '; ') AS reason, ${quoteLiteral(file.key)} AS source_key, ${rawColumns} ` +
-      `FROM ${checked} WHERE len(_reasons) > 0) TO ${quoteLiteral(path)} (FORMAT csv, HEADER true)`,
-  )
-  return { table, sourceKey: file.key, rows: Number(rows), path }
 }
 
 /**
- * read_csv over files that share one column list, every column as text, with
- * PostgreSQL's CSV conventions: an unquoted empty field is NULL, a quoted
- * empty field ("") is the empty string.
+ * Records of the last read that DuckDB could not read become rows of the
+ * checked table with only a reason (their values stay in the ingestion
+ * file, which the reason points into), so they are quarantined like any bad row.
  */
-function readCsvAsText(files: readonly SourceFile[]): string {
-  const columns = files[0]!.columns.map((c) => `${quoteLiteral(c.name)}: 'VARCHAR'`).join(', ')
-  const paths = files.map((f) => quoteLiteral(f.path)).join(', ')
-  return (
-    `read_csv([${paths}], header = true, auto_detect = false, columns = {${columns}}, ` +
-    `delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, null_padding = false, filename = true)`
+async function setAsideUnreadable(db: DuckDb, checked: string, internal: InternalNames): Promise<void> {
+  const unreadable = await db.all<UnreadableRecord>(UNREADABLE_RECORDS_SQL)
+  for (const record of unreadable) {
+    await db.run(`INSERT INTO ${checked} (${quoteIdent(internal.file)}, ${quoteIdent(internal.reasons)}) VALUES ($1, [$2])`, [record.file, unreadableReason(record)])
+  }
+}
+
+/** Writes the run's bad rows of one table to a CSV file; undefined when every row passed. */
+async function writeQuarantine(
+  db: DuckDb,
+  checked: string,
+  table: string,
+  file: SourceFile,
+  outputDir: string,
+  internal: InternalNames,
+): Promise<QuarantineOutput | undefined> {
+  const [rawRow, reasons] = [quoteIdent(internal.raw), quoteIdent(internal.reasons)]
+  const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*)::varchar AS rows FROM ${checked} WHERE len(${reasons}) > 0`)) as [{ rows: string }]
+  if (Number(rows) === 0) return undefined
+  const path = join(outputDir, `_quarantine_${table}.csv`)
+  const rawColumns = file.columns.map((c) => `${rawRow}.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`).join(', ')
+  await db.run(
+    `COPY (SELECT array_to_string(${reasons}, '; ') AS reason, ${quoteLiteral(file.key)} AS source_key, ${rawColumns} ` +
+      `FROM ${checked} WHERE len(${reasons}) > 0) TO ${quoteLiteral(path)} (FORMAT csv, HEADER true)`,
   )
+  return { table, sourceKey: file.key, rows: Number(rows), path }
 }
 
 function emptyRelation(columns: readonly ManifestColumn[]): string {

@@ -17,7 +17,8 @@ import type { Dataset, ModelSpec, RowCheck } from '../schema/dataset.js'
 import type { ManifestColumn } from '../lake/manifest.js'
 import { quoteIdent, quoteIdentList, quoteLiteral } from '../sql/quote.js'
 import { openDuckDb, type DuckDb } from '../engines/duckdb/duckdb-engine.js'
-import { messageOf } from '../core/starline-error.js'
+import { messageOf, StarlineError } from '../core/starline-error.js'
+import { driverMessage } from '../core/driver-message.js'
 import { ModelContractError, TransformError } from './errors.js'
 import { modelTriggers, relationsReadBy } from './model-inputs.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
@@ -73,6 +74,17 @@ export async function runModels(dataset: Dataset, input: ModelRunInput): Promise
   const db = await openDuckDb({ scratchDir: input.outputDir, ...(input.memoryLimit ? { memoryLimit: input.memoryLimit } : {}) })
   try {
     return await runModelsIn(db, dataset, input)
+  } catch (error) {
+    if (error instanceof StarlineError) throw error
+    // DuckDB's own words can quote the data it read: driverMessage keeps them to what and where.
+    const resources = /^(Out of Memory|IO) Error/.test(messageOf(error))
+    throw new TransformError(
+      `Transforming run ${input.runId} failed in DuckDB: ${driverMessage(error)}. ` +
+        (resources
+          ? 'Free space in STARLINE_SCRATCH_DIR or raise STARLINE_DUCKDB_MEMORY, then run again.'
+          : 'Nothing of the run was published; report this with the run id.'),
+      { cause: error, retryable: resources, context: { runId: input.runId } },
+    )
   } finally {
     db.close()
   }
@@ -96,7 +108,7 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
         await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} AS ${stripTrailingSemicolon(sql.get(name) ?? '')}`)
       } catch (error) {
         throw new TransformError(
-          `Model "${name}" failed on run ${input.runId}: ${messageOf(error)}. ` +
+          `Model "${name}" failed on run ${input.runId}: ${driverMessage(error)}. ` +
             `Fix ${fileName(model)} (after a source schema change, the columns it reads may be gone).`,
           { cause: error, context: { model: name, runId: input.runId } },
         )

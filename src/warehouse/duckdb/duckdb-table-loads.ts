@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { messageOf, StarlineError } from '../../core/starline-error.js'
+import { driverMessage } from '../../core/driver-message.js'
 import { openDuckDb, type DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import { parquetSelectSql } from '../../engines/duckdb/parquet-select.js'
 import { duckdbColumnType } from '../../schema/parquet-table.js'
@@ -107,7 +108,7 @@ export class DuckDbTableLoads implements TableLoads {
       return await work(db)
     } catch (error) {
       if (error instanceof StarlineError) throw error
-      throw new WarehouseError(`Loading Parquet into the DuckDB warehouse ${this.#config.path} failed: ${messageOf(error)}`, { cause: error })
+      throw new WarehouseError(`Loading Parquet into the DuckDB warehouse ${this.#config.path} failed: ${driverMessage(error)}`, { cause: error })
     } finally {
       db?.close()
       await rm(dir, { recursive: true, force: true })

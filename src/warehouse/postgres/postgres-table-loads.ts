@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { messageOf, StarlineError } from '../../core/starline-error.js'
+import { driverMessage } from '../../core/driver-message.js'
 import { openDuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import { parquetSelectSql } from '../../engines/duckdb/parquet-select.js'
 import { isRetryablePostgresError } from '../../engines/postgres/postgres-errors.js'
@@ -143,7 +144,7 @@ export class PostgresTableLoads implements TableLoads {
       return await work(client)
     } catch (error) {
       if (error instanceof StarlineError) throw error
-      throw new WarehouseError(`Loading Parquet into ${this.#describe} failed: ${messageOf(error)}`, {
+      throw new WarehouseError(`Loading Parquet into ${this.#describe} failed: ${driverMessage(error)}`, {
         cause: error,
         retryable: isRetryablePostgresError(error),
       })
@@ -218,7 +219,7 @@ async function copyInto(client: pg.PoolClient, table: TableLoad, relation: strin
   try {
     await pipeline(createReadStream(csv), copy)
   } catch (error) {
-    throw new WarehouseLoadError(`Table "${table.name}": COPY failed: ${messageOf(error)}. Nothing was loaded.`, {
+    throw new WarehouseLoadError(`Table "${table.name}": COPY failed: ${driverMessage(error)}. Nothing was loaded.`, {
       cause: error,
       retryable: isRetryablePostgresError(error),
       context: { table: table.name },

@@ -7,8 +7,6 @@
  * leftovers are known without listing, and removed before the run is redone.
  */
 import { createReadStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import { dataKey, quarantineKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
 import { checkChain, checkTransformedInput, verifiedLocalPath } from '../lake/integrity.js'
@@ -16,7 +14,8 @@ import { IntegrityError } from '../lake/errors.js'
 import { listRunIds, readManifest, writeManifest, type ManifestColumn, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
 import { runModels, tablesReadWithHistory, type SourceFile } from '../transform/model-runner.js'
 import type { TransformedRun, TransformSummary } from '../schema/summaries.js'
-import type { StageContext } from './context.js'
+import { removeDeadScratch, type StageContext } from './context.js'
+import { makeScratchDir, removeScratchDir } from '../core/scratch-space.js'
 import { messageOf } from '../core/starline-error.js'
 import { recordingFailure } from './failure.js'
 import { LeaseLostError, StageAbortedError } from './errors.js'
@@ -28,6 +27,7 @@ export async function transform(ctx: StageContext): Promise<TransformSummary> {
 
 async function transformPending(ctx: StageContext): Promise<TransformSummary> {
   const started = Date.now()
+  await removeDeadScratch(ctx)
   const lease = await acquireLease(ctx.processed, 'transform', newRunId(), { ttlMs: ctx.leaseTtlMs })
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
   lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the transform lease; trying again', { error: messageOf(error) }) })
@@ -81,7 +81,7 @@ async function transformRun(
 ): Promise<{ summary: TransformedRun; stored: StoredManifest }> {
   const started = Date.now()
   await removeLeftovers(ctx, runId)
-  const scratch = await mkdtemp(join(ctx.scratchDir, `transform-${runId}-`))
+  const scratch = await makeScratchDir(ctx.scratchDir, `transform-${runId}`)
   try {
     const input = manifests.get(runId)!
     // Every object read is checked against its manifest first; only the tables whose
@@ -155,7 +155,7 @@ async function transformRun(
     if (await lease.isHeld().catch(() => false)) await removeLeftovers(ctx, runId).catch(() => {})
     throw error
   } finally {
-    await rm(scratch, { recursive: true, force: true })
+    await removeScratchDir(scratch)
   }
 }
 

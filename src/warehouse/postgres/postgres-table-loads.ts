@@ -4,9 +4,10 @@
  * STDIN, so memory stays flat whatever the files' size. Every table and the
  * ledger change in one transaction: a failure anywhere leaves all as they were.
  */
+import { makeScratchDir, removeScratchDir } from '../../core/scratch-space.js'
 import { randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -79,7 +80,7 @@ export class PostgresTableLoads implements TableLoads {
   }
 
   async load(schema: string, tables: readonly TableLoad[]): Promise<readonly TableLoadResult[]> {
-    const dir = await mkdtemp(join(this.#scratchDir ?? tmpdir(), 'starline-loader-'))
+    const dir = await makeScratchDir(this.#scratchDir ?? tmpdir(), 'starline-loader')
     const db = await openDuckDb({ scratchDir: dir, ...(this.#memoryLimit ? { memoryLimit: this.#memoryLimit } : {}) })
     try {
       await db.run("SET TimeZone = 'UTC'")
@@ -122,7 +123,7 @@ export class PostgresTableLoads implements TableLoads {
       )
     } finally {
       db.close()
-      await rm(dir, { recursive: true, force: true })
+      await removeScratchDir(dir)
     }
   }
 

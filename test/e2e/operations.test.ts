@@ -136,6 +136,11 @@ describe('a run whose last stage fails', () => {
     assert.equal(text.code, 75, text.stderr)
     assert.match(text.stdout, /^extract: .*\n(.|\n)*load: failed; the stages above committed what they report\n$/)
     assert.equal(text.stderr.trim().split('\n').length, 1, `one line: ${text.stderr}`)
+
+    // The detail under the failure is at debug level: the driver's code and words, no password.
+    const debug = await runCli(['run', '--log-level', 'debug'], down)
+    assert.match(debug.stderr, /stage failed.*ECONNREFUSED/)
+    assert.doesNotMatch(debug.stderr, /hunter2/)
   })
 })
 

@@ -51,8 +51,9 @@ export class ParquetToCsv {
     const select =
       recordIdBase === undefined
         ? `SELECT ${columns} FROM ${source}`
-        : `SELECT ${Math.trunc(recordIdBase)}::BIGINT + row_number() OVER (ORDER BY ${quoteIdentList(table.spec.appendOrder ?? [])}) AS record_id, ${columns} ` +
-          `FROM ${source} ORDER BY record_id`
+        : // The CSV is positional: the record id goes first, under no name a model column could also have.
+          `SELECT ${Math.trunc(recordIdBase)}::BIGINT + row_number() OVER (ORDER BY ${quoteIdentList(table.spec.appendOrder ?? [])}), ${columns} ` +
+          `FROM ${source} ORDER BY 1`
     await db.run(`COPY (${select}) TO ${quoteLiteral(out)} (FORMAT csv, HEADER false)`)
     return out
   }

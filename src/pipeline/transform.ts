@@ -94,7 +94,7 @@ async function transformRun(
         columns.set(table.table, table.columns)
         if (id !== runId && !withHistory.has(table.table)) continue
         const path = await verifiedLocalPath(ctx.ingestion, table, scratch, verified)
-        const file: SourceFile = { key: table.key, path, runId: id, columns: table.columns }
+        const file: SourceFile = { key: table.key, path, runId: id, columns: table.columns, sha256: table.sha256 }
         history.set(table.table, [...(history.get(table.table) ?? []), file])
       }
     }

@@ -14,6 +14,8 @@ import { quoteIdent, quoteLiteral } from '../sql/quote.js'
 export interface CsvFile {
   readonly path: string
   readonly columns: readonly ManifestColumn[]
+  /** Its content's SHA-256 (from its manifest): what its measured record length is remembered by. */
+  readonly sha256?: string
 }
 
 /** DuckDB's own record limit (`max_line_size`) and read buffer: files no longer than the limit keep them. */
@@ -59,6 +61,9 @@ export function readCsvAsText(files: readonly CsvFile[], options: CsvReadOptions
     `filename = ${quoteLiteral(options.fileColumn)}${sizes}${unreadable})`
   )
 }
+
+/** Run before a read that stores rejects: a read that rejects nothing leaves the tables of the one before. */
+export const CLEAR_REJECTS_SQL = [REJECTS.errors, REJECTS.scans].map((table) => `DROP TABLE IF EXISTS ${quoteIdent(table)}`)
 
 /** The records DuckDB set aside in the last read that stored them: where, and why (never the record itself). */
 export const UNREADABLE_RECORDS_SQL =
@@ -124,6 +129,35 @@ export async function longestRecordBytes(path: string): Promise<number> {
     offset += chunk.length
   }
   return Math.max(longest, offset - start)
+}
+
+/** Longest records already known, by file content: a file read again in a later run is not measured again. */
+const measured = new Map<string, number>()
+const MAX_REMEMBERED = 10_000
+
+/**
+ * The longest record of `file` if known (remembered, or measured because
+ * `measure` asks), else 0: DuckDB's default limit, and DuckDB reports a
+ * longer record as a reject (see needsLongerRecords).
+ */
+export async function knownLongestRecord(file: CsvFile, measure: boolean): Promise<number> {
+  const known = file.sha256 === undefined ? undefined : measured.get(file.sha256)
+  if (known !== undefined || !measure) return known ?? 0
+  const longest = await longestRecordBytes(file.path)
+  rememberLongestRecord(file, longest)
+  return longest
+}
+
+/** Remembers what a read found: the file's longest record, or that it fits DuckDB's default limit (0). */
+export function rememberLongestRecord(file: CsvFile, longest: number): void {
+  if (file.sha256 === undefined) return
+  if (measured.size >= MAX_REMEMBERED) measured.clear()
+  measured.set(file.sha256, longest <= DEFAULT_MAX_RECORD_BYTES ? 0 : longest)
+}
+
+/** Whether a read at DuckDB's default limit set records aside only for being longer than it. */
+export function needsLongerRecords(unreadable: readonly UnreadableRecord[]): boolean {
+  return unreadable.some((record) => record.error === 'LINE SIZE OVER MAXIMUM')
 }
 
 /** `base` with underscores put in front until it is none of `taken` (DuckDB compares names without case). */

@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Dataset, ModelSpec, RowCheck } from '../schema/dataset.js'
+import type { Dataset, ModelSpec } from '../schema/dataset.js'
 import type { ManifestColumn } from '../lake/manifest.js'
 import { quoteIdent, quoteIdentList, quoteLiteral } from '../sql/quote.js'
 import { openDuckDb, type DuckDb } from '../engines/duckdb/duckdb-engine.js'
@@ -22,16 +22,9 @@ import { driverMessage } from '../core/driver-message.js'
 import { ModelContractError, TransformError } from './errors.js'
 import { modelTriggers, relationsReadBy } from './model-inputs.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
-import { freeName, longestRecordBytes, readCsvAsText, UNREADABLE_RECORDS_SQL, unreadableReason, type UnreadableRecord } from './csv-reading.js'
+import { checkedRelation, createChecked, internalNames, writeQuarantine, type QuarantineOutput, type SourceFile } from './checked-rows.js'
 
-/** One CSV file of a source table, with the columns it was written with. */
-export interface SourceFile {
-  /** Its key in the ingestion zone (named in quarantine records). */
-  readonly key: string
-  readonly path: string
-  readonly runId: string
-  readonly columns: readonly ManifestColumn[]
-}
+export type { QuarantineOutput, SourceFile } from './checked-rows.js'
 
 export interface ModelRunInput {
   readonly runId: string
@@ -53,15 +46,6 @@ export interface ModelOutput {
   /** The Parquet file, when the model produced rows. */
   readonly path?: string
   readonly columns: readonly ManifestColumn[]
-}
-
-/** Rows of one source table that failed validation in this run. */
-export interface QuarantineOutput {
-  readonly table: string
-  readonly sourceKey: string
-  readonly rows: number
-  /** A CSV file: reason, source_key, then the row's columns as they arrived. */
-  readonly path: string
 }
 
 export interface ModelRunOutput {
@@ -162,8 +146,7 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
     const internal = internalNames([knownColumns, ...history.map((f) => f.columns), changed?.columns ?? []])
     if (changed) {
       const checked = quoteIdent(`_checked_${table.name}`)
-      await db.run(`CREATE OR REPLACE TABLE ${checked} AS ${await checkedRelation([changed], knownColumns, checks, internal, 'store')}`)
-      await setAsideUnreadable(db, checked, internal)
+      await createChecked(db, checked, changed, knownColumns, checks, internal)
       await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT ${names} FROM ${checked} WHERE len(${quoteIdent(internal.reasons)}) = 0`)
       const bad = await writeQuarantine(db, checked, table.name, changed, input.outputDir, internal)
       if (bad) quarantine.push(bad)
@@ -184,122 +167,8 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
   return quarantine
 }
 
-/**
- * Names the checked relation adds to a table's columns, chosen so that no
- * column of the table (in any of its files) has them: a source column named
- * `_reasons` pushes the name to `__reasons`.
- */
-interface InternalNames {
-  /** Which file a row came from. */
-  readonly file: string
-  /** The row as text, as it arrived. */
-  readonly raw: string
-  /** Why the row is bad; empty when it is good. */
-  readonly reasons: string
-  /** read_csv's own file name column, before it becomes `file`. */
-  readonly filename: string
-}
-
-function internalNames(columnLists: readonly (readonly ManifestColumn[])[]): InternalNames {
-  const taken = columnLists.flatMap((columns) => columns.map((c) => c.name))
-  return { file: freeName('_file', taken), raw: freeName('_raw', taken), reasons: freeName('_reasons', taken), filename: freeName('_filename', taken) }
-}
-
-/**
- * The files' rows with typed columns, plus the internal columns (which file,
- * the text as it arrived, why the row is bad). Files are read as text and
- * cast here, so one bad value fails one row, not the run. Types are those of
- * `columns` (the newest the lake knows). Records DuckDB cannot read at all
- * are stored as rejects ('store', for setAsideUnreadable) or skipped ('skip':
- * they were quarantined when their run was transformed).
- */
-async function checkedRelation(
-  files: readonly SourceFile[],
-  columns: readonly ManifestColumn[],
-  checks: readonly RowCheck[],
-  internal: InternalNames,
-  unreadable: 'store' | 'skip',
-): Promise<string> {
-  const reads = []
-  for (const group of groupByColumns(files)) {
-    const longestRecord = Math.max(...(await Promise.all(group.map((f) => longestRecordBytes(f.path)))))
-    reads.push(`SELECT * FROM ${readCsvAsText(group, { longestRecord, unreadable, fileColumn: internal.filename })}`)
-  }
-  const raw = reads.join(' UNION ALL BY NAME ')
-  const [file, rawRow, reasonsColumn] = [quoteIdent(internal.file), quoteIdent(internal.raw), quoteIdent(internal.reasons)]
-  const typed = columns.map((c) => {
-    const type = duckdbTypeForPostgres(c.type)
-    return type === 'VARCHAR' ? quoteIdent(c.name) : `TRY_CAST(${quoteIdent(c.name)} AS ${type}) AS ${quoteIdent(c.name)}`
-  })
-  const reasons = [
-    ...columns.map((c) => {
-      const type = duckdbTypeForPostgres(c.type)
-      const name = quoteIdent(c.name)
-      const badType =
-        type === 'VARCHAR' ? undefined : `WHEN ${rawRow}.${name} IS NOT NULL AND ${name} IS NULL THEN ${quoteLiteral(`${c.name} is not a valid ${c.type}: `)} || ${rawRow}.${name}`
-      const missing = c.nullable ? undefined : `WHEN ${rawRow}.${name} IS NULL THEN ${quoteLiteral(`${c.name} is null`)}`
-      // PostgreSQL's and DuckDB's 'infinity' casts, but no calendar holds it: it fails its row, not the run.
-      const infinite = /^(DATE|TIMESTAMP|TIMESTAMPTZ)$/.test(type) ? `WHEN isinf(${name}) THEN ${quoteLiteral(`${c.name} is not a finite ${c.type}`)}` : undefined
-      // PostgreSQL text never holds NUL, and no warehouse takes it: a file that does was not written by the source.
-      const nul = type === 'VARCHAR' ? `WHEN contains(${name}, chr(0)) THEN ${quoteLiteral(`${c.name} holds a NUL character`)}` : undefined
-      const cases = [missing, badType, infinite, nul].filter(Boolean)
-      return cases.length > 0 ? `CASE ${cases.join(' ')} END` : undefined
-    }),
-    ...checks.map((check) => `CASE WHEN (${check.failsWhen}) THEN ${quoteLiteral(check.reason)} END`),
-  ].filter((r): r is string => r !== undefined)
-  // The text of a row is kept only when the row is bad (for its quarantine record): good rows
-  // would otherwise be held twice.
-  return (
-    `SELECT * EXCLUDE (${rawRow}), CASE WHEN len(${reasonsColumn}) > 0 THEN ${rawRow} END AS ${rawRow} FROM (` +
-    `SELECT *, list_filter([${reasons.join(', ')}]::VARCHAR[], r -> r IS NOT NULL) AS ${reasonsColumn} FROM (` +
-    `SELECT ${typed.join(', ')}, raw.${quoteIdent(internal.filename)} AS ${file}, raw AS ${rawRow} FROM (${raw}) raw))`
-  )
-}
-
-/**
- * Records of the last read that DuckDB could not read become rows of the
- * checked table with only a reason (their values stay in the ingestion
- * file, which the reason points into), so they are quarantined like any bad row.
- */
-async function setAsideUnreadable(db: DuckDb, checked: string, internal: InternalNames): Promise<void> {
-  const unreadable = await db.all<UnreadableRecord>(UNREADABLE_RECORDS_SQL)
-  for (const record of unreadable) {
-    await db.run(`INSERT INTO ${checked} (${quoteIdent(internal.file)}, ${quoteIdent(internal.reasons)}) VALUES ($1, [$2])`, [record.file, unreadableReason(record)])
-  }
-}
-
-/** Writes the run's bad rows of one table to a CSV file; undefined when every row passed. */
-async function writeQuarantine(
-  db: DuckDb,
-  checked: string,
-  table: string,
-  file: SourceFile,
-  outputDir: string,
-  internal: InternalNames,
-): Promise<QuarantineOutput | undefined> {
-  const [rawRow, reasons] = [quoteIdent(internal.raw), quoteIdent(internal.reasons)]
-  const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*)::varchar AS rows FROM ${checked} WHERE len(${reasons}) > 0`)) as [{ rows: string }]
-  if (Number(rows) === 0) return undefined
-  const path = join(outputDir, `_quarantine_${table}.csv`)
-  const rawColumns = file.columns.map((c) => `${rawRow}.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`).join(', ')
-  await db.run(
-    `COPY (SELECT array_to_string(${reasons}, '; ') AS reason, ${quoteLiteral(file.key)} AS source_key, ${rawColumns} ` +
-      `FROM ${checked} WHERE len(${reasons}) > 0) TO ${quoteLiteral(path)} (FORMAT csv, HEADER true)`,
-  )
-  return { table, sourceKey: file.key, rows: Number(rows), path }
-}
-
 function emptyRelation(columns: readonly ManifestColumn[]): string {
   return `SELECT ${columns.map((c) => `CAST(NULL AS ${duckdbTypeForPostgres(c.type)}) AS ${quoteIdent(c.name)}`).join(', ')}`
-}
-
-function groupByColumns(files: readonly SourceFile[]): SourceFile[][] {
-  const groups = new Map<string, SourceFile[]>()
-  for (const file of files) {
-    const signature = JSON.stringify(file.columns.map((c) => [c.name, c.type]))
-    groups.set(signature, [...(groups.get(signature) ?? []), file])
-  }
-  return [...groups.values()]
 }
 
 function contractColumnsDdl(model: ModelSpec): string {

@@ -89,6 +89,31 @@ describe('runModels with hostile CSV records', () => {
     )
   })
 
+  it('sets aside only the unreadable records of the table they are in, when a run has several tables', async () => {
+    const currencyColumns = [
+      { name: 'currency_id', type: 'integer', nullable: false },
+      { name: 'currency_code', type: 'character varying(3)', nullable: false },
+      { name: 'created_at', type: TS, nullable: false },
+      { name: 'last_updated', type: TS, nullable: false },
+    ]
+    const designPath = join(dir, 'design-two-tables.csv')
+    writeFileSync(designPath, Buffer.concat([Buffer.from(`${DESIGN_COLUMNS.map((c) => c.name).join(',')}\n`), designRow(1, 'ok')]))
+    const currencyPath = join(dir, 'currency-two-tables.csv')
+    writeFileSync(currencyPath, `currency_id,currency_code,created_at,last_updated\n1,GBP,${STAMP},${STAMP}\n2,too-few\n`)
+    const runId = '20241119T090000000Z'
+    const design: SourceFile = { key: 'ingestion/design/two.csv', path: designPath, runId, columns: DESIGN_COLUMNS }
+    const currency: SourceFile = { key: 'ingestion/currency/two.csv', path: currencyPath, runId, columns: currencyColumns }
+    const output = await runModels(TOTESYS, {
+      runId,
+      changed: new Map([['design', design], ['currency', currency]]),
+      history: new Map([['design', [design]], ['currency', [currency]]]),
+      columns: new Map([['design', DESIGN_COLUMNS], ['currency', currencyColumns]]),
+      outputDir: mkdtempSync(join(dir, 'two-tables-out-')),
+    })
+    assert.deepEqual(output.quarantine.map((q) => [q.table, q.rows]), [['currency', 1]])
+    assert.deepEqual(output.models.filter((m) => ['dim_design', 'dim_currency'].includes(m.model.table.name)).map((m) => [m.model.table.name, m.rows]), [['dim_currency', 1], ['dim_design', 1]])
+  })
+
   it('reads a record longer than DuckDB\'s default 2 MB limit whole, newlines inside its quotes included', async () => {
     const long = `"${'line of a long description, with a comma\n'.repeat(80_000)}"`
     const { rows, quarantined } = await runDesign('long', Buffer.concat([designRow(1, 'short'), designRow(2, long), designRow(3, 'after')]))

@@ -18,8 +18,8 @@ export interface CsvFile {
   readonly sha256?: string
 }
 
-/** DuckDB's own record limit (`max_line_size`) and read buffer: files no longer than the limit keep them. */
-const DEFAULT_MAX_RECORD_BYTES = 2 * 1024 * 1024
+/** DuckDB's own record limit (`max_line_size`, 2 000 000 bytes) and read buffer (16 times it): files no longer than the limit keep them. */
+const DEFAULT_MAX_RECORD_BYTES = 2_000_000
 const DEFAULT_BUFFER_BYTES = 16 * DEFAULT_MAX_RECORD_BYTES
 /**
  * The longest record read: PostgreSQL caps one value at 1 GB, and DuckDB

@@ -122,6 +122,13 @@ describe('runModels with hostile CSV records', () => {
     assert.equal(rows[1]!.design_name, long.slice(1, -1))
   })
 
+  it('reads a record just past DuckDB\'s limit of 2 000 000 bytes, though shorter than 2 MiB', async () => {
+    const name = 'n'.repeat(2_050_000)
+    const { rows, quarantined } = await runDesign('just-long', Buffer.concat([designRow(1, name), designRow(2, 'after')]))
+    assert.equal(quarantined, 0)
+    assert.deepEqual(rows.map((r) => [r.design_id, r.design_name.length]), [[1, 2_050_000], [2, 5]])
+  })
+
   it('reads source columns named like the columns the transform adds', async () => {
     const extra = ['_file', '_raw', '_reasons', '_filename', 'filename', '__reasons'].map((name) => ({ name, type: 'text', nullable: true }))
     const values = Buffer.from(',a,b,c,d,e,f\n')

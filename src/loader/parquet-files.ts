@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
-import { messageOf } from '../core/starline-error.js'
+import { driverMessage } from '../core/driver-message.js'
 import { openDuckDb, type DuckDb } from '../engines/duckdb/duckdb-engine.js'
 import { readParquetSql } from '../engines/duckdb/parquet-select.js'
 import type { ObjectStore } from '../lake/object-store.js'
@@ -139,7 +139,7 @@ async function checkColumns(table: LoaderTable, url: string, path: string, optio
   try {
     described = await options.db.all(`DESCRIBE SELECT * FROM ${readParquetSql([path])}`)
   } catch (error) {
-    throw new LoaderDataError(`Table "${table.name}": cannot read ${url} as Parquet: ${messageOf(error)}.`, {
+    throw new LoaderDataError(`Table "${table.name}": cannot read ${url} as Parquet: ${driverMessage(error)}.`, {
       cause: error,
       context: { table: table.name, file: url },
     })

@@ -3,6 +3,7 @@
  * log, and a signal to stop early. Stages return summaries; they never print.
  */
 import { NO_RETRY, withRetry, type RetryPolicy } from '../core/retry.js'
+import { removeDeadScratchDirs } from '../core/scratch-space.js'
 import type { Dataset } from '../schema/dataset.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import type { Logger } from '../observe/logger.js'
@@ -26,6 +27,15 @@ export interface StageContext {
   readonly progress?: Progress
 }
 
+/**
+ * Removes what killed runs left in the scratch directory (never a live
+ * run's: see core/scratch-space.ts). Stages call it as they start, so
+ * leftovers do not pile up until the disk is full.
+ */
+export async function removeDeadScratch(ctx: StageContext): Promise<void> {
+  const removed = await removeDeadScratchDirs(ctx.scratchDir)
+  if (removed.length > 0) ctx.logger.info('removed scratch files left by runs that were killed', { directories: removed.length, scratchDir: ctx.scratchDir })
+}
 
 /**
  * Runs a step that is safe to repeat, retrying transient failures under the

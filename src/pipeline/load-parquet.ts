@@ -9,9 +9,8 @@
  * The CLI and the Lambda handler both call `loadParquet`, and answer with
  * `loaderAnswer`'s `{statusCode, body}`.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { makeScratchDir, removeDeadScratchDirs, removeScratchDir } from '../core/scratch-space.js'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { messageOf, StarlineError } from '../core/starline-error.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import { LoaderDataError, LoaderSpecError } from '../loader/errors.js'
@@ -63,7 +62,9 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
     throw new LoaderSpecError(`The loader spec has no table ${unknown.map((u) => `"${u}"`).join(', ')}. Check the table names.`)
   }
   assertNamesFit(spec.schema, selected, options.tableLoads.capabilities.maxIdentifierBytes)
-  const dir = await mkdtemp(join(options.scratchDir ?? tmpdir(), 'starline-parquet-'))
+  const scratchRoot = options.scratchDir ?? tmpdir()
+  await removeDeadScratchDirs(scratchRoot)
+  const dir = await makeScratchDir(scratchRoot, 'starline-parquet')
   const inspector = await openParquetInspector({ scratchDir: dir, ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}) })
   try {
     // Check everything before anything changes: a bad file in the last table must not leave the first one loaded.
@@ -95,7 +96,7 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
     return { schema: spec.schema, tables }
   } finally {
     inspector.close()
-    await rm(dir, { recursive: true, force: true })
+    await removeScratchDir(dir)
   }
 }
 

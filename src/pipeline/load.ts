@@ -2,8 +2,7 @@
  * Load: every processed run the warehouse's ledger lacks is loaded, in run
  * order, each in one transaction with its ledger row (see Warehouse.loadRun).
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { makeScratchDir, removeScratchDir } from '../core/scratch-space.js'
 import { IntegrityError } from '../lake/errors.js'
 import { checkChain, verifiedLocalPath } from '../lake/integrity.js'
 import { listRunIds, listRunIdsFrom, readManifest } from '../lake/manifest.js'
@@ -12,7 +11,7 @@ import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
 import type { LoadedRun, LoadedTable, LoadSummary } from '../schema/summaries.js'
 import { WarehouseDriftError } from '../warehouse/drift.js'
 import type { LedgerRow, Warehouse } from '../warehouse/warehouse.js'
-import { retryStep, type StageContext } from './context.js'
+import { removeDeadScratch, retryStep, type StageContext } from './context.js'
 import { recordingFailure } from './failure.js'
 import { PipelineError, StageAbortedError } from './errors.js'
 
@@ -28,6 +27,7 @@ export async function load(ctx: StageContext, options: LoadOptions): Promise<Loa
 
 async function loadPending(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
   const started = Date.now()
+  await removeDeadScratch(ctx)
   const specs = ctx.dataset.models.map((m) => m.table)
   // Before anything is created or written: a dropped table must not come back empty, deleted facts must not free their ids.
   const drift = await retryStep(ctx, 'check the warehouse against its ledger', () => options.warehouse.checkAgainstLedger(options.schema, specs))
@@ -87,7 +87,7 @@ async function loadRun(
   checkChain(stored, earlier, ctx.processed.root)
   const { manifest, sha256 } = stored
   const byName = new Map(manifest.tables.map((t) => [t.table, t]))
-  const scratch = await mkdtemp(join(ctx.scratchDir, `load-${runId}-`))
+  const scratch = await makeScratchDir(ctx.scratchDir, `load-${runId}`)
   try {
     const tables = []
     // Parents before children: dimensions (and dim_date) before the facts that reference them.
@@ -131,6 +131,6 @@ async function loadRun(
     ctx.logger.info(result.status === 'loaded' ? 'load run committed' : 'load run was already in the ledger', { runId, rows })
     return { summary: { runId, tables: result.tables, rows, durationMs: Date.now() - started }, sha256 }
   } finally {
-    await rm(scratch, { recursive: true, force: true })
+    await removeScratchDir(scratch)
   }
 }

@@ -7,8 +7,6 @@
  * leftovers are known without listing, and removed before the run is redone.
  */
 import { createReadStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import { dataKey, quarantineKey, stateKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
 import { IntegrityError } from '../lake/errors.js'
@@ -16,7 +14,8 @@ import { listRunIdsFrom, newestRunId, readManifest, writeManifest, type Manifest
 import { runModels, tablesReadWithHistory } from '../transform/model-runner.js'
 import { TransformHistory } from '../transform/transform-history.js'
 import type { TransformedRun, TransformSummary } from '../schema/summaries.js'
-import type { StageContext } from './context.js'
+import { removeDeadScratch, type StageContext } from './context.js'
+import { makeScratchDir, removeScratchDir } from '../core/scratch-space.js'
 import { messageOf } from '../core/starline-error.js'
 import { recordingFailure } from './failure.js'
 import { LeaseLostError, StageAbortedError } from './errors.js'
@@ -38,6 +37,7 @@ export async function transform(ctx: StageContext, options: TransformOptions = {
 
 async function transformPending(ctx: StageContext, options: TransformOptions): Promise<TransformSummary> {
   const started = Date.now()
+  await removeDeadScratch(ctx)
   const lease = await acquireLease(ctx.processed, 'transform', newRunId(), { ttlMs: ctx.leaseTtlMs })
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
   lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the transform lease; trying again', { error: messageOf(error) }) })
@@ -87,7 +87,7 @@ async function transformRun(
   const started = Date.now()
   const runId = input.manifest.runId
   await removeLeftovers(ctx, runId)
-  const scratch = await mkdtemp(join(ctx.scratchDir, `transform-${runId}-`))
+  const scratch = await makeScratchDir(ctx.scratchDir, `transform-${runId}`)
   try {
     // Every object read is checked against its manifest (or the state that recorded it) first.
     const inputs = await history.inputsFor(input, scratch, verified)
@@ -146,7 +146,7 @@ async function transformRun(
     if (await lease.isHeld().catch(() => false)) await removeLeftovers(ctx, runId).catch(() => {})
     throw error
   } finally {
-    await rm(scratch, { recursive: true, force: true })
+    await removeScratchDir(scratch)
   }
 }
 

@@ -24,6 +24,8 @@ export interface CycleSetup {
   readonly acceptSchemaChange?: boolean
   /** Continuous mode: alerts go to stderr when no sink is set. */
   readonly continuous?: boolean
+  /** Told of each stage that finished (its work is committed), so a later stage's failure cannot hide it. */
+  readonly onStageDone?: (summary: ExtractSummary | TransformSummary | LoadSummary) => void
 }
 
 type Stage = 'extract' | 'transform' | 'load'
@@ -56,6 +58,7 @@ async function observedStage(setup: CycleSetup, stage: Stage, outcomes: StageOut
   try {
     const summary = await runStage(setup, stage)
     outcomes.push({ stage })
+    setup.onStageDone?.(summary)
     return summary
   } catch (error) {
     // A stop asked for (Ctrl-C, SIGTERM) is not a failure, and bad usage is reported by the exit status: nothing to alert.

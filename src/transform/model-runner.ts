@@ -13,23 +13,19 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Dataset, ModelSpec, RowCheck } from '../schema/dataset.js'
+import type { Dataset, ModelSpec } from '../schema/dataset.js'
 import type { ManifestColumn } from '../lake/manifest.js'
 import { quoteIdent, quoteIdentList, quoteLiteral } from '../sql/quote.js'
 import { openDuckDb, type DuckDb } from '../engines/duckdb/duckdb-engine.js'
-import { messageOf } from '../core/starline-error.js'
+import { messageOf, StarlineError } from '../core/starline-error.js'
+import { driverMessage } from '../core/driver-message.js'
 import { ModelContractError, TransformError } from './errors.js'
 import { modelTriggers, relationsReadBy } from './model-inputs.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
+import { checkedRelation, createChecked, internalNames, writeQuarantine, type QuarantineOutput, type SourceFile } from './checked-rows.js'
+import { freeName } from './csv-reading.js'
 
-/** One CSV file of a source table, with the columns it was written with. */
-export interface SourceFile {
-  /** Its key in the ingestion zone (named in quarantine records). */
-  readonly key: string
-  readonly path: string
-  readonly runId: string
-  readonly columns: readonly ManifestColumn[]
-}
+export type { QuarantineOutput, SourceFile } from './checked-rows.js'
 
 export interface ModelRunInput {
   readonly runId: string
@@ -57,15 +53,6 @@ export interface ModelOutput {
   readonly columns: readonly ManifestColumn[]
 }
 
-/** Rows of one source table that failed validation in this run. */
-export interface QuarantineOutput {
-  readonly table: string
-  readonly sourceKey: string
-  readonly rows: number
-  /** A CSV file: reason, source_key, then the row's columns as they arrived. */
-  readonly path: string
-}
-
 export interface ModelRunOutput {
   readonly models: readonly ModelOutput[]
   readonly quarantine: readonly QuarantineOutput[]
@@ -78,6 +65,17 @@ export async function runModels(dataset: Dataset, input: ModelRunInput): Promise
   const db = await openDuckDb({ scratchDir: input.outputDir, ...(input.memoryLimit ? { memoryLimit: input.memoryLimit } : {}) })
   try {
     return await runModelsIn(db, dataset, input)
+  } catch (error) {
+    if (error instanceof StarlineError) throw error
+    // DuckDB's own words can quote the data it read: driverMessage keeps them to what and where.
+    const resources = /^(Out of Memory|IO) Error/.test(messageOf(error))
+    throw new TransformError(
+      `Transforming run ${input.runId} failed in DuckDB: ${driverMessage(error)}. ` +
+        (resources
+          ? 'Free space in STARLINE_SCRATCH_DIR or raise STARLINE_DUCKDB_MEMORY, then run again.'
+          : 'Nothing of the run was published; report this with the run id.'),
+      { cause: error, retryable: resources, context: { runId: input.runId } },
+    )
   } finally {
     db.close()
   }
@@ -101,7 +99,7 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
         await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} AS ${stripTrailingSemicolon(sql.get(name) ?? '')}`)
       } catch (error) {
         throw new TransformError(
-          `Model "${name}" failed on run ${input.runId}: ${messageOf(error)}. ` +
+          `Model "${name}" failed on run ${input.runId}: ${driverMessage(error)}. ` +
             `Fix ${fileName(model)} (after a source schema change, the columns it reads may be gone).`,
           { cause: error, context: { model: name, runId: input.runId } },
         )
@@ -164,11 +162,12 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
     const checks = dataset.checks[table.name] ?? []
     const names = quoteIdentList(knownColumns.map((c) => c.name))
     const view = quoteIdent(table.name)
+    const internal = internalNames([knownColumns, ...history.map((f) => f.columns), changed?.columns ?? []])
     if (changed) {
       const checked = quoteIdent(`_checked_${table.name}`)
-      await db.run(`CREATE OR REPLACE TABLE ${checked} AS ${checkedRelation([changed], knownColumns, checks)}`)
-      await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT ${names} FROM ${checked} WHERE len(_reasons) = 0`)
-      const bad = await writeQuarantine(db, checked, table.name, changed, input.outputDir)
+      await createChecked(db, checked, changed, knownColumns, checks, internal)
+      await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT ${names} FROM ${checked} WHERE len(${quoteIdent(internal.reasons)}) = 0`)
+      const bad = await writeQuarantine(db, checked, table.name, changed, input.outputDir, internal)
       if (bad) quarantine.push(bad)
     } else {
       await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM (${emptyRelation(knownColumns)}) WHERE false`)
@@ -178,14 +177,19 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
     if (!relationsReadBy(allSql, [currentName]).has(currentName)) continue
     // Rows that failed validation (when they arrived) stay out of the current state too.
     const snapshot = input.snapshots?.get(table.name)
-    const order = `${quoteIdent(table.watermarkColumn)} DESC, ${snapshot === undefined ? '' : '_after_snapshot DESC, '}_file DESC`
-    const checked = history.length === 0 ? undefined : `SELECT ${names}, _file FROM (${checkedRelation(history, knownColumns, checks)}) WHERE len(_reasons) = 0`
+    const file = quoteIdent(internal.file)
+    const afterSnapshot = quoteIdent(freeName('_after_snapshot', knownColumns.map((c) => c.name)))
+    const order = `${quoteIdent(table.watermarkColumn)} DESC, ${snapshot === undefined ? '' : `${afterSnapshot} DESC, `}${file} DESC`
+    const checked =
+      history.length === 0
+        ? undefined
+        : `SELECT ${names}, ${file} FROM (${await checkedRelation(history, knownColumns, checks, internal, 'skip')}) WHERE len(${quoteIdent(internal.reasons)}) = 0`
     // A snapshot holds the current rows up to an earlier run: any later file's row of the same key and watermark wins.
     const rows =
       snapshot === undefined
-        ? (checked ?? `SELECT *, '' AS _file FROM (${emptyRelation(knownColumns)}) WHERE false`)
-        : `SELECT ${names}, false AS _after_snapshot, '' AS _file FROM read_parquet(${quoteLiteral(snapshot)})` +
-          (checked === undefined ? '' : ` UNION ALL SELECT ${names}, true, _file FROM (${checked})`)
+        ? (checked ?? `SELECT *, '' AS ${file} FROM (${emptyRelation(knownColumns)}) WHERE false`)
+        : `SELECT ${names}, false AS ${afterSnapshot}, '' AS ${file} FROM read_parquet(${quoteLiteral(snapshot)})` +
+          (checked === undefined ? '' : ` UNION ALL SELECT ${names}, true, ${file} FROM (${checked})`)
     await db.run(
       `CREATE OR REPLACE VIEW ${quoteIdent(currentName)} AS ` +
         `SELECT ${names} FROM (${rows}) QUALIFY row_number() OVER (PARTITION BY ${quoteIdent(table.primaryKey)} ORDER BY ${order}) = 1`,
@@ -194,81 +198,8 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
   return quarantine
 }
 
-/**
- * The files' rows with typed columns, `_file` (which file), `_raw` (the text
- * as it arrived) and `_reasons` (why the row is bad; empty when it is good).
- * Files are read as text and cast here, so one bad value fails one row, not
- * the run. Types are those of `columns` (the newest the lake knows).
- */
-function checkedRelation(files: readonly SourceFile[], columns: readonly ManifestColumn[], checks: readonly RowCheck[]): string {
-  const raw = groupByColumns(files)
-    .map((group) => `SELECT * FROM ${readCsvAsText(group)}`)
-    .join(' UNION ALL BY NAME ')
-  const typed = columns.map((c) => {
-    const type = duckdbTypeForPostgres(c.type)
-    return type === 'VARCHAR' ? quoteIdent(c.name) : `TRY_CAST(${quoteIdent(c.name)} AS ${type}) AS ${quoteIdent(c.name)}`
-  })
-  const reasons = [
-    ...columns.map((c) => {
-      const type = duckdbTypeForPostgres(c.type)
-      const name = quoteIdent(c.name)
-      const badType =
-        type === 'VARCHAR' ? undefined : `WHEN _raw.${name} IS NOT NULL AND ${name} IS NULL THEN ${quoteLiteral(`${c.name} is not a valid ${c.type}: `)} || _raw.${name}`
-      const missing = c.nullable ? undefined : `WHEN _raw.${name} IS NULL THEN ${quoteLiteral(`${c.name} is null`)}`
-      // PostgreSQL's and DuckDB's 'infinity' casts, but no calendar holds it: it fails its row, not the run.
-      const infinite = /^(DATE|TIMESTAMP|TIMESTAMPTZ)$/.test(type) ? `WHEN isinf(${name}) THEN ${quoteLiteral(`${c.name} is not a finite ${c.type}`)}` : undefined
-      const cases = [missing, badType, infinite].filter(Boolean)
-      return cases.length > 0 ? `CASE ${cases.join(' ')} END` : undefined
-    }),
-    ...checks.map((check) => `CASE WHEN (${check.failsWhen}) THEN ${quoteLiteral(check.reason)} END`),
-  ].filter((r): r is string => r !== undefined)
-  // The text of a row is kept only when the row is bad (for its quarantine record): good rows
-  // would otherwise be held twice.
-  return (
-    `SELECT * EXCLUDE (_raw), CASE WHEN len(_reasons) > 0 THEN _raw END AS _raw FROM (` +
-    `SELECT *, list_filter([${reasons.join(', ')}]::VARCHAR[], r -> r IS NOT NULL) AS _reasons FROM (` +
-    `SELECT ${typed.join(', ')}, raw.filename AS _file, raw AS _raw FROM (${raw}) raw))`
-  )
-}
-
-/** Writes the run's bad rows of one table to a CSV file; undefined when every row passed. */
-async function writeQuarantine(db: DuckDb, checked: string, table: string, file: SourceFile, outputDir: string): Promise<QuarantineOutput | undefined> {
-  const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*)::varchar AS rows FROM ${checked} WHERE len(_reasons) > 0`)) as [{ rows: string }]
-  if (Number(rows) === 0) return undefined
-  const path = join(outputDir, `_quarantine_${table}.csv`)
-  const rawColumns = file.columns.map((c) => `_raw.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`).join(', ')
-  await db.run(
-    `COPY (SELECT array_to_string(_reasons, '; ') AS reason, ${quoteLiteral(file.key)} AS source_key, ${rawColumns} ` +
-      `FROM ${checked} WHERE len(_reasons) > 0) TO ${quoteLiteral(path)} (FORMAT csv, HEADER true)`,
-  )
-  return { table, sourceKey: file.key, rows: Number(rows), path }
-}
-
-/**
- * read_csv over files that share one column list, every column as text, with
- * PostgreSQL's CSV conventions: an unquoted empty field is NULL, a quoted
- * empty field ("") is the empty string.
- */
-function readCsvAsText(files: readonly SourceFile[]): string {
-  const columns = files[0]!.columns.map((c) => `${quoteLiteral(c.name)}: 'VARCHAR'`).join(', ')
-  const paths = files.map((f) => quoteLiteral(f.path)).join(', ')
-  return (
-    `read_csv([${paths}], header = true, auto_detect = false, columns = {${columns}}, ` +
-    `delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, null_padding = false, filename = true)`
-  )
-}
-
 function emptyRelation(columns: readonly ManifestColumn[]): string {
   return `SELECT ${columns.map((c) => `CAST(NULL AS ${duckdbTypeForPostgres(c.type)}) AS ${quoteIdent(c.name)}`).join(', ')}`
-}
-
-function groupByColumns(files: readonly SourceFile[]): SourceFile[][] {
-  const groups = new Map<string, SourceFile[]>()
-  for (const file of files) {
-    const signature = JSON.stringify(file.columns.map((c) => [c.name, c.type]))
-    groups.set(signature, [...(groups.get(signature) ?? []), file])
-  }
-  return [...groups.values()]
 }
 
 function contractColumnsDdl(model: ModelSpec): string {

@@ -95,6 +95,7 @@ export class TransformHistory {
       path: await verifiedLocalPath(store, file, scratch, verified),
       runId: file.runId,
       columns: file.columns,
+      sha256: file.sha256,
     })
     const history = new Map<string, SourceFile[]>()
     const snapshots = new Map<string, string>()

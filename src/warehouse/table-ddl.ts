@@ -8,6 +8,13 @@ import { currentViewName, heldTableName, inDependencyOrder, tableColumns, type C
 import { qualify, quoteIdent } from '../sql/quote.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from './warehouse.js'
 
+/**
+ * The stage column that carries, for a fact row released from its held
+ * table, the run that first held it. Names starting `_starline_` are the
+ * pipeline's own (like its tables), so no model column takes it.
+ */
+export const HELD_SINCE_COLUMN = '_starline_held_since'
+
 /** The engine's type for a column of `spec` (a fact's record id may get its own). */
 export type ColumnTypeOf = (column: ColumnSpec, spec: TableSpec) => string
 

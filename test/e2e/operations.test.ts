@@ -116,6 +116,34 @@ describe('alerts from the command line', () => {
   })
 })
 
+describe('a run whose last stage fails', () => {
+  it('prints what extract and transform committed and the failure, as JSON and as text, and exits non-zero', async () => {
+    const pipeline = await fixture.pipeline({ scale: 0.05 })
+    const down = cliEnv(pipeline, { STARLINE_WAREHOUSE_URL: UNREACHABLE, STARLINE_RETRIES: '0' })
+    const result = await runCli(['run', '--json'], down)
+    assert.equal(result.code, 75, result.stderr)
+    const summary = JSON.parse(result.stdout) as { extract: { runId: string }; transform: { runs: { runId: string }[] }; load?: unknown; failed: Record<string, unknown> }
+    assert.deepEqual(summary.transform.runs.map((r) => r.runId), [summary.extract.runId])
+    assert.equal(summary.load, undefined)
+    assert.equal(summary.failed.stage, 'load')
+    assert.equal(summary.failed.retryable, true)
+    assert.match(String(summary.failed.error), /STARLINE_WAREHOUSE_URL/)
+    assert.doesNotMatch(result.stdout + result.stderr, /hunter2/)
+    const processed = await listAll(pipeline.ctx.processed, '')
+    assert.ok(processed.some((o) => o.key.includes(summary.extract.runId)), 'the transformed run is in the lake')
+
+    const text = await runCli(['run'], down)
+    assert.equal(text.code, 75, text.stderr)
+    assert.match(text.stdout, /^extract: .*\n(.|\n)*load: failed; the stages above committed what they report\n$/)
+    assert.equal(text.stderr.trim().split('\n').length, 1, `one line: ${text.stderr}`)
+
+    // The detail under the failure is at debug level: the driver's code and words, no password.
+    const debug = await runCli(['run', '--log-level', 'debug'], down)
+    assert.match(debug.stderr, /stage failed.*ECONNREFUSED/)
+    assert.doesNotMatch(debug.stderr, /hunter2/)
+  })
+})
+
 describe('starline status', () => {
   let pipeline: Pipeline
 

@@ -8,6 +8,8 @@ import { createLogger, logFormatFor } from '../../observe/logger.js'
 import { createProgress } from '../../observe/progress.js'
 import { formatExtract, formatLoad, formatRun, formatTransform } from '../../observe/summary-text.js'
 import type { ExtractSummary, LoadSummary, TransformSummary } from '../../schema/summaries.js'
+import { isRetryable } from '../../core/retry.js'
+import { messageOf } from '../../core/starline-error.js'
 import { observedCycle, observedSingleStage } from '../observed-cycle.js'
 import { openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
 
@@ -38,8 +40,15 @@ export async function pipelineCommand(
   try {
     const setup = { config, ctx, acceptSchemaChange: flags.acceptSchemaChange, ...(warehouse ? { warehouse } : {}) }
     if (command === 'run') {
-      const summary = await observedCycle(setup)
-      return print(formatRun(summary), summary)
+      const done: StageSummary[] = []
+      try {
+        const summary = await observedCycle({ ...setup, onStageDone: (stage) => done.push(stage) })
+        return print(formatRun(summary), summary)
+      } catch (error) {
+        // What the earlier stages committed stays: a late failure must not hide it (the error itself is reported by the caller).
+        if (done.length > 0) print(formatPartialRun(done), partialRunSummary(done, error))
+        throw error
+      }
     }
     const summary = await observedSingleStage(setup, command)
     if (command === 'extract') return print(formatExtract(summary as ExtractSummary), summary)
@@ -48,4 +57,28 @@ export async function pipelineCommand(
   } finally {
     await warehouse?.close()
   }
+}
+
+type StageSummary = ExtractSummary | TransformSummary | LoadSummary
+
+const STAGES = ['extract', 'transform', 'load'] as const
+
+/** The stage of a cycle that failed: the first that did not finish. */
+function failedStage(done: readonly StageSummary[]): string {
+  return STAGES.find((stage) => !done.some((s) => s.stage === stage)) ?? 'load'
+}
+
+/** `run --json` after a late failure: each finished stage's summary, then the failure. */
+function partialRunSummary(done: readonly StageSummary[], error: unknown): Record<string, unknown> {
+  return {
+    ...Object.fromEntries(done.map((summary) => [summary.stage, summary])),
+    failed: { stage: failedStage(done), error: messageOf(error).replace(/\s*\n\s*/g, ' '), retryable: isRetryable(error) },
+  }
+}
+
+function formatPartialRun(done: readonly StageSummary[]): string {
+  const parts = done.map((summary) =>
+    summary.stage === 'extract' ? formatExtract(summary) : summary.stage === 'transform' ? formatTransform(summary) : formatLoad(summary),
+  )
+  return [...parts, `${failedStage(done)}: failed; the stages above committed what they report`].join('\n')
 }

@@ -293,12 +293,12 @@ async function readWindowEnd(
     .map((t, i) => `SELECT $${i + 3}::text AS t, max(${quoteIdent(t.watermarkColumn)})::timestamp(3) AS v FROM ${qualify(options.schema, t.name)}`)
     .join(' UNION ALL ')
   const result = await client.query<{ to: string | null; newest: string | null; ahead: string[] | null }>(
-    `WITH per_table AS (${perTable}), newest AS (SELECT max(v) AS v FROM per_table)
+    `WITH per_table AS (${perTable}), newest AS (SELECT max(v) AS v FROM per_table), ${REPEATED_HOUR_CTES}
      SELECT to_char(date_trunc('milliseconds', LEAST((SELECT v FROM newest),
                     localtimestamp - make_interval(secs => $1::double precision / 1000),
-                    $2::timestamp)), 'YYYY-MM-DD HH24:MI:SS.MS') AS to,
+                    $2::timestamp, (SELECT cap FROM repeated_hour))), 'YYYY-MM-DD HH24:MI:SS.MS') AS to,
             to_char((SELECT v FROM newest), 'YYYY-MM-DD HH24:MI:SS.MS') AS newest,
-            (SELECT array_agg(t) FROM per_table WHERE v > localtimestamp) AS ahead`,
+            (SELECT array_agg(t) FROM per_table WHERE v > localtimestamp + (SELECT replayed FROM repeated_hour)) AS ahead`,
     [options.lagMs, options.openTransactions.bound, ...options.tables.map((t) => t.name)],
   )
   const row = result.rows[0]
@@ -320,6 +320,36 @@ async function readWindowEnd(
     ...(future.length > 0 ? { stampedInFuture: future } : {}),
   }
 }
+
+/**
+ * Where the session's zone turns its clocks back (a DST fall-back), an hour
+ * of wall-clock time happens twice, and `timestamp without time zone`
+ * stamps written in it do not follow commit order: a row stamped 01:10 in
+ * the second pass was written after one stamped 01:50 in the first. A
+ * window ending inside that hour would pass over the second pass's rows for
+ * good, so while the repeated stretch can still be written (from its first
+ * pass until its second pass is over, plus the lag), the window ends just
+ * below it; after, one window takes both passes' rows, each once.
+ *
+ * `turns` finds where the zone turns back within three hours of the window
+ * end: by the zone's UTC offset a minute apart (no zone turns back by more),
+ * then to the second within that minute. `cap` is NULL when no turn is near;
+ * `replayed` is how far the wall clock went back just now (rows stamped in
+ * the first pass are that far "ahead" of it, not in the future).
+ */
+const REPEATED_HOUR_CTES = `minutes AS (
+       SELECT g, (extract(timezone FROM g - interval '1 minute') - extract(timezone FROM g))::double precision AS shift
+         FROM generate_series(date_trunc('minute', now() - make_interval(secs => $1::double precision / 1000)) - interval '3 hours',
+                              date_trunc('minute', now()) + interval '3 hours', interval '1 minute') AS g),
+     turns AS (
+       SELECT shift, at, (at AT TIME ZONE 'UTC') + make_interval(secs => extract(timezone FROM at)::double precision) AS wall_start
+         FROM (SELECT shift, (SELECT min(s) FROM generate_series(g - interval '59 seconds', g, interval '1 second') AS s
+                               WHERE extract(timezone FROM s) = extract(timezone FROM g)) AS at
+                 FROM minutes WHERE shift > 0) AS turned),
+     repeated_hour AS (
+       SELECT (SELECT min(wall_start) - interval '1 millisecond' FROM turns
+                WHERE now() - make_interval(secs => $1::double precision / 1000) < at + make_interval(secs => shift)) AS cap,
+              make_interval(secs => coalesce((SELECT max(shift) FROM turns WHERE at <= now() AND now() < at + make_interval(secs => shift)), 0)) AS replayed)`
 
 /**
  * `COPY (SELECT <columns> FROM <table> WHERE from < watermark <= to) TO STDOUT`

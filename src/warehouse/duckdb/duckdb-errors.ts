@@ -4,6 +4,7 @@
  * ..."); that prefix decides retryable or terminal.
  */
 import { messageOf, StarlineError } from '../../core/starline-error.js'
+import { driverMessage } from '../../core/driver-message.js'
 import { DUPLICATE_VERSION_ADVICE, WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
 
 /** Another process holds the file's lock: DuckDB admits one writing process per database file. */
@@ -39,7 +40,7 @@ export function openError(error: unknown, path: string): StarlineError {
 export function loadError(error: unknown, runId: string, table: string): StarlineError {
   if (error instanceof StarlineError) return error
   const advice = /^Constraint Error: Duplicate key/i.test(messageOf(error)) ? DUPLICATE_VERSION_ADVICE : ''
-  return new WarehouseLoadError(`Cannot load run ${runId} into "${table}": ${messageOf(error)}${advice}`, {
+  return new WarehouseLoadError(`Cannot load run ${runId} into "${table}": ${driverMessage(error)}${advice}`, {
     cause: error,
     retryable: isRetryableDuckDbError(error),
     context: { runId, table },
@@ -49,7 +50,7 @@ export function loadError(error: unknown, runId: string, table: string): Starlin
 /** Wraps any other failure of the warehouse file; StarlineErrors pass unchanged. */
 export function warehouseError(error: unknown, path: string): StarlineError {
   if (error instanceof StarlineError) return error
-  return new WarehouseError(`The DuckDB warehouse ${path} failed: ${messageOf(error)}`, {
+  return new WarehouseError(`The DuckDB warehouse ${path} failed: ${driverMessage(error)}`, {
     cause: error,
     retryable: isRetryableDuckDbError(error),
     context: { path },

@@ -6,6 +6,7 @@
 import type { DuckDb, DuckDbParameter } from '../../engines/duckdb/duckdb-engine.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
+import { HELD_SINCE_COLUMN } from '../table-ddl.js'
 import { WarehouseLoadError } from '../errors.js'
 import type { LoadPlan } from '../warehouse.js'
 
@@ -56,7 +57,7 @@ export async function moveUnresolvedToHeld(
 export async function takeHeldRows(db: DuckDb, plan: LoadPlan, spec: TableSpec, stage: string): Promise<number> {
   const held = qualify(plan.schema, heldTableName(spec))
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
-  const taken = await db.run(`INSERT INTO ${stage} (${columns}, _held_since) SELECT ${columns}, held_since_run FROM ${held}`)
+  const taken = await db.run(`INSERT INTO ${stage} (${columns}, ${quoteIdent(HELD_SINCE_COLUMN)}) SELECT ${columns}, held_since_run FROM ${held}`)
   await db.run(`DELETE FROM ${held}`)
   return taken
 }

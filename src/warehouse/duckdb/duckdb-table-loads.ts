@@ -6,10 +6,10 @@
  * The warehouse file is ATTACHed to an in-memory instance, so the checked
  * local copies and the target are read and written by one engine.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { makeScratchDir, removeScratchDir } from '../../core/scratch-space.js'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { messageOf, StarlineError } from '../../core/starline-error.js'
+import { StarlineError } from '../../core/starline-error.js'
+import { driverMessage } from '../../core/driver-message.js'
 import { openDuckDb, type DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import { parquetSelectSql } from '../../engines/duckdb/parquet-select.js'
 import { duckdbColumnType } from '../../schema/parquet-table.js'
@@ -98,7 +98,7 @@ export class DuckDbTableLoads implements TableLoads {
   }
 
   async #withDb<T>(work: (db: DuckDb) => Promise<T>): Promise<T> {
-    const dir = await mkdtemp(join(this.#config.scratchDir ?? tmpdir(), 'starline-loader-'))
+    const dir = await makeScratchDir(this.#config.scratchDir ?? tmpdir(), 'starline-loader')
     let db: DuckDb | undefined
     try {
       db = await openDuckDb({ scratchDir: dir, ...(this.#config.memoryLimit ? { memoryLimit: this.#config.memoryLimit } : {}) })
@@ -107,10 +107,10 @@ export class DuckDbTableLoads implements TableLoads {
       return await work(db)
     } catch (error) {
       if (error instanceof StarlineError) throw error
-      throw new WarehouseError(`Loading Parquet into the DuckDB warehouse ${this.#config.path} failed: ${messageOf(error)}`, { cause: error })
+      throw new WarehouseError(`Loading Parquet into the DuckDB warehouse ${this.#config.path} failed: ${driverMessage(error)}`, { cause: error })
     } finally {
       db?.close()
-      await rm(dir, { recursive: true, force: true })
+      await removeScratchDir(dir)
     }
   }
 }

@@ -5,6 +5,7 @@
  * raised on purpose pass through unchanged.
  */
 import { messageOf, StarlineError } from '../../core/starline-error.js'
+import { driverMessage } from '../../core/driver-message.js'
 import { isRetryablePostgresError, sqlStateOf } from '../../engines/postgres/postgres-errors.js'
 import { DUPLICATE_VERSION_ADVICE, WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
 
@@ -36,11 +37,11 @@ export function warehouseError(error: unknown, place: ErrorPlace): StarlineError
       : sqlStateOf(error) === '23505'
         ? DUPLICATE_VERSION_ADVICE
         : ''
-    return new WarehouseLoadError(`Cannot load run ${place.runId} into "${place.table}": ${messageOf(error)}.${retry}`, {
+    return new WarehouseLoadError(`Cannot load run ${place.runId} into "${place.table}": ${driverMessage(error)}.${retry}`, {
       cause: error,
       retryable,
       context: { runId: place.runId, table: place.table },
     })
   }
-  return new WarehouseError(`${place.describe} failed: ${messageOf(error)}`, { cause: error, retryable })
+  return new WarehouseError(`${place.describe} failed: ${driverMessage(error)}`, { cause: error, retryable })
 }

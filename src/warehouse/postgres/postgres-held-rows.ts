@@ -6,6 +6,7 @@
 import type pg from 'pg'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
+import { HELD_SINCE_COLUMN } from '../table-ddl.js'
 import type { LoadPlan } from '../warehouse.js'
 
 /**
@@ -50,7 +51,7 @@ export async function takeHeldRows(client: pg.ClientBase, plan: LoadPlan, spec: 
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
   await client.query(
     `WITH released AS (DELETE FROM ${qualify(plan.schema, heldTableName(spec))} RETURNING *)
-     INSERT INTO ${stage} (${columns}, _held_since) SELECT ${columns}, held_since_run FROM released`,
+     INSERT INTO ${stage} (${columns}, ${quoteIdent(HELD_SINCE_COLUMN)}) SELECT ${columns}, held_since_run FROM released`,
   )
 }
 

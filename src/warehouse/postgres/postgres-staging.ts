@@ -4,8 +4,8 @@
  * manifest. PostgreSQL cannot read Parquet, so DuckDB (in process) turns
  * each file into CSV first (NULL unquoted-empty, '' as "").
  */
+import { makeScratchDir, removeScratchDir } from '../../core/scratch-space.js'
 import { createReadStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,7 +39,7 @@ export class ParquetToCsv {
    */
   async convert(table: LoadTable, recordIdBase?: number): Promise<string> {
     this.#duckdb ??= (async () => {
-      const dir = await mkdtemp(join(this.#options.scratchDir ?? tmpdir(), 'starline-load-'))
+      const dir = await makeScratchDir(this.#options.scratchDir ?? tmpdir(), 'starline-load')
       const memoryLimit = this.#options.memoryLimit
       return { db: await openDuckDb({ scratchDir: dir, ...(memoryLimit ? { memoryLimit } : {}) }), dir }
     })()
@@ -51,8 +51,9 @@ export class ParquetToCsv {
     const select =
       recordIdBase === undefined
         ? `SELECT ${columns} FROM ${source}`
-        : `SELECT ${Math.trunc(recordIdBase)}::BIGINT + row_number() OVER (ORDER BY ${quoteIdentList(table.spec.appendOrder ?? [])}) AS record_id, ${columns} ` +
-          `FROM ${source} ORDER BY record_id`
+        : // The CSV is positional: the record id goes first, under no name a model column could also have.
+          `SELECT ${Math.trunc(recordIdBase)}::BIGINT + row_number() OVER (ORDER BY ${quoteIdentList(table.spec.appendOrder ?? [])}), ${columns} ` +
+          `FROM ${source} ORDER BY 1`
     await db.run(`COPY (${select}) TO ${quoteLiteral(out)} (FORMAT csv, HEADER false)`)
     return out
   }
@@ -61,7 +62,7 @@ export class ParquetToCsv {
     const duck = await this.#duckdb?.catch(() => undefined)
     if (duck) {
       duck.db.close()
-      await rm(duck.dir, { recursive: true, force: true })
+      await removeScratchDir(duck.dir)
     }
   }
 }

@@ -4,15 +4,17 @@
  * STDIN, so memory stays flat whatever the files' size. Every table and the
  * ledger change in one transaction: a failure anywhere leaves all as they were.
  */
+import { makeScratchDir, removeScratchDir } from '../../core/scratch-space.js'
 import { randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { messageOf, StarlineError } from '../../core/starline-error.js'
+import { driverMessage } from '../../core/driver-message.js'
 import { openDuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import { parquetSelectSql } from '../../engines/duckdb/parquet-select.js'
 import { isRetryablePostgresError } from '../../engines/postgres/postgres-errors.js'
@@ -78,7 +80,7 @@ export class PostgresTableLoads implements TableLoads {
   }
 
   async load(schema: string, tables: readonly TableLoad[]): Promise<readonly TableLoadResult[]> {
-    const dir = await mkdtemp(join(this.#scratchDir ?? tmpdir(), 'starline-loader-'))
+    const dir = await makeScratchDir(this.#scratchDir ?? tmpdir(), 'starline-loader')
     const db = await openDuckDb({ scratchDir: dir, ...(this.#memoryLimit ? { memoryLimit: this.#memoryLimit } : {}) })
     try {
       await db.run("SET TimeZone = 'UTC'")
@@ -121,7 +123,7 @@ export class PostgresTableLoads implements TableLoads {
       )
     } finally {
       db.close()
-      await rm(dir, { recursive: true, force: true })
+      await removeScratchDir(dir)
     }
   }
 
@@ -143,7 +145,7 @@ export class PostgresTableLoads implements TableLoads {
       return await work(client)
     } catch (error) {
       if (error instanceof StarlineError) throw error
-      throw new WarehouseError(`Loading Parquet into ${this.#describe} failed: ${messageOf(error)}`, {
+      throw new WarehouseError(`Loading Parquet into ${this.#describe} failed: ${driverMessage(error)}`, {
         cause: error,
         retryable: isRetryablePostgresError(error),
       })
@@ -218,7 +220,7 @@ async function copyInto(client: pg.PoolClient, table: TableLoad, relation: strin
   try {
     await pipeline(createReadStream(csv), copy)
   } catch (error) {
-    throw new WarehouseLoadError(`Table "${table.name}": COPY failed: ${messageOf(error)}. Nothing was loaded.`, {
+    throw new WarehouseLoadError(`Table "${table.name}": COPY failed: ${driverMessage(error)}. Nothing was loaded.`, {
       cause: error,
       retryable: isRetryablePostgresError(error),
       context: { table: table.name },

@@ -12,9 +12,8 @@ import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import type { Statement } from './redshift-session.js'
 import { stageTable } from './redshift-staging.js'
+import { HELD_SINCE_COLUMN } from '../table-ddl.js'
 
-/** The stage's extra column: the run that first held a released row (NULL for this run's rows). */
-export const HELD_SINCE_COLUMN = '_held_since'
 
 /**
  * True for a row with a reference that does not resolve. NOT IN against

@@ -10,6 +10,7 @@
  * gone before the merge. They are dropped once the run commits (and any
  * left by a crashed attempt are dropped before the next COPY).
  */
+import { withoutValues } from '../../core/driver-message.js'
 import type { ManifestColumn } from '../../lake/manifest.js'
 import { ObjectExistsError } from '../../lake/errors.js'
 import type { ObjectStore } from '../../lake/object-store.js'
@@ -177,6 +178,6 @@ export function loadErrorsSql(fileUrls: readonly string[]): Statement {
 /** One line per rejected row, for the error message. */
 export function describeLoadErrors(rows: readonly TextRow[]): string {
   return rows
-    .map((r) => `${r.file_name} line ${r.line_number}, column "${r.column_name}" (${r.column_type}): ${r.error_message} [error ${r.error_code}]`)
+    .map((r) => `${r.file_name} line ${r.line_number}, column "${r.column_name}" (${r.column_type}): ${withoutValues(String(r.error_message))} [error ${r.error_code}]`)
     .join('; ')
 }

@@ -7,6 +7,7 @@
  * The Redshift warehouse owns the connection (wire protocol or Data API);
  * this class takes only a way to run statements.
  */
+import { withoutValues } from '../../core/driver-message.js'
 import { messageOf, StarlineError } from '../../core/starline-error.js'
 import { ObjectExistsError } from '../../lake/errors.js'
 import type { ObjectStore } from '../../lake/object-store.js'
@@ -153,7 +154,7 @@ export class RedshiftTableLoads implements TableLoads {
     const details: string[] = []
     for (const table of tables) {
       const rows = await this.#config.statements.query(loadErrorsSql(table.prefix)).catch(() => [])
-      for (const r of rows) details.push(`${String(r.file_name)} column "${String(r.column_name)}": ${String(r.error_message)} (code ${String(r.error_code)})`)
+      for (const r of rows) details.push(`${String(r.file_name)} column "${String(r.column_name)}": ${withoutValues(String(r.error_message))} (code ${String(r.error_code)})`)
     }
     const retryable = error instanceof StarlineError ? error.retryable : false
     const recorded = details.length > 0 ? ` Redshift recorded: ${details.join('; ')}.` : ''

@@ -221,7 +221,7 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
         warehouse.loadRun(p),
         (error: Error) =>
           error.name === 'RedshiftCopyError' &&
-          error.message.includes(`${p.tables[0]!.objectUrl} line 1, column "shop_id" (int4): Invalid digit, Value 'x' [error 1207]`) &&
+          error.message.includes(`${p.tables[0]!.objectUrl} line 1, column "shop_id" (int4): Invalid digit, Value '…' [error 1207]`) &&
           error.message.includes('Nothing was merged'),
       )
     } finally {

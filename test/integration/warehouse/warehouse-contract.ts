@@ -216,6 +216,21 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
         ])
       })
 
+      it('holds and releases facts whose columns are named like the columns a load adds', async () => {
+        // A model may name a column anything a table can hold, the old stage column's name included.
+        const odd: TableSpec = { ...ORDER, name: 'fact odd', columns: [...ORDER.columns, { name: '_held_since', type: 'text', nullable: true }, { name: 'held since', type: 'text', nullable: true }] }
+        await warehouse.ensureTables(HOSTILE_SCHEMA, [odd, CUSTOMER])
+        const oddPlan = (tables: readonly LoadTable[]): LoadPlan => ({ ...plan(tables), facts: [odd] })
+        const first = oddPlan([await table(CUSTOMER, CUSTOMERS_1), await table(odd, [['30', '2', '0.01', 'false', '2024-11-18 09:00:00.5', 'x', 'y'], ['31', '3', '7.00', 'true', '2024-11-18 08:30:00', null, 'z']])])
+        await warehouse.loadRun(first)
+        await warehouse.loadRun(oddPlan([await table(CUSTOMER, [['3', 'Cy', null, null]])]))
+        const rows = await fixture.rows(HOSTILE_SCHEMA, odd.name, [odd.recordId!, 'order_id', '_held_since', 'held since'], [odd.recordId!])
+        assert.deepEqual(rows, [
+          ['1', '30', 'x', 'y'],
+          ['2', '31', null, 'z'],
+        ])
+      })
+
       it('keeps history: a new version of a fact is appended and the current view shows the newest', async () => {
         await firstRun()
         await warehouse.loadRun(plan([await table(ORDER, [['30', '2', '9.99', 'true', '2024-11-18 10:00:00']])]))

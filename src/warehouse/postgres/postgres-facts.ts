@@ -11,17 +11,15 @@ import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
 import { hasHeldRows, moveUnresolvedToHeld, takeHeldRows } from './postgres-held-rows.js'
-import { copyCsvInto, createStage, type ParquetToCsv } from './postgres-staging.js'
+import { copyCsvInto, createStage } from './postgres-staging.js'
 
 /**
- * Loads a fact table's rows of one run: straight into the table when it is a
- * bulk append with nothing held (see copyFactsDirect), through a staging
- * table otherwise.
+ * Loads a fact table's rows of one run from `csvPath`: straight into the
+ * table when it is a bulk append with nothing held (`direct`, from
+ * directAppendBase: the CSV then carries record ids; see copyFactsDirect),
+ * through a staging table otherwise.
  */
-export async function loadFacts(client: pg.ClientBase, plan: LoadPlan, table: LoadTable, toCsv: ParquetToCsv, csvFiles: string[]): Promise<LoadedTable> {
-  const direct = await directAppendBase(client, plan, table)
-  const csvPath = await toCsv.convert(table, direct)
-  csvFiles.push(csvPath)
+export async function loadFacts(client: pg.ClientBase, plan: LoadPlan, table: LoadTable, csvPath: string, direct: number | undefined): Promise<LoadedTable> {
   if (direct !== undefined) return copyFactsDirect(client, plan, table, csvPath, direct)
   const stage = await createStage(client, plan, table.spec)
   await copyCsvInto(client, plan, table, stage, quoteIdentList(table.spec.columns.map((c) => c.name)), csvPath)
@@ -41,7 +39,7 @@ export async function releaseHeldFacts(client: pg.ClientBase, plan: LoadPlan, sp
  * path applies: a bulk append, and no earlier rows held (those need the
  * staging path's re-check). Undefined otherwise.
  */
-async function directAppendBase(client: pg.ClientBase, plan: LoadPlan, table: LoadTable): Promise<number | undefined> {
+export async function directAppendBase(client: pg.ClientBase, plan: LoadPlan, table: LoadTable): Promise<number | undefined> {
   const { spec } = table
   const result = await client.query<{ last: string; held: boolean }>(
     `SELECT (SELECT coalesce(max(${quoteIdent(spec.recordId!)}), 0) FROM ${qualify(plan.schema, spec.name)})::text AS last,

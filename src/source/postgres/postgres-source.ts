@@ -6,8 +6,8 @@
 import { PassThrough } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
-import { to as copyTo } from 'pg-copy-streams'
 import { quoteIdent, quoteLiteral, qualify } from '../../sql/quote.js'
+import { CopyOutStream } from '../../engines/postgres/copy-out-stream.js'
 import { isRetryablePostgresError } from '../../engines/postgres/postgres-errors.js'
 import { redactUrl } from '../../core/redact.js'
 import { messageOf } from '../../core/starline-error.js'
@@ -375,5 +375,6 @@ function copyTableRange(
   const sql =
     `COPY (SELECT ${columns.map(quoteIdent).join(', ')} FROM ${qualify(schema, table)} WHERE ${where}) ` +
     'TO STDOUT WITH (FORMAT csv, HEADER true)'
-  return client.query(copyTo(sql)) as unknown as CsvStream
+  // The submittable's connection type is pg's internal Connection; CopyOutStream needs its socket and query().
+  return client.query(new CopyOutStream(sql) as unknown as pg.Submittable) as unknown as CsvStream
 }

@@ -23,6 +23,7 @@ export class SnapshotLanes {
   readonly #connect: LaneConnector
   readonly #extra = new Map<number, Promise<pg.Client>>()
   readonly #busy = new Set<number>()
+  #degraded = false
   /** How many copies may run at once: 1 when the snapshot could not be exported. */
   readonly size: number
 
@@ -58,19 +59,28 @@ export class SnapshotLanes {
     await Promise.all(
       extra.map(async (opening) => {
         const client = await opening.catch(() => undefined)
-        if (!client) return
+        if (!client || client === this.#main) return
         await client.query('ROLLBACK').catch(() => {})
         await client.end().catch(() => {})
       }),
     )
   }
 
+  /**
+   * The lane's connection. Where a second connection cannot be had (a
+   * connection limit, a pooler), the copy runs on the first one instead:
+   * `pg` queues it behind the copy in flight there, so the run goes on one
+   * table after another, as it would with one connection.
+   */
   #open(lane: number): Promise<pg.Client> {
+    if (this.#degraded) return Promise.resolve(this.#main)
     let opening = this.#extra.get(lane)
     if (opening === undefined) {
-      opening = this.#adopt()
-      // A lane that failed to open is tried afresh next time (the error reaches the copy that asked).
-      opening.catch(() => this.#extra.delete(lane))
+      opening = this.#adopt().catch(() => {
+        this.#degraded = true
+        this.#extra.delete(lane)
+        return this.#main
+      })
       this.#extra.set(lane, opening)
     }
     return opening

@@ -53,6 +53,30 @@ describe('copies on several connections of one snapshot', () => {
     }
   })
 
+  it('copies on the first connection when the source refuses a second one', async () => {
+    const pipeline = await fixture.pipeline()
+    const role = `lanes_limited_${process.pid}`
+    await pipeline.source(`CREATE ROLE ${role} LOGIN PASSWORD 'lanes' CONNECTION LIMIT 1`)
+    await pipeline.source(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`)
+    const url = new URL(pipeline.sourceUrl)
+    url.username = role
+    url.password = 'lanes'
+    const staffRows = Number((await pipeline.source<{ n: string }>('SELECT count(*)::text AS n FROM staff'))[0]!.n)
+    const snapshot = await new PostgresSource({ url: url.toString(), schema: 'public', copyConnections: 2 }).openSnapshot()
+    try {
+      const first = snapshot.copyRange('staff', ['staff_id'], ALL)
+      const second = snapshot.copyRange('staff', ['staff_id', 'email_address'], ALL)
+      const [a, b] = await Promise.all([text(first), text(second)])
+      assert.equal(ids(a).length, staffRows)
+      assert.deepEqual(ids(b), ids(a))
+      assert.equal(second.rowCount, staffRows)
+    } finally {
+      await snapshot.close()
+      await pipeline.source(`DROP OWNED BY ${role}`)
+      await pipeline.source(`DROP ROLE ${role}`)
+    }
+  })
+
   it('copies one table at a time with one connection', async () => {
     const pipeline = await fixture.pipeline()
     const snapshot = await new PostgresSource({ url: pipeline.sourceUrl, schema: 'public', copyConnections: 1 }).openSnapshot()

@@ -164,9 +164,9 @@ export const SETTINGS = {
   duckdbMemory: setting({
     env: 'STARLINE_DUCKDB_MEMORY',
     file: 'duckdb.memory',
-    default: () => '128MB',
-    defaultText: '`128MB`',
-    description: "DuckDB's memory limit; past it DuckDB spills to the scratch dir (the process takes about 250 MB more: Node, DuckDB's code and what lies outside its buffer manager)",
+    default: () => '512MB',
+    defaultText: '`512MB`',
+    description: "DuckDB's memory limit; past it DuckDB spills to the scratch dir",
     parse: parseMemorySize,
   }),
   logLevel: setting({

@@ -115,7 +115,7 @@ describe('loadConfig', () => {
         lateRowsIntervalMs: 43_200_000,
         retries: 5,
         scratchDir: '/var/tmp/starline',
-        duckdbMemory: '128MB',
+        duckdbMemory: '512MB',
         logLevel: 'debug',
         alertSink: 'https://hooks.example/starline',
         freshnessTargetMs: 2_700_000,

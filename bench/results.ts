@@ -231,12 +231,6 @@ export function judgeTargets(scales: readonly ScaleResult[], processStartMs: num
       ...(total ? judged(total.wallMs < TARGETS.oneDayMs, () => `${breakdown(result, 'one-day')}; of which ${startUp(3)}`) : { status: 'not measured' as const }),
     })
   }
-  checks.push({
-    target: 'incremental cycle with 10,000 earlier runs within 20% of one with 10',
-    scale: 'all',
-    figure: 'measured by the history bench, not this one',
-    status: 'not measured',
-  })
   return checks
 }
 

@@ -98,7 +98,7 @@ export function renderMarkdown(results: BenchResults): string {
     '```sh',
     'npm run bench                      # scales 1, 10 and 100 (about 5 minutes on 2 cores)',
     'BENCH_SCALES=1,10 npm run bench    # quicker; BENCH_PROFILE=0 skips the profiling replays',
-    'BENCH_SCALES=10,100,300 npm run bench  # memory flat up to 14.4M source rows (about 15 minutes)',
+    'BENCH_SCALES=10,100,300 npm run bench  # up to 14.4M source rows (about 15 minutes idle)',
     '```',
     '',
     'Other settings (BENCH_SEED, BENCH_STAGE_TIMEOUT_S, BENCH_TIMEOUT_S, BENCH_OUT_DIR, BENCH_PSQL, STARLINE_DUCKDB_MEMORY...) are listed at the top of `bench/run-bench.ts`. ' +

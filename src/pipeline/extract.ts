@@ -29,6 +29,7 @@ import type { Source, SourceSnapshot } from '../source/source.js'
 import { breakingChanges, compareSchemas, schemaDriftError } from '../source/schema-drift.js'
 import { retryStep, type StageContext } from './context.js'
 import { checkLateRows, isLateRowsCheckDue, lateRowsSummary, writeLateRowsState } from './late-rows.js'
+import { mapInParallel } from './in-parallel.js'
 import { messageOf } from '../core/starline-error.js'
 import { recordingFailure } from './failure.js'
 import { LeaseLostError, PipelineError, StageAbortedError } from './errors.js'
@@ -132,26 +133,28 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
       return summary({ schemaChanges, ...heldBack, ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}) })
     }
 
-    const written: ManifestTable[] = []
-    for (const table of tables) {
+    const open = snapshot
+    // Tables copy side by side where the source offers several connections on one snapshot.
+    const copied = await mapInParallel(tables, open.copyConcurrency ?? 1, async (table): Promise<ManifestTable | undefined> => {
       if (ctx.signal?.aborted) throw new StageAbortedError('extract')
       const tableColumns = columns.get(table.name) ?? []
       const extraKeys = [...(silentEdits.get(table.name) ?? []), ...(lateKeys.get(table.name) ?? [])]
-      if (windowIsEmpty && extraKeys.length === 0) continue
+      if (windowIsEmpty && extraKeys.length === 0) return undefined
       // An empty window still copies silent edits: from = to selects no row by watermark.
       const range = { column: table.watermarkColumn, from: window!.from, to: window!.to }
-      const copy = snapshot.copyRange(table.name, tableColumns.map((c) => c.name), range, {
+      const copy = open.copyRange(table.name, tableColumns.map((c) => c.name), range, {
         keyColumn: table.primaryKey,
         keys: extraKeys,
       })
       const body = await nonEmptyCsv(copy)
-      if (body === undefined) continue
+      if (body === undefined) return undefined
       const key = dataKey(table.name, runId, 'csv')
       const info = await ctx.ingestion.put(key, body)
-      written.push({ table: table.name, key, format: 'csv', rows: copy.rowCount, bytes: info.size, sha256: info.sha256, columns: tableColumns })
       ctx.logger.debug('extracted table', { runId, table: table.name, rows: copy.rowCount })
       ctx.progress?.add('extract', table.name, copy.rowCount)
-    }
+      return { table: table.name, key, format: 'csv', rows: copy.rowCount, bytes: info.size, sha256: info.sha256, columns: tableColumns }
+    })
+    const written = copied.filter((t): t is ManifestTable => t !== undefined)
     await snapshot.close()
     snapshot = undefined
     if (written.length === 0 && breaking.length === 0) {

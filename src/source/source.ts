@@ -109,6 +109,8 @@ export interface SourceSnapshot {
    * transaction.
    */
   windowEnd(tables: readonly WatermarkedTable[], lagMs: number): Promise<WindowEnd>
+  /** How many `copyRange` streams may be open at once (default 1: one after another). */
+  readonly copyConcurrency?: number
   /** Rows with `range.from < watermark <= range.to`, plus rows whose key is in `extraKeys`, as CSV. */
   copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }): CsvStream
   /** How many rows `copyRange` would return without extra keys (for `--dry-run`). */

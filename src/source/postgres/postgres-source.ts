@@ -6,8 +6,8 @@
 import { PassThrough } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
-import { to as copyTo } from 'pg-copy-streams'
 import { quoteIdent, quoteLiteral, qualify } from '../../sql/quote.js'
+import { CopyOutStream } from '../../engines/postgres/copy-out-stream.js'
 import { isRetryablePostgresError } from '../../engines/postgres/postgres-errors.js'
 import { redactUrl } from '../../core/redact.js'
 import { messageOf } from '../../core/starline-error.js'
@@ -17,6 +17,7 @@ import { SourceTableMissingError, SourceUnreachableError } from '../errors.js'
 import { sourceError } from './postgres-errors.js'
 import type { CsvStream, KeyedTable, OpenTransactions, RowHash, Source, SourceSnapshot, WatermarkedTable, WindowEnd, WindowMark } from '../source.js'
 import { canTellVersions, lateInRanges, lateInWindows, readSnapshotMark, summarizeRanges } from './postgres-late-rows.js'
+import { exportSnapshot, SnapshotLanes } from './postgres-snapshot-lanes.js'
 
 export interface PostgresSourceConfig {
   readonly url: string
@@ -25,7 +26,12 @@ export interface PostgresSourceConfig {
   readonly timeZone?: string
   /** The setting the URL came from, named in connection errors. */
   readonly setting?: string
+  /** Connections that copy tables side by side from one snapshot (default 2: a server's second core). */
+  readonly copyConnections?: number
 }
+
+/** Two: one server process formats one COPY, and two keep two cores busy without starving the writer. */
+const DEFAULT_COPY_CONNECTIONS = 2
 
 export class PostgresSource implements Source {
   readonly describe: string
@@ -39,12 +45,24 @@ export class PostgresSource implements Source {
   async openSnapshot(): Promise<SourceSnapshot> {
     // A TimeZone asked for by the URL or PGOPTIONS would shift the session's clock: the session
     // is pinned below, to the configured zone or the database's own.
-    const client = await connectSource(withoutTimeZoneOption(this.#config.url), this.#config.setting ? { setting: this.#config.setting } : {})
+    const connect = async () => {
+      const client = await connectSource(withoutTimeZoneOption(this.#config.url), this.#config.setting ? { setting: this.#config.setting } : {})
+      try {
+        await pinTimeZone(client, this.#config.timeZone)
+      } catch (error) {
+        await client.end().catch(() => {})
+        throw error
+      }
+      return client
+    }
+    const client = await connect()
     try {
-      await pinTimeZone(client, this.#config.timeZone)
       const openTransactions = await readOpenTransactions(client)
       await beginSnapshot(client)
-      return new PostgresSnapshot(client, this.#config.schema, this.describe, openTransactions)
+      const size = this.#config.copyConnections ?? DEFAULT_COPY_CONNECTIONS
+      const snapshotId = size > 1 ? await exportSnapshot(client, () => beginSnapshot(client)) : undefined
+      const lanes = new SnapshotLanes(client, snapshotId, connect, size)
+      return new PostgresSnapshot(client, lanes, this.#config.schema, this.describe, openTransactions)
     } catch (error) {
       await client.end().catch(() => {})
       throw sourceError(error, this.describe, 'the open transactions')
@@ -54,12 +72,14 @@ export class PostgresSource implements Source {
 
 class PostgresSnapshot implements SourceSnapshot {
   readonly #client: pg.Client
+  readonly #lanes: SnapshotLanes
   readonly #schema: string
   readonly #describe: string
   readonly openTransactions: OpenTransactions
 
-  constructor(client: pg.Client, schema: string, describe: string, openTransactions: OpenTransactions) {
+  constructor(client: pg.Client, lanes: SnapshotLanes, schema: string, describe: string, openTransactions: OpenTransactions) {
     this.#client = client
+    this.#lanes = lanes
     this.#schema = schema
     this.#describe = describe
     this.openTransactions = openTransactions
@@ -73,12 +93,23 @@ class PostgresSnapshot implements SourceSnapshot {
     return this.#mapped('the newest watermark', () => readWindowEnd(this.#client, { schema: this.#schema, tables, lagMs, openTransactions: this.openTransactions }))
   }
 
+  get copyConcurrency(): number {
+    return this.#lanes.size
+  }
+
   copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }): CsvStream {
-    const copy = copyTableRange(this.#client, this.#schema, table, columns, range, extra)
+    const { lane, client } = this.#lanes.take()
+    let copy: CsvStream | undefined
     // The COPY stream's own errors are driver errors: pass the bytes through, map the error.
     const out = new PassThrough()
-    pipeline(copy, out).catch((error: unknown) => out.destroy(sourceError(error, this.#describe, `table "${table}"`)))
-    return Object.defineProperty(out, 'rowCount', { get: () => copy.rowCount }) as PassThrough & { readonly rowCount: number }
+    client
+      .then((connection) => {
+        copy = copyTableRange(connection, this.#schema, table, columns, range, extra)
+        return pipeline(copy, out)
+      })
+      .catch((error: unknown) => out.destroy(sourceError(error, this.#describe, `table "${table}"`)))
+      .finally(() => this.#lanes.release(lane))
+    return Object.defineProperty(out, 'rowCount', { get: () => copy?.rowCount ?? 0 }) as PassThrough & { readonly rowCount: number }
   }
 
   countRange(table: string, range: WatermarkRange): Promise<number> {
@@ -111,6 +142,7 @@ class PostgresSnapshot implements SourceSnapshot {
 
   async close(): Promise<void> {
     try {
+      await this.#lanes.close()
       await this.#mapped('(commit)', () => this.#client.query('COMMIT'))
     } finally {
       await this.#client.end().catch(() => {})
@@ -373,5 +405,6 @@ function copyTableRange(
   const sql =
     `COPY (SELECT ${columns.map(quoteIdent).join(', ')} FROM ${qualify(schema, table)} WHERE ${where}) ` +
     'TO STDOUT WITH (FORMAT csv, HEADER true)'
-  return client.query(copyTo(sql)) as unknown as CsvStream
+  // The submittable's connection type is pg's internal Connection; CopyOutStream needs its socket and query().
+  return client.query(new CopyOutStream(sql) as unknown as pg.Submittable) as unknown as CsvStream
 }

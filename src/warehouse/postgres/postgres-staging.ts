@@ -67,6 +67,44 @@ export class ParquetToCsv {
   }
 }
 
+/**
+ * Runs `load` over `tables` in order, each with its CSV, while the next
+ * table's CSV is being made: DuckDB converts on its own threads while
+ * PostgreSQL parses the COPY, so the two overlap instead of taking turns.
+ * Every file made (even one a failure left unused) is pushed to `files`
+ * for the caller to remove, and no conversion is left running on return.
+ */
+export async function inConversionOrder(
+  tables: readonly LoadTable[],
+  convert: (table: LoadTable) => Promise<string>,
+  files: string[],
+  load: (table: LoadTable, csv: Promise<string>) => Promise<void>,
+): Promise<void> {
+  const start = (index: number): Promise<string> | undefined => {
+    const table = tables[index]
+    if (table === undefined) return undefined
+    const made = convert(table).then((path) => {
+      files.push(path)
+      return path
+    })
+    // Awaited by load() or by the finally below; never an unhandled rejection meanwhile.
+    made.catch(() => {})
+    return made
+  }
+  let next = start(0)
+  try {
+    for (let index = 0; index < tables.length; index++) {
+      const csv = next!
+      // Wait for this table's CSV before starting the next: DuckDB runs one statement at a time.
+      await csv.catch(() => {})
+      next = start(index + 1)
+      await load(tables[index]!, csv)
+    }
+  } finally {
+    await next?.catch(() => {})
+  }
+}
+
 /** A temporary staging table with the target's data columns and types, without its constraints. */
 export async function createStage(client: pg.ClientBase, plan: LoadPlan, spec: TableSpec): Promise<string> {
   const stage = quoteIdent(`_starline_stage_${spec.name}`)

@@ -22,10 +22,10 @@ import { createLedgerSql, postgresColumnType } from './postgres-ddl.js'
 import { loadDimension } from './postgres-dimensions.js'
 import { WarehouseError } from '../errors.js'
 import { unreachableError, warehouseError, type ErrorPlace } from './postgres-errors.js'
-import { loadFacts, releaseHeldFacts } from './postgres-facts.js'
+import { directAppendBase, loadFacts, releaseHeldFacts } from './postgres-facts.js'
 import { checkColumns, ensureVersionKeys } from './postgres-introspection.js'
 import { isLoaded, readLedger, readLedgerDetail, recordLoad } from './postgres-ledger.js'
-import { ParquetToCsv } from './postgres-staging.js'
+import { inConversionOrder, ParquetToCsv } from './postgres-staging.js'
 import { compareWithLedger } from '../drift.js'
 import { observeWarehouse } from './postgres-drift.js'
 import { swapInBuild } from './postgres-rebuild.js'
@@ -77,21 +77,26 @@ export class PostgresWarehouse implements Warehouse {
         // Hash joins of staging against dimensions want more than the 4 MB default.
         await client.query("SET LOCAL work_mem = '256MB'")
         if (await isLoaded(client, plan)) return { runId: plan.runId, status: 'already-loaded', tables: [] }
-        const loaded: LoadedTable[] = []
+        // Where each fact's record ids continue: loading one table never moves another's, so all are
+        // known before the first COPY, and the next table's CSV can be made while this one is copied.
+        const bases = new Map<string, number | undefined>()
         for (const table of plan.tables) {
+          if (table.spec.kind === 'fact') bases.set(table.spec.name, await directAppendBase(client, plan, table))
+        }
+        const loaded: LoadedTable[] = []
+        await inConversionOrder(plan.tables, (table) => this.#toCsv.convert(table, bases.get(table.spec.name)), csvFiles, async (table, csv) => {
           try {
-            if (table.spec.kind === 'fact') {
-              loaded.push(await loadFacts(client, plan, table, this.#toCsv, csvFiles))
-            } else {
-              const csvPath = await this.#toCsv.convert(table)
-              csvFiles.push(csvPath)
-              loaded.push(await loadDimension(client, plan, table, csvPath))
-            }
+            const csvPath = await csv
+            loaded.push(
+              table.spec.kind === 'fact'
+                ? await loadFacts(client, plan, table, csvPath, bases.get(table.spec.name))
+                : await loadDimension(client, plan, table, csvPath),
+            )
           } catch (error) {
             throw warehouseError(error, { ...this.#place, runId: plan.runId, table: table.spec.name })
           }
           plan.onTableLoaded?.(loaded.at(-1)!)
-        }
+        })
         // Facts held by earlier runs may be waiting for dimension rows this run brought.
         for (const spec of plan.facts) {
           if (plan.tables.some((t) => t.spec.name === spec.name)) continue

@@ -1,0 +1,45 @@
+/**
+ * The hostile-input suite: every case of the tables in this folder, each on
+ * a fresh source, lake and warehouse, run a few at a time against one
+ * embedded PostgreSQL. It writes `hostile.json` for the integrity report.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { IntegrityReport } from '../support/integrity-report.js'
+import { PipelineFixture } from '../support/pipeline-fixture.js'
+import { CATEGORIES } from './hostile-case.js'
+import { HOSTILE_CASES } from './hostile-cases.js'
+import { HOSTILE_SCALE, runHostileCase } from './run-hostile-case.js'
+
+const fixture = new PipelineFixture()
+const report = new IntegrityReport('hostile')
+before(async () => {
+  await fixture.start()
+  await fixture.template(HOSTILE_SCALE)
+})
+after(async () => {
+  await fixture.stop()
+  report.write()
+})
+
+it('has at least 100 distinct cases that count, in every category', () => {
+  const ids = HOSTILE_CASES.map((c) => c.id)
+  assert.equal(new Set(ids).size, ids.length, 'case ids are unique')
+  const counted = HOSTILE_CASES.filter((c) => !c.todo)
+  assert.ok(counted.length >= 100, `${counted.length} cases count`)
+  for (const category of CATEGORIES) assert.ok(counted.some((c) => c.category === category), `${category} has cases`)
+})
+
+for (const category of CATEGORIES) {
+  describe(category, { concurrency: 2 }, () => {
+    for (const c of HOSTILE_CASES.filter((h) => h.category === category)) {
+      it(`${c.id}: ${c.does} (${c.expect})`, c.todo ? { todo: c.todo } : {}, async () => {
+        const result = await runHostileCase(fixture, c)
+        if (c.todo) return
+        report.addCase({ id: c.id, category: c.category, outcome: result.outcome, detail: result.detail })
+        report.addRows(result.rows.lost, result.rows.doubled)
+        if (c.category === 'faults' || c.expect === 'recovered') report.addFault(true)
+      })
+    }
+  })
+}

@@ -189,7 +189,10 @@ function checkedRelation(files: readonly SourceFile[], columns: readonly Manifes
       const name = quoteIdent(c.name)
       const badType =
         type === 'VARCHAR' ? undefined : `WHEN _raw.${name} IS NOT NULL AND ${name} IS NULL THEN ${quoteLiteral(`${c.name} is not a valid ${c.type}: `)} || _raw.${name}`
-      const missing = c.nullable ? undefined : `WHEN _raw.${name} IS NULL THEN ${quoteLiteral(`${c.name} is null`)}`
+      // A column added to the source after a file was written is absent from that file, not null in it.
+      const without = files.filter((f) => !f.columns.some((column) => column.name === c.name)).map((f) => quoteLiteral(f.path))
+      const written = without.length > 0 ? ` AND _file NOT IN (${without.join(', ')})` : ''
+      const missing = c.nullable ? undefined : `WHEN _raw.${name} IS NULL${written} THEN ${quoteLiteral(`${c.name} is null`)}`
       // PostgreSQL's and DuckDB's 'infinity' casts, but no calendar holds it: it fails its row, not the run.
       const infinite = /^(DATE|TIMESTAMP|TIMESTAMPTZ)$/.test(type) ? `WHEN isinf(${name}) THEN ${quoteLiteral(`${c.name} is not a finite ${c.type}`)}` : undefined
       const cases = [missing, badType, infinite].filter(Boolean)

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { IntegrityReport } from '../support/integrity-report.js'
-import { PipelineFixture } from '../support/pipeline-fixture.js'
+import { PipelineFixture, type FrozenPipeline } from '../support/pipeline-fixture.js'
 import { CATEGORIES } from './hostile-case.js'
 import { HOSTILE_CASES } from './hostile-cases.js'
 import { HOSTILE_SCALE, runHostileCase } from './run-hostile-case.js'
@@ -17,9 +17,13 @@ const cases = HOSTILE_CASES.filter((c) => only === undefined || only.test(c.id))
 
 const fixture = new PipelineFixture()
 const report = new IntegrityReport('hostile')
+let cycled: FrozenPipeline
 before(async () => {
   await fixture.start()
-  await fixture.template(HOSTILE_SCALE)
+  // Most cases start after one full cycle: they start from copies of this one.
+  const first = await fixture.pipeline({ scale: HOSTILE_SCALE })
+  await first.cycle()
+  cycled = await fixture.freeze(first)
 })
 after(async () => {
   await fixture.stop()
@@ -35,14 +39,20 @@ it('has at least 100 distinct cases that count, in every category', { skip: only
 })
 
 for (const category of CATEGORIES) {
-  describe(category, { concurrency: 2 }, () => {
+  describe(category, { concurrency: 3 }, () => {
     for (const c of cases.filter((h) => h.category === category)) {
       it(`${c.id}: ${c.does} (${c.expect})`, c.todo ? { todo: c.todo } : {}, async () => {
-        const result = await runHostileCase(fixture, c)
-        if (c.todo) return
-        report.addCase({ id: c.id, category: c.category, outcome: result.outcome, detail: result.detail })
-        report.addRows(result.rows.lost, result.rows.doubled)
-        if (c.category === 'faults' || c.expect === 'recovered') report.addFault(true)
+        const injected = !c.todo && (c.category === 'faults' || c.expect === 'recovered')
+        try {
+          const result = await runHostileCase(fixture, c, cycled)
+          if (c.todo) return
+          report.addCase({ id: c.id, category: c.category, outcome: result.outcome, detail: result.detail })
+          report.addRows(result.rows.lost, result.rows.doubled)
+          if (injected) report.addFault(true)
+        } catch (error) {
+          if (injected) report.addFault(false)
+          throw error
+        }
       })
     }
   })

@@ -14,7 +14,7 @@ import { load } from '../../src/pipeline/load.js'
 import { transform } from '../../src/pipeline/transform.js'
 import { extractOptions, loadOptions, openConfiguredWarehouse } from '../../src/runtime/pipeline-setup.js'
 import { runCli } from '../support/cli-process.js'
-import type { PipelineFixture, Pipeline } from '../support/pipeline-fixture.js'
+import type { FrozenPipeline, PipelineFixture, Pipeline } from '../support/pipeline-fixture.js'
 import { warehouseSnapshot } from '../support/pipeline-fixture.js'
 import { assertWarehouseMatchesSource, countAgainstSource, type RowDifference } from '../support/source-comparison.js'
 import type { CaseContext, CliCall, HostileCase, Refusal } from './hostile-case.js'
@@ -101,10 +101,10 @@ async function runCall(ctx: CaseContext, call: CliCall): Promise<string> {
   return lines.at(-1) ?? ''
 }
 
-async function reach(ctx: CaseContext & { pendingRunId: string | undefined }, c: HostileCase): Promise<string | undefined> {
+async function reach(ctx: CaseContext & { pendingRunId: string | undefined }, c: HostileCase, cycled: boolean): Promise<string | undefined> {
   const start = c.start ?? 'cycled'
   if (start === 'fresh') return undefined
-  await ctx.pipeline.cycle()
+  if (!cycled) await ctx.pipeline.cycle()
   if (start === 'cycled') return undefined
   for (const sql of TOUCH) await ctx.pipeline.source(sql)
   const extracted = await stages.extract(ctx.pipeline)
@@ -121,9 +121,14 @@ async function converged(pipeline: Pipeline): Promise<RowDifference> {
   return rows
 }
 
-/** Runs `c` on a new pipeline of `fixture`; throws (fails the test) when the outcome is not the expected one. */
-export async function runHostileCase(fixture: PipelineFixture, c: HostileCase): Promise<CaseResult> {
-  const pipeline = await fixture.pipeline({ scale: c.scale ?? HOSTILE_SCALE, ...(c.env ? { env: c.env } : {}) })
+/**
+ * Runs `c` on a new pipeline of `fixture` (a copy of `cycled`, a pipeline
+ * frozen after one cycle, when the case starts from there); throws (fails
+ * the test) when the outcome is not the expected one.
+ */
+export async function runHostileCase(fixture: PipelineFixture, c: HostileCase, cycled?: FrozenPipeline): Promise<CaseResult> {
+  const from = (c.start ?? 'cycled') !== 'fresh' && c.scale === undefined ? cycled : undefined
+  const pipeline = await fixture.pipeline({ scale: c.scale ?? HOSTILE_SCALE, ...(c.env ? { env: c.env } : {}), ...(from ? { from } : {}) })
   const saved = new Map<string, unknown>()
   const base = {
     pipeline,
@@ -131,7 +136,7 @@ export async function runHostileCase(fixture: PipelineFixture, c: HostileCase): 
     pendingRunId: undefined as string | undefined,
     file: (zone: 'ingestion' | 'processed', key: string) => join(fileURLToPath(pipeline.ctx[zone].root), ...key.split('/')),
   }
-  const ctx: CaseContext = { ...base, pendingRunId: await reach(base, c) }
+  const ctx: CaseContext = { ...base, pendingRunId: await reach(base, c, from !== undefined) }
   await c.act?.(ctx)
 
   if (c.expect === 'exact') {

@@ -37,7 +37,8 @@ function quarantined(id: string, does: string, sql: string, table: string, reaso
   }
 }
 
-const design = (value: string) => set('design', 'design_name = $1', 'design_id = 1')
+/** The design name of design 1, bound as $1. */
+const DESIGN = set('design', 'design_name = $1', 'design_id = 1')
 const address = (column: string) => set('address', `${column} = $1`, 'address_id = 2')
 
 const ORDER = `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id,
@@ -45,26 +46,26 @@ const ORDER = `INSERT INTO sales_order (design_id, staff_id, counterparty_id, un
   VALUES (1, 1, 1, $1, $2, 1, '2024-11-25', '2024-11-21', 1, $3, $4)`
 
 export const SOURCE_VALUE_CASES: readonly HostileCase[] = [
-  travels('csv-quotes-commas', 'gives a design name with commas and double quotes', design(''), ['Tote, "the big one", ""really""']),
-  travels('newline-in-text', 'gives a design name with a line feed inside', design(''), ['first line\nsecond line']),
-  travels('crlf-in-text', 'gives a design name with CR LF inside', design(''), ['first\r\nsecond\r']),
-  travels('tab-in-text', 'gives a design name with tabs', design(''), ['a\tb\t']),
-  travels('backslash-n', 'gives a design name \\N (COPY text format\'s null)', design(''), ['\\N']),
-  travels('null-word', 'gives a design name NULL (the word)', design(''), ['NULL']),
+  travels('csv-quotes-commas', 'gives a design name with commas and double quotes', DESIGN, ['Tote, "the big one", ""really""']),
+  travels('newline-in-text', 'gives a design name with a line feed inside', DESIGN, ['first line\nsecond line']),
+  travels('crlf-in-text', 'gives a design name with CR LF inside', DESIGN, ['first\r\nsecond\r']),
+  travels('tab-in-text', 'gives a design name with tabs', DESIGN, ['a\tb\t']),
+  travels('backslash-n', 'gives a design name \\N (COPY text format\'s null)', DESIGN, ['\\N']),
+  travels('null-word', 'gives a design name NULL (the word)', DESIGN, ['NULL']),
   travels('empty-vs-null', 'sets address_line_2 to the empty string and district to null', set('address', "address_line_2 = '', district = NULL", 'address_id = 3')),
-  travels('whitespace-only', 'gives a design name of three spaces', design(''), ['   ']),
+  travels('whitespace-only', 'gives a design name of three spaces', DESIGN, ['   ']),
   travels('padded', 'gives a city leading and trailing spaces', address('city'), ['  London  ']),
-  travels('emoji', 'gives a design name emoji and astral characters', design(''), ['👜🧵 𝔗𝔬𝔱𝔢']),
-  travels('rtl-combining', 'gives a design name right-to-left and combining characters', design(''), ['שלום caf\u0065\u0301']),
-  travels('sql-injection', 'gives a design name that is an SQL injection', design(''), ["'); DROP TABLE dim_design; --"]),
-  travels('long-text', 'gives a design name of 20,000 characters', design(''), ['x'.repeat(20_000)]),
-  travels('lone-quote', 'gives a design name of one double quote', design(''), ['"']),
+  travels('emoji', 'gives a design name emoji and astral characters', DESIGN, ['👜🧵 𝔗𝔬𝔱𝔢']),
+  travels('rtl-combining', 'gives a design name right-to-left and combining characters', DESIGN, ['שלום caf\u0065\u0301']),
+  travels('sql-injection', 'gives a design name that is an SQL injection', DESIGN, ["'); DROP TABLE dim_design; --"]),
+  travels('long-text', 'gives a design name of 20,000 characters', DESIGN, ['x'.repeat(20_000)]),
+  travels('lone-quote', 'gives a design name of one double quote', DESIGN, ['"']),
   travels('leading-zeros', 'gives a postal code with leading zeros', address('postal_code'), ['00123']),
   travels('phone-symbols', 'gives a phone number with +, parentheses and spaces', address('phone'), ['+44 (0)20 7946 0958']),
   travels('unicode-email', 'gives a staff e-mail non-ASCII letters', set('staff', 'email_address = $1', 'staff_id = 1'), ['zoë.ærø@exämple.com']),
   travels('html', 'gives a counterparty legal name an HTML script', set('counterparty', 'counterparty_legal_name = $1', 'counterparty_id = 1'), ['<script>alert("x")</script>']),
   travels('line-separator', 'gives a district U+2028 and U+2029', address('district'), ['a\u2028b\u2029c']),
-  travels('zero-width', 'gives a design name zero-width and no-break spaces', design(''), ['a\u200bb\u00a0c\ufeff']),
+  travels('zero-width', 'gives a design name zero-width and no-break spaces', DESIGN, ['a\u200bb\u00a0c\ufeff']),
   travels('header-lookalike', 'gives a file name equal to a CSV header line', set('design', 'file_name = $1', 'design_id = 2'), ['design_id,design_name,file_location']),
   travels('path-spaces', 'gives a file location with spaces and percent signs', set('design', 'file_location = $1', 'design_id = 2'), ['/my designs/100% cotton']),
   travels('money-max', 'prices an order at 99,999,999.99 (numeric(10,2) at its limit)', ORDER, [1, '99999999.99', '2024-11-19 09:00:00', '2024-11-19 09:00:00']),
@@ -174,6 +175,6 @@ export const SOURCE_VALUE_CASES: readonly HostileCase[] = [
     does: 'gives a design name of 3,000,000 characters (over DuckDB\'s CSV line limit)',
     todo: 'robust: a value over the CSV line limit fails its row (quarantined), never the run',
     expect: 'exact',
-    act: async (ctx) => void (await ctx.pipeline.source(design(''), ['y'.repeat(3_000_000)])),
+    act: async (ctx) => void (await ctx.pipeline.source(DESIGN, ['y'.repeat(3_000_000)])),
   },
 ]

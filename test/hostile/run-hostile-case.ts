@@ -37,6 +37,17 @@ export interface CaseResult {
   readonly rows: RowDifference
 }
 
+/** A message as the report keeps it: temp dirs, ports and run ids vary between runs, so they are named, not quoted. */
+function reported(message: string): string {
+  return message
+    .replace(/file:\/\/\/\S*?starline-[\w-]+?-\w{6}/g, 'file://<tmp>')
+    .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
+    .replace(/\b(source|warehouse)_\d+\b/g, '$1_<n>')
+    .replace(/\b\d{8}T\d{9}Z\b/g, '<run>')
+    .replace(/\/\d{4}\/\d{2}\/\d{2}\/<run>/g, '/<date>/<run>')
+    .slice(0, 160)
+}
+
 /** Runs stages in this process, as `starline` would, with the pipeline's configuration. */
 export const stages = {
   cycle: (p: Pipeline) => p.cycle(),
@@ -154,7 +165,7 @@ export async function runHostileCase(fixture: PipelineFixture, c: HostileCase, c
       await c.run(ctx)
     } catch (error) {
       if (!c.refusal) throw error
-      failure = `refused ("${assertRefusal(error, c.refusal).message.slice(0, 120)}")`
+      failure = `refused ("${reported(assertRefusal(error, c.refusal).message)}")`
     }
     await pipeline.cycle()
     return { outcome: 'recovered', detail: `${c.does}: ${failure}, then a rerun equals the source`, rows: await converged(pipeline) }
@@ -176,5 +187,5 @@ export async function runHostileCase(fixture: PipelineFixture, c: HostileCase, c
   assert.deepEqual(await warehouseState(pipeline), warehouseBefore, 'the refusal changed nothing in the warehouse')
   await c.fix(ctx)
   await pipeline.cycle()
-  return { outcome: 'refused', detail: `${c.does}: refused ("${said.slice(0, 140)}"), fixed, then exact`, rows: await converged(pipeline) }
+  return { outcome: 'refused', detail: `${c.does}: refused ("${reported(said)}"), fixed, then exact`, rows: await converged(pipeline) }
 }

@@ -75,9 +75,12 @@ class PostgresSnapshot implements SourceSnapshot {
 
   copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }): CsvStream {
     const copy = copyTableRange(this.#client, this.#schema, table, columns, range, extra)
-    // The COPY stream's own errors are driver errors: pass the bytes through, map the error.
+    // The COPY stream's own errors are driver errors: pass the bytes through, map the error. It is mapped
+    // before pipeline() sees it, since pipeline() destroys `out` with the first error it is given (a lost
+    // connection would reach the user raw); errors from the reading side are the reader's own.
     const out = new PassThrough()
-    pipeline(copy, out).catch((error: unknown) => out.destroy(sourceError(error, this.#describe, `table "${table}"`)))
+    copy.once('error', (error: unknown) => out.destroy(sourceError(error, this.#describe, `table "${table}"`)))
+    pipeline(copy, out).catch(() => {})
     return Object.defineProperty(out, 'rowCount', { get: () => copy.rowCount }) as PassThrough & { readonly rowCount: number }
   }
 

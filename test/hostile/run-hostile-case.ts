@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { StarlineError } from '../../src/core/starline-error.js'
+import { quoteIdent } from '../../src/sql/quote.js'
 import { FAILURE_PREFIX, ALERT_PREFIX } from '../../src/lake/keys.js'
 import { listAll } from '../../src/lake/object-store.js'
 import { extract } from '../../src/pipeline/extract.js'
@@ -91,7 +92,14 @@ export async function lakeObjects(pipeline: Pipeline): Promise<string[]> {
 /** The warehouse's star tables and ledger, or nothing when it has no tables yet. */
 async function warehouseState(pipeline: Pipeline): Promise<Record<string, string[]> | 'empty'> {
   const [row] = await pipeline.warehouse<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename = '_starline_loads'")
-  return row?.n ? warehouseSnapshot(pipeline) : 'empty'
+  if (!row?.n) return 'empty'
+  // A case may have dropped a star table: then the tables and their row counts stand for the contents.
+  return warehouseSnapshot(pipeline).catch(async () => {
+    const tables = await pipeline.warehouse<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+    const counts = []
+    for (const { t } of tables) counts.push(`${t} ${(await pipeline.warehouse<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoteIdent(t)}`))[0]?.n}`)
+    return { tables: counts }
+  })
 }
 
 /** Asserts `error` is a StarlineError with one line naming what failed, retryable as the refusal says. */

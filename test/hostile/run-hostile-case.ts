@@ -146,8 +146,21 @@ async function converged(pipeline: Pipeline): Promise<RowDifference> {
  * the test) when the outcome is not the expected one.
  */
 export async function runHostileCase(fixture: PipelineFixture, c: HostileCase, cycled?: FrozenPipeline): Promise<CaseResult> {
+  const pipeline = await open(fixture, c, cycled)
+  try {
+    return await check(pipeline, c, cycled !== undefined && (c.start ?? 'cycled') !== 'fresh' && c.scale === undefined)
+  } finally {
+    // Its connections go back at once: two hundred cases must fit the server's max_connections.
+    await pipeline.close().catch(() => {})
+  }
+}
+
+function open(fixture: PipelineFixture, c: HostileCase, cycled?: FrozenPipeline): Promise<Pipeline> {
   const from = (c.start ?? 'cycled') !== 'fresh' && c.scale === undefined ? cycled : undefined
-  const pipeline = await fixture.pipeline({ scale: c.scale ?? HOSTILE_SCALE, ...(c.env ? { env: c.env } : {}), ...(from ? { from } : {}) })
+  return fixture.pipeline({ scale: c.scale ?? HOSTILE_SCALE, ...(c.env ? { env: c.env } : {}), ...(from ? { from } : {}) })
+}
+
+async function check(pipeline: Pipeline, c: HostileCase, fromCycled: boolean): Promise<CaseResult> {
   const saved = new Map<string, unknown>()
   const base = {
     pipeline,
@@ -155,7 +168,7 @@ export async function runHostileCase(fixture: PipelineFixture, c: HostileCase, c
     pendingRunId: undefined as string | undefined,
     file: (zone: 'ingestion' | 'processed', key: string) => join(fileURLToPath(pipeline.ctx[zone].root), ...key.split('/')),
   }
-  const ctx: CaseContext = { ...base, pendingRunId: await reach(base, c, from !== undefined) }
+  const ctx: CaseContext = { ...base, pendingRunId: await reach(base, c, fromCycled) }
   await c.act?.(ctx)
 
   if (c.expect === 'exact') {

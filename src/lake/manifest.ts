@@ -190,16 +190,16 @@ export async function latestManifest(store: ObjectStore, stage: RunManifest['sta
  * rejects newer ones, so the rest of the code sees only the current shape.
  */
 export function migrateManifest(value: unknown, key: string): RunManifest {
-  if (typeof value !== 'object' || value === null) {
-    throw new ManifestError(`Manifest "${key}" is not a JSON object.`, { context: { key } })
-  }
+  // A damaged manifest must not be mistaken for a newer format: upgrading starline would not help.
+  const damaged = (problem: string) =>
+    new ManifestError(`Manifest "${key}" ${problem}: it was changed by hand or damaged. Restore it from a backup.`, { context: { key } })
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw damaged('is not a JSON object')
   const candidate = value as Partial<RunManifest>
   if (candidate.formatVersion === MANIFEST_FORMAT_VERSION) {
-    if (typeof candidate.runId !== 'string' || !Array.isArray(candidate.tables)) {
-      throw new ManifestError(`Manifest "${key}" lacks runId or tables.`, { context: { key } })
-    }
+    if (typeof candidate.runId !== 'string' || !Array.isArray(candidate.tables)) throw damaged('lacks runId or tables')
     return candidate as RunManifest
   }
+  if (!Number.isInteger(candidate.formatVersion) || candidate.formatVersion! < MANIFEST_FORMAT_VERSION) throw damaged(`has no valid formatVersion`)
   throw new ManifestError(
     `Manifest "${key}" has formatVersion ${String(candidate.formatVersion)}, but this starline reads version ${MANIFEST_FORMAT_VERSION}. ` +
       'Upgrade starline to read lakes written by a newer version.',

@@ -99,7 +99,10 @@ export async function checkedRelation(
       const name = quoteIdent(c.name)
       const badType =
         type === 'VARCHAR' ? undefined : `WHEN ${rawRow}.${name} IS NOT NULL AND ${name} IS NULL THEN ${quoteLiteral(`${c.name} is not a valid ${c.type}: `)} || ${rawRow}.${name}`
-      const missing = c.nullable ? undefined : `WHEN ${rawRow}.${name} IS NULL THEN ${quoteLiteral(`${c.name} is null`)}`
+      // A column added to the source after a file was written is absent from that file, not null in it.
+      const without = files.filter((f) => !f.columns.some((column) => column.name === c.name)).map((f) => quoteLiteral(f.path))
+      const written = without.length > 0 ? ` AND ${file} NOT IN (${without.join(', ')})` : ''
+      const missing = c.nullable ? undefined : `WHEN ${rawRow}.${name} IS NULL${written} THEN ${quoteLiteral(`${c.name} is null`)}`
       // PostgreSQL's and DuckDB's 'infinity' casts, but no calendar holds it: it fails its row, not the run.
       const infinite = /^(DATE|TIMESTAMP|TIMESTAMPTZ)$/.test(type) ? `WHEN isinf(${name}) THEN ${quoteLiteral(`${c.name} is not a finite ${c.type}`)}` : undefined
       // PostgreSQL text never holds NUL, and no warehouse takes it: a file that does was not written by the source.

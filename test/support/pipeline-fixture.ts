@@ -4,7 +4,7 @@
  * (a temp dir, or a bucket on one moto_server per test file), and a
  * warehouse database.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateBucketCommand } from '@aws-sdk/client-s3'
@@ -46,11 +46,19 @@ export interface Pipeline {
   close(): Promise<void>
 }
 
+/** A closed pipeline kept as a starting point: its source and warehouse databases and a copy of its lake. */
+export interface FrozenPipeline {
+  readonly source: string
+  readonly warehouse: string
+  readonly lakeDir: string
+}
+
 export class PipelineFixture {
   #server: EmbeddedPostgresServer | undefined
   #templates = new Map<string, string>()
   #counter = 0
   #open: Pipeline[] = []
+  #frozen: string[] = []
   #moto: Promise<MotoServer> | undefined
   #restoreEnv: (() => void) | undefined
 
@@ -81,20 +89,22 @@ export class PipelineFixture {
   }
 
   /** A fresh source (a copy of the generated template), lake and warehouse. */
-  async pipeline(options: { scale?: number; env?: Record<string, string>; lake?: LakeKind } = {}): Promise<Pipeline> {
+  async pipeline(options: { scale?: number; env?: Record<string, string>; lake?: LakeKind; from?: FrozenPipeline } = {}): Promise<Pipeline> {
     const lake = options.lake ?? 'fs'
     const id = ++this.#counter
-    const template = await this.template(options.scale ?? 0.1)
+    const template = options.from?.source ?? (await this.template(options.scale ?? 0.1))
     const admin = new pg.Client({ connectionString: this.server.url('postgres') })
     await admin.connect()
     try {
       await admin.query(`CREATE DATABASE ${quoteIdent(`source_${id}`)} TEMPLATE ${quoteIdent(template)}`)
+      if (options.from) await admin.query(`CREATE DATABASE ${quoteIdent(`warehouse_${id}`)} TEMPLATE ${quoteIdent(options.from.warehouse)}`)
     } finally {
       await admin.end()
     }
     const sourceUrl = this.server.url(`source_${id}`)
-    const warehouseUrl = await this.server.createDatabase(`warehouse_${id}`)
+    const warehouseUrl = options.from ? this.server.url(`warehouse_${id}`) : await this.server.createDatabase(`warehouse_${id}`)
     const lakeDir = mkdtempSync(join(tmpdir(), 'starline-lake-'))
+    if (options.from) cpSync(options.from.lakeDir, lakeDir, { recursive: true })
     const lakeEnv = lake === 's3' ? await this.#s3Lake(`starline-lake-${process.pid}-${id}`) : {}
     const config = localConfig({ sourceUrl, warehouseUrl }, lakeDir, { STARLINE_EXTRACT_LAG: '0ms', ...lakeEnv, ...options.env })
     const ctx = stageContext(config, silentLogger)
@@ -125,8 +135,24 @@ export class PipelineFixture {
     return pipeline
   }
 
+  /**
+   * Closes `pipeline` and keeps it as a starting point: pipelines made with
+   * `{ from }` start with copies of its databases and lake (a fs lake only),
+   * which saves each of them the cycles that brought it there.
+   */
+  async freeze(pipeline: Pipeline): Promise<FrozenPipeline> {
+    const lakeDir = mkdtempSync(join(tmpdir(), 'starline-frozen-lake-'))
+    cpSync(pipeline.lakeDir, lakeDir, { recursive: true })
+    this.#frozen.push(lakeDir)
+    await pipeline.close()
+    this.#open = this.#open.filter((p) => p !== pipeline)
+    const database = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1))
+    return { source: database(pipeline.sourceUrl), warehouse: database(pipeline.warehouseUrl), lakeDir }
+  }
+
   async stop(): Promise<void> {
     for (const pipeline of this.#open) await pipeline.close().catch(() => {})
+    for (const dir of this.#frozen) rmSync(dir, { recursive: true, force: true })
     await this.#server?.stop()
     this.#restoreEnv?.()
     if (this.#moto) await (await this.#moto).stop()

@@ -96,3 +96,50 @@ export async function assertWarehouseMatchesSource(pipeline: Pipeline): Promise<
   }
 }
 
+
+/** Rows the warehouse lacks (`lost`) or holds too often (`doubled`) compared with the source. */
+export interface RowDifference {
+  readonly lost: number
+  readonly doubled: number
+}
+
+/** Counts, per multiset of row texts, what `actual` lacks and what it holds beyond `expected`. */
+function difference(expected: readonly string[], actual: readonly string[]): RowDifference {
+  const counts = new Map<string, number>()
+  for (const row of expected) counts.set(row, (counts.get(row) ?? 0) + 1)
+  let doubled = 0
+  for (const row of actual) {
+    const left = counts.get(row) ?? 0
+    if (left > 0) counts.set(row, left - 1)
+    else doubled += 1
+  }
+  let lost = 0
+  for (const left of counts.values()) lost += left
+  return { lost, doubled }
+}
+
+/**
+ * The warehouse against the source as numbers, for reports: rows missing or
+ * extra in each dimension and in each fact's latest versions, plus fact
+ * versions held twice (one source row at one `last_updated` is one version).
+ */
+export async function countAgainstSource(pipeline: Pipeline): Promise<RowDifference> {
+  let lost = 0
+  let doubled = 0
+  const pairs = [
+    ...Object.values(DIMENSIONS).map((sql) => [sql.source, sql.warehouse] as const),
+    ...Object.values(FACTS).map((sql) => [sql.source, sql.latest] as const),
+  ]
+  for (const [source, warehouse] of pairs) {
+    const found = difference(await texts(pipeline.source, source), await texts(pipeline.warehouse, warehouse))
+    lost += found.lost
+    doubled += found.doubled
+  }
+  for (const [fact, id] of [['fact_sales_order', 'sales_order_id'], ['fact_purchase_order', 'purchase_order_id'], ['fact_payment', 'payment_id']] as const) {
+    const [row] = await pipeline.warehouse<{ n: number }>(
+      `SELECT coalesce(sum(n - 1), 0)::int AS n FROM (SELECT count(*) AS n FROM ${fact} GROUP BY ${id}, last_updated_date, last_updated_time) v`,
+    )
+    doubled += row?.n ?? 0
+  }
+  return { lost, doubled }
+}

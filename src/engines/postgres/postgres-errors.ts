@@ -15,7 +15,7 @@ export function sqlStateOf(error: unknown): string | undefined {
 export function isRetryablePostgresError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code !== 'string') {
-    return error instanceof Error && /Connection terminated|timeout expired/i.test(error.message)
+    return error instanceof Error && /Connection terminated|timeout expired|Client has encountered a connection error/i.test(error.message)
   }
   if (RETRYABLE_NETWORK_CODES.has(code)) return true
   return code.startsWith('08') || RETRYABLE_SQLSTATES.has(code)

@@ -14,6 +14,8 @@ export function sourceError(error: unknown, describe: string, reading: string): 
     ? ' The connection or snapshot failed; nothing was published, so running extract again is safe.'
     : sqlStateOf(error) === '42501'
       ? ' Grant the source user SELECT on the tables.'
-      : ''
+      : sqlStateOf(error) === '57014'
+        ? ' The source cancelled the statement (its statement_timeout, or an operator): raise statement_timeout for the source user, then run extract again.'
+        : ''
   return new SourceError(`Cannot read ${reading} from ${describe}: ${messageOf(error)}.${advice}`, { cause: error, retryable })
 }

@@ -100,14 +100,20 @@ class PostgresSnapshot implements SourceSnapshot {
   copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }): CsvStream {
     const { lane, client } = this.#lanes.take()
     let copy: CsvStream | undefined
-    // The COPY stream's own errors are driver errors: pass the bytes through, map the error.
+    // The COPY stream's own errors are driver errors: pass the bytes through, map the error. It is mapped
+    // before pipeline() sees it, since pipeline() destroys `out` with the first error it is given (a lost
+    // connection would reach the user raw); errors from the reading side are the reader's own.
     const out = new PassThrough()
+    const mapped = (error: unknown) => sourceError(error, this.#describe, `table "${table}"`)
     client
       .then((connection) => {
         copy = copyTableRange(connection, this.#schema, table, columns, range, extra)
+        copy.once('error', (error: unknown) => out.destroy(mapped(error)))
         return pipeline(copy, out)
       })
-      .catch((error: unknown) => out.destroy(sourceError(error, this.#describe, `table "${table}"`)))
+      .catch((error: unknown) => {
+        if (!out.destroyed) out.destroy(mapped(error))
+      })
       .finally(() => this.#lanes.release(lane))
     return Object.defineProperty(out, 'rowCount', { get: () => copy?.rowCount ?? 0 }) as PassThrough & { readonly rowCount: number }
   }

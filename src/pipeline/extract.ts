@@ -59,6 +59,8 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
   // Run ids must sort after every published run, even if this clock lags another runner's.
   const runId = nextRunId(await newestRunId(ctx.ingestion, options.after))
   const lease = await acquireLease(ctx.ingestion, 'extract', runId, { ttlMs: ctx.leaseTtlMs })
+  // Debug lines mark the stage boundaries the crash matrix kills at (test/crash/).
+  ctx.logger.debug('lease taken', { stage: 'extract', runId, replaced: lease.replaced?.runId })
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
   lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the extract lease; trying again', { error: messageOf(error) }) })
   const recoveredRunId = lease.replaced ? await removeUnpublishedRun(ctx, lease.replaced.runId) : undefined
@@ -86,6 +88,7 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
     }
     ownsRunKeys = true
     snapshot = await retryStep(ctx, 'open the source snapshot', () => options.source.openSnapshot())
+    ctx.logger.debug('source snapshot opened', { runId })
     const { openTransactions } = snapshot
     seesAllSessions = openTransactions.seesAllSessions
     if (!openTransactions.seesAllSessions) {
@@ -162,6 +165,7 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
 
     const reconciliation = reconciled ? await writeBaseline(ctx.ingestion, runId, reconciled, window?.to ?? from) : previous?.reconciliation
     const lateRows = late && to !== null ? await writeLateRowsState(ctx.ingestion, runId, late, to, sourceSnapshot) : previous?.lateRows
+    ctx.logger.debug('writing the manifest', { stage: 'extract', runId })
     const manifest: RunManifest = {
       formatVersion: 1,
       runId,

@@ -138,20 +138,21 @@ export async function startEmbeddedPostgres(options: StartOptions = {}): Promise
 }
 
 /**
- * SIGKILL to the postmaster and to its backends (listed first: once the
- * postmaster is gone they are orphans, and a new server on the same data
- * directory refuses to start while they hold its shared memory).
+ * SIGKILL to the postmaster and to every backend. The postmaster is stopped
+ * first (SIGSTOP), so it forks no backend after the list is taken: a backend
+ * missed here would serve its connection on as an orphan, and a new server
+ * on the same data directory refuses to start while one holds its memory.
  */
 async function killServer(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGSTOP')
   let backends: number[] = []
   try {
     backends = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)]).toString().split(/\s+/).filter(Boolean).map(Number)
   } catch {
     // ps exits 1 when the postmaster has no children
   }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGKILL')
   for (const pid of backends) {
     try {
       process.kill(pid, 'SIGKILL')
@@ -159,6 +160,7 @@ async function killServer(child: ChildProcess): Promise<void> {
       // already gone
     }
   }
+  child.kill('SIGKILL')
   await exited
   // Orphans exit asynchronously: wait until none is left.
   for (const pid of backends) {

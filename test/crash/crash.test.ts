@@ -6,6 +6,7 @@
  */
 import { after } from 'node:test'
 import { IntegrityReport } from '../support/integrity-report.js'
+import { describeDatabaseKills } from './database-kills.js'
 import { describeKillMatrix } from './kill-matrix.js'
 
 const report = new IntegrityReport('crash')
@@ -14,3 +15,4 @@ after(() => {
 })
 
 describeKillMatrix(report)
+describeDatabaseKills(report)

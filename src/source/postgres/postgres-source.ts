@@ -4,7 +4,6 @@
  * `COPY ... TO STDOUT` (about twice the row API's speed).
  */
 import { PassThrough } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import { quoteIdent, quoteLiteral, qualify } from '../../sql/quote.js'
@@ -76,8 +75,14 @@ class PostgresSnapshot implements SourceSnapshot {
   copyRange(table: string, columns: readonly string[], range: WatermarkRange, extra?: { readonly keyColumn: string; readonly keys: readonly string[] }): CsvStream {
     const copy = copyTableRange(this.#client, this.#schema, table, columns, range, extra)
     // The COPY stream's own errors are driver errors: pass the bytes through, map the error.
+    // NOTE: not stream.pipeline, which destroys `out` with the raw driver error before the mapped one
+    // could be set: a connection lost mid-COPY then reached the user unmapped, and not retryable.
     const out = new PassThrough()
-    pipeline(copy, out).catch((error: unknown) => out.destroy(sourceError(error, this.#describe, `table "${table}"`)))
+    copy.once('error', (error: unknown) => out.destroy(sourceError(error, this.#describe, `table "${table}"`)))
+    out.once('close', () => {
+      if (!copy.readableEnded) copy.destroy()
+    })
+    copy.pipe(out)
     return Object.defineProperty(out, 'rowCount', { get: () => copy.rowCount }) as PassThrough & { readonly rowCount: number }
   }
 

@@ -8,6 +8,7 @@ import { after } from 'node:test'
 import { IntegrityReport } from '../support/integrity-report.js'
 import { describeDatabaseKills } from './database-kills.js'
 import { describeKillMatrix } from './kill-matrix.js'
+import { describeS3KillMatrix } from './s3-kill-matrix.js'
 
 const report = new IntegrityReport('crash')
 after(() => {
@@ -15,4 +16,5 @@ after(() => {
 })
 
 describeKillMatrix(report)
+describeS3KillMatrix(report)
 describeDatabaseKills(report)

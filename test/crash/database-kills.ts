@@ -45,7 +45,7 @@ const KILLS: readonly DatabaseKill[] = [
   { id: 'source-killed-in-first-extract-copy', server: 'source', scenario: 'first', when: copying, detail: "the source server killed during the first extract's COPY" },
   { id: 'source-killed-in-incremental-snapshot', server: 'source', scenario: 'incremental', when: (b) => b.inTransaction, detail: "the source server killed while an incremental extract's snapshot is open" },
   { id: 'warehouse-killed-in-load-copy', server: 'warehouse', scenario: 'first', when: (b) => b.writing && copying(b), detail: "the warehouse server killed during a COPY of the first load's transaction" },
-  { id: 'warehouse-killed-in-load-transaction', server: 'warehouse', scenario: 'incremental', when: (b) => b.writing, detail: 'the warehouse server killed inside an incremental load transaction' },
+  { id: 'warehouse-killed-in-load-transaction', server: 'warehouse', scenario: 'incremental', when: (b) => b.writing && /^\s*(INSERT|UPDATE|DELETE|COPY|CREATE TEMP)/i.test(b.query), detail: 'the warehouse server killed inside an incremental load transaction' },
   { id: 'warehouse-killed-before-load', server: 'warehouse', scenario: 'first', when: (b) => !b.writing && /_starline_loads/.test(b.query), detail: "the warehouse server killed as a run reads the ledger" },
 ]
 

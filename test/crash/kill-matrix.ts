@@ -47,7 +47,7 @@ export function matrixSettings(env: NodeJS.ProcessEnv = process.env): MatrixSett
 }
 
 /** A run that must succeed: exit 0 and not one error line. */
-function assertClean(result: ChildResult, what: string): void {
+export function assertClean(result: ChildResult, what: string): void {
   assert.equal(result.code, 0, `${what} failed (${result.code ?? result.signal}): ${result.stderr.split('\n').filter((l) => !l.includes('"debug"')).join('\n')}`)
   assert.deepEqual(result.events.filter((e) => e.level === 'error').map((e) => e.message), [], `${what} logged errors`)
 }
@@ -71,13 +71,11 @@ export function describeKillMatrix(report: IntegrityReport, settings: MatrixSett
     assertBuilt()
     const world = await CrashWorld.start(settings.scale)
     const frozen = mkdtempSync(join(tmpdir(), 'starline-crash-frozen-'))
-    const clean = await cleanRuns(world, frozen)
-    const plan = killPlan(clean.logs, { total: settings.total, seed: settings.seed, dayAfterEvery: settings.dayAfterEvery }).filter(
-      (point) => settings.only?.test(point.id) ?? true,
-    )
     const missed: string[] = []
     let scratchLeft = 0
+    let plan: KillPoint[] = []
 
+    // Registered before anything else can fail: a server left running would keep the test process alive.
     after(async () => {
       await world.stop()
       rmSync(frozen, { recursive: true, force: true })
@@ -90,6 +88,14 @@ export function describeKillMatrix(report: IntegrityReport, settings: MatrixSett
           `${missed.length} runs finished before their kill; ${scratchLeft} scratch entries left by killed runs`,
       })
     })
+
+    const clean = await cleanRuns(world, frozen).catch(async (error: unknown) => {
+      await world.stop() // the suite fails before its hooks could run
+      throw error
+    })
+    plan = killPlan(clean.logs, { total: settings.total, seed: settings.seed, dayAfterEvery: settings.dayAfterEvery }).filter(
+      (point) => settings.only?.test(point.id) ?? true,
+    )
 
     describe('kill points', { concurrency: settings.concurrency }, () => {
       for (const point of plan) {
@@ -151,7 +157,7 @@ async function cleanRuns(world: CrashWorld, frozen: string): Promise<Clean> {
 }
 
 /** Runs `starline run` and SIGKILLs it at the point; false when the run ended before the kill landed. */
-async function killAt(pipeline: CrashPipeline, point: KillPoint): Promise<boolean> {
+export async function killAt(pipeline: CrashPipeline, point: KillPoint): Promise<boolean> {
   const run = startStarline(['run'], pipeline.env)
   const seen = new Map<string, number>()
   const event = await run.when((e) => {
@@ -170,7 +176,7 @@ async function killAt(pipeline: CrashPipeline, point: KillPoint): Promise<boolea
   return false
 }
 
-async function compare(report: IntegrityReport, point: KillPoint, pipeline: CrashPipeline, expected: PipelineState, when: string): Promise<void> {
+export async function compare(report: IntegrityReport, point: KillPoint, pipeline: CrashPipeline, expected: PipelineState, when: string): Promise<void> {
   const actual = await pipelineState(pipeline)
   const { lost, doubled } = rowDifference(expected, actual)
   report.addRows(lost, doubled)

@@ -269,6 +269,8 @@ function reconcileSummary(reconciled: readonly ReconciledTable[]): ReconcileSumm
 async function removeUnpublishedRun(ctx: StageContext, runId: string): Promise<string | undefined> {
   if ((await ctx.ingestion.head(manifestKey(runId))) !== undefined) return undefined
   await deleteRunObjects(ctx, runId)
+  // No manifest was published, but a put of it may have been cut short: deleting its key removes what that left.
+  await ctx.ingestion.delete(manifestKey(runId))
   ctx.logger.warn('removed the leftovers of an unfinished extract run', { runId })
   return runId
 }

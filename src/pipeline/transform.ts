@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { dataKey, quarantineKey, stateKey } from '../lake/keys.js'
+import { dataKey, manifestKey, quarantineKey, stateKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
 import { IntegrityError } from '../lake/errors.js'
 import { listRunIdsFrom, newestRunId, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
@@ -174,6 +174,8 @@ export function assertProcessedRunsWereIngested(ctx: StageContext, ingested: rea
 }
 
 async function removeLeftovers(ctx: StageContext, runId: string): Promise<void> {
+  // The run is pending, so its manifest was never published; a put of it cut short may have left a temporary file.
+  await ctx.processed.delete(manifestKey(runId))
   for (const model of ctx.dataset.models) {
     await ctx.processed.delete(dataKey(model.table.name, runId, 'parquet'))
   }

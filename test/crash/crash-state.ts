@@ -82,7 +82,8 @@ export async function pipelineState(pipeline: CrashPipeline): Promise<PipelineSt
     const keys = walk(dir).sort()
     files[zone] = keys.map(normalise).sort()
     manifests[zone] = keys
-      .filter((key) => key.startsWith('_manifests/'))
+      // Published manifests only: a stray temporary file shows up in `files` instead.
+      .filter((key) => /^_manifests\/[^./][^/]*\.json$/.test(key))
       .map((key) => manifestContent(readFileSync(join(dir, key), 'utf8'), normalise))
   }
   return { files, manifests, warehouse: await warehouseRows(pipeline.warehouseUrl, normalise) }

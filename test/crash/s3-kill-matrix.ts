@@ -63,7 +63,7 @@ export function describeS3KillMatrix(report: IntegrityReport): void {
       clean = await pipelineState(pipeline)
       await pipeline.dispose()
       const plan = killPlan({ first: first.events, incremental: [] }, { total: 0, seed: settings.seed, dayAfterEvery: Number.MAX_SAFE_INTEGER })
-      points.push(...plan.filter((_point, index) => index % EVERY === 0))
+      points.push(...plan.filter((point, index) => index % EVERY === 0 && (settings.only?.test(`s3-${point.id}`) ?? true)))
     })
 
     after(async () => {

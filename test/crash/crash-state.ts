@@ -54,23 +54,24 @@ function normaliser(ordinals: ReadonlyMap<string, number>): (text: string) => st
  * A manifest without what differs between equal runs: times, hashes of
  * manifests (which cover the times), and the bytes of Parquet files (DuckDB's
  * parallel writer orders row groups differently from run to run; their rows
- * are compared in the warehouse).
+ * are compared in the warehouse). Applied at any depth (tables, history state).
  */
 function manifestContent(text: string, normalise: (text: string) => string): string {
-  const manifest = JSON.parse(text) as Record<string, unknown>
-  delete manifest.createdAt
-  for (const table of manifest.tables as Record<string, unknown>[]) {
-    if (table.format !== 'parquet') continue
-    delete table.bytes
-    delete table.sha256
+  return normalise(JSON.stringify(scrub(JSON.parse(text))))
+}
+
+function scrub(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(scrub)
+  if (value === null || typeof value !== 'object') return value
+  const object = { ...(value as Record<string, unknown>) }
+  for (const field of ['createdAt', 'at', 'manifestSha256']) delete object[field]
+  const parquet = object.format === 'parquet' || (typeof object.key === 'string' && object.key.endsWith('.parquet'))
+  // A link to the previous manifest is its hash; a Parquet file's bytes differ between equal runs.
+  if (parquet || 'runId' in object && Object.keys(object).length <= 2) {
+    delete object.bytes
+    delete object.sha256
   }
-  const previous = manifest.previous as { sha256?: string } | undefined
-  if (previous) delete previous.sha256
-  const input = manifest.input as { manifestSha256?: string } | undefined
-  if (input) delete input.manifestSha256
-  const reconciliation = manifest.reconciliation as { at?: string } | undefined
-  if (reconciliation) delete reconciliation.at
-  return normalise(JSON.stringify(manifest))
+  return Object.fromEntries(Object.entries(object).map(([key, inner]) => [key, scrub(inner)]))
 }
 
 export async function pipelineState(pipeline: CrashPipeline): Promise<PipelineState> {

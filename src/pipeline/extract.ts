@@ -60,6 +60,8 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
   // Run ids must sort after every published run, even if this clock lags another runner's.
   const runId = nextRunId(await newestRunId(ctx.ingestion, options.after))
   const lease = await acquireLease(ctx.ingestion, 'extract', runId, { ttlMs: ctx.leaseTtlMs })
+  // Debug lines mark the stage boundaries the crash matrix kills at (test/crash/).
+  ctx.logger.debug('lease taken', { stage: 'extract', runId, replaced: lease.replaced?.runId })
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
   lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the extract lease; trying again', { error: messageOf(error) }) })
   const recoveredRunId = lease.replaced ? await removeUnpublishedRun(ctx, lease.replaced.runId) : undefined
@@ -87,6 +89,7 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
     }
     ownsRunKeys = true
     snapshot = await retryStep(ctx, 'open the source snapshot', () => options.source.openSnapshot())
+    ctx.logger.debug('source snapshot opened', { runId })
     const { openTransactions } = snapshot
     seesAllSessions = openTransactions.seesAllSessions
     if (!openTransactions.seesAllSessions) {
@@ -165,6 +168,7 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
 
     const reconciliation = reconciled ? await writeBaseline(ctx.ingestion, runId, reconciled, window?.to ?? from) : previous?.reconciliation
     const lateRows = late && to !== null ? await writeLateRowsState(ctx.ingestion, runId, late, to, sourceSnapshot) : previous?.lateRows
+    ctx.logger.debug('writing the manifest', { stage: 'extract', runId })
     const manifest: RunManifest = {
       formatVersion: 1,
       runId,
@@ -268,6 +272,8 @@ function reconcileSummary(reconciled: readonly ReconciledTable[]): ReconcileSumm
 async function removeUnpublishedRun(ctx: StageContext, runId: string): Promise<string | undefined> {
   if ((await ctx.ingestion.head(manifestKey(runId))) !== undefined) return undefined
   await deleteRunObjects(ctx, runId)
+  // No manifest was published, but a put of it may have been cut short: deleting its key removes what that left.
+  await ctx.ingestion.delete(manifestKey(runId))
   ctx.logger.warn('removed the leftovers of an unfinished extract run', { runId })
   return runId
 }

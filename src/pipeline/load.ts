@@ -34,6 +34,7 @@ async function loadPending(ctx: StageContext, options: LoadOptions): Promise<Loa
   if (drift.length > 0) throw new WarehouseDriftError(options.schema, drift)
   await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs))
   const ledger = await retryStep(ctx, 'read the ledger', () => options.warehouse.loadedRuns(options.schema))
+  ctx.logger.debug('ledger read', { runs: ledger.length })
   // What the warehouse remembers of each manifest it loaded: the anchor of the processed zone's chain.
   const loadedSha = new Map(ledger.map((row) => [row.runId, row.manifestSha256]))
   // Runs are loaded in order: only the newest loaded one and those after it matter.
@@ -110,6 +111,8 @@ async function loadRun(
     let shown = 0
     const onTableLoaded = (table: LoadedTable): void => {
       shown += table.rows
+      // Inside the run's transaction: debug lines mark the boundaries the crash matrix kills at (test/crash/).
+      ctx.logger.debug('loaded table', { runId, table: table.table, rows: table.rows })
       ctx.progress?.add('load', table.table, table.rows)
     }
     const plan = {
@@ -124,6 +127,7 @@ async function loadRun(
       ...(options.warehouse.capabilities.copyFromObjectStore ? { store: ctx.processed } : {}),
     }
     // One transaction with its ledger row: repeating it after a transient failure loads it exactly once.
+    ctx.logger.debug('loading run', { runId })
     const result = await retryStep(ctx, `load run ${runId}`, () => options.warehouse.loadRun(plan))
     const rows = result.tables.reduce((s, t) => s + t.rows, 0)
     // Engines that do not report per table (and released held rows) show up here.

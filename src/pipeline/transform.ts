@@ -7,7 +7,7 @@
  * leftovers are known without listing, and removed before the run is redone.
  */
 import { createReadStream } from 'node:fs'
-import { dataKey, quarantineKey, stateKey } from '../lake/keys.js'
+import { dataKey, manifestKey, quarantineKey, stateKey } from '../lake/keys.js'
 import { acquireLease, type Lease } from '../lake/lease.js'
 import { IntegrityError } from '../lake/errors.js'
 import { listRunIdsFrom, newestRunId, readManifest, writeManifest, type ManifestTable, type QuarantinedTable, type StoredManifest } from '../lake/manifest.js'
@@ -39,6 +39,8 @@ async function transformPending(ctx: StageContext, options: TransformOptions): P
   const started = Date.now()
   await removeDeadScratch(ctx)
   const lease = await acquireLease(ctx.processed, 'transform', newRunId(), { ttlMs: ctx.leaseTtlMs })
+  // Debug lines mark the stage boundaries the crash matrix kills at (test/crash/).
+  ctx.logger.debug('lease taken', { stage: 'transform', replaced: lease.replaced?.runId })
   // Renewed while the stage works, so a run longer than STARLINE_LEASE_TTL is not taken over; release() stops it.
   lease.startRenewal({ onError: (error) => ctx.logger.warn('could not renew the transform lease; trying again', { error: messageOf(error) }) })
   try {
@@ -91,6 +93,7 @@ async function transformRun(
   try {
     // Every object read is checked against its manifest (or the state that recorded it) first.
     const inputs = await history.inputsFor(input, scratch, verified)
+    ctx.logger.debug('running the models', { runId })
     const outputs = await runModels(ctx.dataset, { runId, ...inputs, outputDir: scratch, ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}) })
     const state = await history.commit(input, outputs.snapshots)
 
@@ -115,9 +118,11 @@ async function transformRun(
         sha256: info.sha256,
         columns: output.columns,
       })
+      ctx.logger.debug('transformed table', { runId, table: output.model.table.name, rows: output.rows })
     }
     if (ctx.signal?.aborted) throw new StageAbortedError('transform')
     if (!(await lease.isHeld())) throw new LeaseLostError('transform', runId)
+    ctx.logger.debug('writing the manifest', { stage: 'transform', runId })
     const stored = await writeManifest(ctx.processed, {
       formatVersion: 1,
       runId,
@@ -169,6 +174,8 @@ export function assertProcessedRunsWereIngested(ctx: StageContext, ingested: rea
 }
 
 async function removeLeftovers(ctx: StageContext, runId: string): Promise<void> {
+  // The run is pending, so its manifest was never published; a put of it cut short may have left a temporary file.
+  await ctx.processed.delete(manifestKey(runId))
   for (const model of ctx.dataset.models) {
     await ctx.processed.delete(dataKey(model.table.name, runId, 'parquet'))
   }

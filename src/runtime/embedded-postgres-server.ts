@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { arch, platform, tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
@@ -27,6 +27,13 @@ export interface EmbeddedPostgresServer {
   /** Creates `database` (dropping it first if `replace`) and returns its URL. */
   createDatabase(database: string, options?: { readonly replace?: boolean }): Promise<string>
   stop(): Promise<void>
+  /**
+   * Kills the server and every backend at once (SIGKILL, as a power cut would),
+   * leaving the data directory as the crash left it. For crash tests.
+   */
+  kill(): Promise<void>
+  /** Starts the server again on the same data directory and port (crash recovery runs first). */
+  restart(): Promise<void>
 }
 
 export interface StartOptions {
@@ -76,12 +83,14 @@ export async function startEmbeddedPostgres(options: StartOptions = {}): Promise
   }
 
   // Throwaway data: durability settings off make start-up and loads faster.
-  const child = spawn(
-    usable.postgres,
-    ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'],
-    { env, stdio: ['ignore', 'ignore', 'pipe'], ...(owner ?? {}) },
-  )
+  const launch = (): ChildProcess =>
+    spawn(
+      usable.postgres,
+      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'],
+      { env, stdio: ['ignore', 'ignore', 'pipe'], ...(owner ?? {}) },
+    )
+  let child = launch()
   running.add(child)
   try {
     await waitUntilReady(child)
@@ -116,6 +125,55 @@ export async function startEmbeddedPostgres(options: StartOptions = {}): Promise
       })()
       return stopping
     },
+    async kill() {
+      await killServer(child)
+    },
+    async restart() {
+      running.delete(child)
+      child = launch()
+      running.add(child)
+      await waitUntilReady(child)
+    },
+  }
+}
+
+/**
+ * SIGKILL to the postmaster and to every backend. The postmaster is stopped
+ * first (SIGSTOP), so it forks no backend after the list is taken: a backend
+ * missed here would serve its connection on as an orphan, and a new server
+ * on the same data directory refuses to start while one holds its memory.
+ */
+async function killServer(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGSTOP')
+  let backends: number[] = []
+  try {
+    backends = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)]).toString().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    // ps exits 1 when the postmaster has no children
+  }
+  for (const pid of backends) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  child.kill('SIGKILL')
+  await exited
+  // Orphans exit asynchronously: wait until none is left.
+  for (const pid of backends) {
+    while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** Whether `pid` still runs (a zombie waiting for a parent that never reaps it does not). */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
   }
 }
 

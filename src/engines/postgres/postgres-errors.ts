@@ -15,7 +15,8 @@ export function sqlStateOf(error: unknown): string | undefined {
 export function isRetryablePostgresError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code !== 'string') {
-    return error instanceof Error && /Connection terminated|timeout expired|Client has encountered a connection error/i.test(error.message)
+    // pg's own connection errors carry no code; "not queryable" is a client whose connection already failed.
+    return error instanceof Error && /Connection terminated|timeout expired|Client has encountered a connection error|not queryable/i.test(error.message)
   }
   if (RETRYABLE_NETWORK_CODES.has(code)) return true
   return code.startsWith('08') || RETRYABLE_SQLSTATES.has(code)

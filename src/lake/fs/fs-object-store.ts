@@ -13,7 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs'
 import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -23,6 +23,28 @@ import { assertValidKey, assertValidPrefix } from '../keys.js'
 import type { ListOptions, ObjectInfo, ObjectStore, PutInfo, VersionedBytes } from '../object-store.js'
 
 const TEMP_PREFIX = '.starline-tmp-'
+
+/** A put's temporary file names its key, so deleting the key also removes what a killed put of it left. */
+function putTempPrefix(target: string): string {
+  return `${TEMP_PREFIX}put-${basename(target)}.`
+}
+
+/**
+ * Removes the temporary files of puts of this key that never finished (a
+ * killed run's). Safe: keys are never overwritten, so whoever deletes a key
+ * owns it, and no live put of it can be under way.
+ */
+async function removePutTemporaries(target: string): Promise<void> {
+  const prefix = putTempPrefix(target)
+  let names: string[]
+  try {
+    names = await readdir(dirname(target))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  for (const name of names.filter((n) => n.startsWith(prefix))) await unlink(join(dirname(target), name)).catch(() => {})
+}
 
 export class FsObjectStore implements ObjectStore {
   readonly root: string
@@ -42,7 +64,7 @@ export class FsObjectStore implements ObjectStore {
   async put(key: string, body: Readable | Uint8Array | string): Promise<PutInfo> {
     const target = this.#path(key)
     await mkdir(dirname(target), { recursive: true })
-    const temp = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+    const temp = join(dirname(target), `${putTempPrefix(target)}${randomBytes(6).toString('hex')}`)
     const hash = createHash('sha256')
     let size = 0
     try {
@@ -103,6 +125,7 @@ export class FsObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     const path = this.#path(key)
+    await removePutTemporaries(path)
     // A key that only prefixes other keys is a directory here, not an object.
     if ((await this.head(key)) === undefined) return
     try {

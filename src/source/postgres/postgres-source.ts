@@ -51,7 +51,7 @@ export class PostgresSource implements Source {
         await pinTimeZone(client, this.#config.timeZone)
       } catch (error) {
         await client.end().catch(() => {})
-        throw error
+        throw sourceError(error, this.describe, 'the session time zone')
       }
       return client
     }

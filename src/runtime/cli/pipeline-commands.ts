@@ -29,7 +29,7 @@ export async function pipelineCommand(
   const ctx = stageContext(config, logger, { signal, progress: createProgress(process.stderr) })
   if (flags.dryRun) {
     const { dryRun } = await import('./dry-run.js')
-    return dryRun(command, config, ctx, print)
+    return dryRun(command, config, ctx, print, { acceptSchemaChange: flags.acceptSchemaChange })
   }
   // Check every setting before doing any work.
   if (command === 'run' || command === 'extract') requireSetting(config, 'sourceUrl')

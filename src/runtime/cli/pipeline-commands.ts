@@ -10,6 +10,7 @@ import { formatExtract, formatLoad, formatRun, formatTransform } from '../../obs
 import type { ExtractSummary, LoadSummary, TransformSummary } from '../../schema/summaries.js'
 import { observedCycle, observedSingleStage } from '../observed-cycle.js'
 import { openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
+import { holdingCycleLease } from '../scheduler.js'
 
 export type PipelineCommand = 'extract' | 'transform' | 'load' | 'run'
 
@@ -38,7 +39,8 @@ export async function pipelineCommand(
   try {
     const setup = { config, ctx, acceptSchemaChange: flags.acceptSchemaChange, ...(warehouse ? { warehouse } : {}) }
     if (command === 'run') {
-      const summary = await observedCycle(setup)
+      // The cycle lease, as continuous mode takes it: a one-shot run and a scheduled cycle never overlap.
+      const summary = await holdingCycleLease(ctx.ingestion, config.leaseTtlMs, logger, () => observedCycle(setup))
       return print(formatRun(summary), summary)
     }
     const summary = await observedSingleStage(setup, command)

@@ -19,6 +19,8 @@ import { PipelineError, StageAbortedError } from './errors.js'
 export interface LoadOptions {
   readonly warehouse: Warehouse
   readonly schema: string
+  /** How long each run waits for another load of the schema (LoadPlan.lockWaitMs); default the engine's. */
+  readonly lockWaitMs?: number
 }
 
 export async function load(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
@@ -32,7 +34,7 @@ async function loadPending(ctx: StageContext, options: LoadOptions): Promise<Loa
   // Before anything is created or written: a dropped table must not come back empty, deleted facts must not free their ids.
   const drift = await retryStep(ctx, 'check the warehouse against its ledger', () => options.warehouse.checkAgainstLedger(options.schema, specs))
   if (drift.length > 0) throw new WarehouseDriftError(options.schema, drift)
-  await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs))
+  await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs, options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }))
   const ledger = await retryStep(ctx, 'read the ledger', () => options.warehouse.loadedRuns(options.schema))
   // What the warehouse remembers of each manifest it loaded: the anchor of the processed zone's chain.
   const loadedSha = new Map(ledger.map((row) => [row.runId, row.manifestSha256]))
@@ -119,6 +121,7 @@ async function loadRun(
       tables,
       facts,
       onTableLoaded,
+      ...(options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }),
       // Engines that copy from the store themselves write what their COPY needs there.
       ...(options.warehouse.capabilities.copyFromObjectStore ? { store: ctx.processed } : {}),
     }

@@ -54,8 +54,8 @@ export class PostgresWarehouse implements Warehouse {
     }
   }
 
-  async ensureTables(schema: string, tables: readonly TableSpec[]): Promise<void> {
-    await this.#transaction(schema, async (client) => {
+  async ensureTables(schema: string, tables: readonly TableSpec[], options: { readonly lockWaitMs?: number } = {}): Promise<void> {
+    await this.#transaction(schema, options.lockWaitMs, async (client) => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
       for (const spec of inDependencyOrder(tables)) {
         await client.query(createTableSql(schema, spec, postgresColumnType))
@@ -73,7 +73,7 @@ export class PostgresWarehouse implements Warehouse {
   async loadRun(plan: LoadPlan): Promise<LoadResult> {
     const csvFiles: string[] = []
     try {
-      return await this.#transaction(plan.schema, async (client) => {
+      return await this.#transaction(plan.schema, plan.lockWaitMs, async (client) => {
         // Hash joins of staging against dimensions want more than the 4 MB default.
         await client.query("SET LOCAL work_mem = '256MB'")
         if (await isLoaded(client, plan)) return { runId: plan.runId, status: 'already-loaded', tables: [] }
@@ -140,10 +140,10 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   /** A transaction holding the schema's advisory lock, so loads of one schema never interleave. */
-  async #transaction<T>(schema: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #transaction<T>(schema: string, lockWaitMs: number | undefined, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.#withClient((client) =>
       inTransaction(client, async () => {
-        await takeSchemaLock(client, schema, this.#place, this.#lockWaitMs)
+        await takeSchemaLock(client, schema, this.#place, lockWaitMs ?? this.#lockWaitMs)
         return work(client)
       }),
     )
@@ -184,7 +184,7 @@ async function takeSchemaLock(client: pg.ClientBase, schema: string, place: Erro
   } catch (error) {
     if (sqlStateOf(error) !== '55P03') throw error
     throw new WarehouseError(
-      `Another session has held the load lock of schema "${schema}" in ${place.describe} for ${waitMs / 1000} s: another starline load is running, ` +
+      `Another session has held the load lock of schema "${schema}" in ${place.describe} for ${Math.round(waitMs / 1000)} s: another starline load is running, ` +
         'or a session holding pg_advisory_xact_lock on it was left open. Wait for it and run again (see pg_locks where locktype = \'advisory\').',
       { cause: error, retryable: true },
     )

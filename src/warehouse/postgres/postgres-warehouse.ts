@@ -88,7 +88,7 @@ export class PostgresWarehouse implements Warehouse {
               loaded.push(await loadDimension(client, plan, table, csvPath))
             }
           } catch (error) {
-            throw warehouseError(error, { ...this.#place, runId: plan.runId, table: table.spec.name })
+            throw warehouseError(error, { ...this.#place, runId: plan.runId, table: table.spec.name, kind: table.spec.kind })
           }
           plan.onTableLoaded?.(loaded.at(-1)!)
         }

@@ -11,7 +11,7 @@ import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
 import type { LoadedRun, LoadedTable, LoadSummary } from '../schema/summaries.js'
 import { WarehouseDriftError } from '../warehouse/drift.js'
-import type { LedgerRow, Warehouse } from '../warehouse/warehouse.js'
+import type { LedgerRow, LoadResult, Warehouse } from '../warehouse/warehouse.js'
 import { retryStep, type StageContext } from './context.js'
 import { recordingFailure } from './failure.js'
 import { PipelineError, StageAbortedError } from './errors.js'
@@ -41,13 +41,19 @@ async function loadPending(ctx: StageContext, options: LoadOptions): Promise<Loa
   const all = await listRunIds(ctx.processed)
   await assertSameLake(ctx, ledger, all)
   const runs: LoadedRun[] = []
+  // Whether each manifest read here links to its predecessor: one that does not, after one that does, was tampered with.
+  const chained = new Map<string, boolean>()
   for (const [index, runId] of all.entries()) {
     if (loadedSha.has(runId)) continue
     if (ctx.signal?.aborted) throw new StageAbortedError('load', runs.map((r) => r.runId))
     const earlierId = all[index - 1]
-    const earlier = earlierId === undefined ? undefined : { runId: earlierId, sha256: loadedSha.get(earlierId) ?? '' }
+    const earlier =
+      earlierId === undefined
+        ? undefined
+        : { runId: earlierId, sha256: loadedSha.get(earlierId) ?? '', ...(chained.has(earlierId) ? { chained: chained.get(earlierId)! } : {}) }
     const run = await loadRun(ctx, options, runId, specs, earlier)
     loadedSha.set(runId, run.sha256)
+    chained.set(runId, run.chained)
     runs.push(run.summary)
   }
   return { stage: 'load', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
@@ -76,13 +82,22 @@ export async function assertSameLake(ctx: StageContext, ledger: readonly LedgerR
   )
 }
 
+/** A run's tables as the ledger recorded them when it committed (engines without a per-table ledger: as answered). */
+async function committedEarlier(ctx: StageContext, options: LoadOptions, result: LoadResult, facts: readonly TableSpec[]): Promise<LoadResult> {
+  if (!options.warehouse.ledgerDetail) return result
+  const detail = await retryStep(ctx, `read the ledger of run ${result.runId}`, () => options.warehouse.ledgerDetail!(options.schema, facts))
+  const tables = detail.tables.filter((t) => t.runId === result.runId)
+  ctx.logger.info('load run had committed before its answer was lost', { runId: result.runId })
+  return { ...result, tables: tables.map((t) => ({ table: t.table, rows: t.rows, inserted: t.inserted, updated: t.updated, held: t.held })) }
+}
+
 async function loadRun(
   ctx: StageContext,
   options: LoadOptions,
   runId: string,
   specs: readonly TableSpec[],
-  earlier: { readonly runId: string; readonly sha256: string } | undefined,
-): Promise<{ summary: LoadedRun; sha256: string }> {
+  earlier: { readonly runId: string; readonly sha256: string; readonly chained?: boolean } | undefined,
+): Promise<{ summary: LoadedRun; sha256: string; chained: boolean }> {
   const started = Date.now()
   const stored = await readManifest(ctx.processed, runId, 'transform')
   checkChain(stored, earlier, ctx.processed.root)
@@ -126,12 +141,18 @@ async function loadRun(
       ...(options.warehouse.capabilities.copyFromObjectStore ? { store: ctx.processed } : {}),
     }
     // One transaction with its ledger row: repeating it after a transient failure loads it exactly once.
-    const result = await retryStep(ctx, `load run ${runId}`, () => options.warehouse.loadRun(plan))
+    let attempts = 0
+    const loaded = await retryStep(ctx, `load run ${runId}`, () => {
+      attempts++
+      return options.warehouse.loadRun(plan)
+    })
+    // Found in the ledger on a retry: the attempt that failed committed, and only its answer was lost. Its rows are in the ledger.
+    const result = loaded.status === 'already-loaded' && attempts > 1 ? await committedEarlier(ctx, options, loaded, facts) : loaded
     const rows = result.tables.reduce((s, t) => s + t.rows, 0)
     // Engines that do not report per table (and released held rows) show up here.
     if (rows > shown) ctx.progress?.add('load', `run ${runId}`, rows - shown)
     ctx.logger.info(result.status === 'loaded' ? 'load run committed' : 'load run was already in the ledger', { runId, rows })
-    return { summary: { runId, tables: result.tables, rows, durationMs: Date.now() - started }, sha256 }
+    return { summary: { runId, tables: result.tables, rows, durationMs: Date.now() - started }, sha256, chained: manifest.previous !== undefined }
   } finally {
     await rm(scratch, { recursive: true, force: true })
   }

@@ -44,7 +44,7 @@ async function transformPending(ctx: StageContext): Promise<TransformSummary> {
       let earlier: StoredManifest | undefined
       for (const runId of ingested.filter((id) => id <= pending.at(-1)!)) {
         const stored = await readManifest(ctx.ingestion, runId, 'extract')
-        checkChain(stored, earlier && { runId: earlier.manifest.runId, sha256: earlier.sha256 }, ctx.ingestion.root)
+        checkChain(stored, earlier && { runId: earlier.manifest.runId, sha256: earlier.sha256, chained: earlier.manifest.previous !== undefined }, ctx.ingestion.root)
         manifests.set(runId, stored)
         earlier = stored
       }

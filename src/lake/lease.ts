@@ -12,6 +12,7 @@
  * so of two runners replacing one stale lease only one wins, and a runner
  * killed mid-takeover leaves nothing that blocks the next.
  */
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { LeaseHeldError, ObjectExistsError } from './errors.js'
 import { leaseKey } from './keys.js'
@@ -27,6 +28,12 @@ export interface LeaseRecord {
   readonly expiresAt: string
   /** When the holder last extended the lease (absent until its first renewal). */
   readonly renewedAt?: string
+  /**
+   * Random, per acquisition: two acquirers in one process in the same
+   * millisecond (same run id, host, pid and time) still write different
+   * bytes, so a runner re-reading after a lost answer knows its own write.
+   */
+  readonly nonce?: string
 }
 
 export interface Lease {
@@ -81,6 +88,7 @@ export async function acquireLease(store: ObjectStore, stage: string, runId: str
     pid: options.holder?.pid ?? process.pid,
     acquiredAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + options.ttlMs).toISOString(),
+    nonce: randomBytes(8).toString('hex'),
   }
   const body = JSON.stringify(record)
   // The stale holder this runner last tried to swap out: a swap whose answer was lost may still have landed.
@@ -127,7 +135,7 @@ function sameHolder(bytes: Buffer, record: LeaseRecord): boolean {
     const found = JSON.parse(bytes.toString('utf8')) as Partial<LeaseRecord> | null
     return (
       found?.stage === record.stage && found.runId === record.runId && found.host === record.host &&
-      found.pid === record.pid && found.acquiredAt === record.acquiredAt
+      found.pid === record.pid && found.acquiredAt === record.acquiredAt && found.nonce === record.nonce
     )
   } catch {
     return false

@@ -184,7 +184,7 @@ async function takeSchemaLock(client: pg.ClientBase, schema: string, place: Erro
   } catch (error) {
     if (sqlStateOf(error) !== '55P03') throw error
     throw new WarehouseError(
-      `Another session has held the load lock of schema "${schema}" in ${place.describe} for ${Math.round(waitMs / 1000)} s: another starline load is running, ` +
+      `Another session has held the load lock of schema "${schema}" in ${place.describe} for ${waitMs / 1000} s: another starline load is running, ` +
         'or a session holding pg_advisory_xact_lock on it was left open. Wait for it and run again (see pg_locks where locktype = \'advisory\').',
       { cause: error, retryable: true },
     )

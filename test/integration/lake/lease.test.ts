@@ -106,7 +106,9 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
           pid: process.pid,
           acquiredAt: '2026-11-22T09:30:00.000Z',
           expiresAt: '2026-11-22T09:31:00.000Z',
+          nonce: lease.record.nonce,
         })
+        assert.match(lease.record.nonce ?? '', /^[0-9a-f]{16}$/)
         assert.equal(lease.replaced, undefined)
         assert.deepEqual(await storedLease(), lease.record)
       })

@@ -119,7 +119,7 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async replaceSchema(build: string, target: string, tables: readonly TableSpec[]): Promise<void> {
-    await this.#transaction(target, (client) => swapInBuild(client, build, target, tables))
+    await this.#transaction(target, undefined, (client) => swapInBuild(client, build, target, tables))
   }
 
   async dropSchema(schema: string): Promise<void> {

@@ -28,6 +28,7 @@ describe('load after a lost commit acknowledgement', () => {
     const lossy: Warehouse = {
       capabilities: warehouse.capabilities,
       ensureTables: (schema, tables, options) => warehouse.ensureTables(schema, tables, options),
+      checkAgainstLedger: (schema, tables) => warehouse.checkAgainstLedger(schema, tables),
       loadedRuns: (schema) => warehouse.loadedRuns(schema),
       ledgerDetail: (schema, facts) => warehouse.ledgerDetail!(schema, facts),
       close: () => warehouse.close(),

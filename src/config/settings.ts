@@ -204,12 +204,47 @@ export const SETTINGS = {
 
 export type SettingName = keyof typeof SETTINGS
 
+/** A variable read outside the configuration file (by the Lambda functions): documented with the settings, set only in the environment. */
+export interface EnvironmentOnlySetting {
+  readonly env: string
+  readonly defaultText: string
+  readonly description: string
+}
+
+/**
+ * The Lambda functions' own variables: a secret id stands in for a URL
+ * setting (config/secrets.ts), and the Parquet loader function reads its spec
+ * from one of two more. No config file key: a function has only its environment.
+ */
+export const ENVIRONMENT_ONLY_SETTINGS: readonly EnvironmentOnlySetting[] = [
+  {
+    env: 'STARLINE_SOURCE_SECRET_ID',
+    defaultText: '(none)',
+    description: 'a Secrets Manager secret (ARN or name) holding `{"url": ...}` or the RDS credentials shape, instead of `STARLINE_SOURCE_URL` (Lambda)',
+  },
+  {
+    env: 'STARLINE_WAREHOUSE_SECRET_ID',
+    defaultText: '(none)',
+    description: "the same for `STARLINE_WAREHOUSE_URL` (Redshift's credentials shape defaults to port 5439); the Parquet loader function reads it too",
+  },
+  {
+    env: 'STARLINE_LOADER_SPEC',
+    defaultText: '(none)',
+    description: 'the Parquet loader function: its spec as inline JSON (relative prefixes resolve against the working directory)',
+  },
+  {
+    env: 'STARLINE_LOADER_SPEC_FILE',
+    defaultText: '`spec.json`',
+    description: 'the Parquet loader function: its spec as a file bundled in the zip, when `STARLINE_LOADER_SPEC` is not set',
+  },
+]
+
 /** The parsed value of a setting (null where `off` is allowed). */
 export type SettingValue<K extends SettingName> = ReturnType<(typeof SETTINGS)[K]['parse']>
 
 /** `STARLINE_...  description (default ...)` lines for `starline --help`. */
 export function settingsHelp(): string {
-  const entries = Object.values(SETTINGS)
+  const entries: readonly { readonly env: string; readonly defaultText: string; readonly description: string }[] = [...Object.values(SETTINGS), ...ENVIRONMENT_ONLY_SETTINGS]
   const width = Math.max(...entries.map((s) => s.env.length)) + 2
   return entries
     .map((s) => {
@@ -221,6 +256,9 @@ export function settingsHelp(): string {
 
 /** The README's settings table, in Markdown. */
 export function settingsMarkdown(): string {
-  const rows = Object.values(SETTINGS).map((s) => `| \`${s.env}\` | \`${s.file}\` | ${s.defaultText} | ${s.description} |`)
+  const rows = [
+    ...Object.values(SETTINGS).map((s) => `| \`${s.env}\` | \`${s.file}\` | ${s.defaultText} | ${s.description} |`),
+    ...ENVIRONMENT_ONLY_SETTINGS.map((s) => `| \`${s.env}\` | (environment only) | ${s.defaultText} | ${s.description} |`),
+  ]
   return ['| variable | file key | default | meaning |', '|---|---|---|---|', ...rows].join('\n')
 }

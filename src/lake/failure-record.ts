@@ -2,14 +2,16 @@
  * A failed stage leaves one small immutable object in its zone,
  * `_failures/<stage>/<failureId>.json`, so `starline status` can show the
  * last failure and its reason from the lake alone (no side database), on a
- * laptop and on S3 alike.
+ * laptop and on S3 alike. The first success after a failure leaves
+ * `_failures/<stage>/<id>.recovered` (empty), so the records alone tell
+ * whether a stage is failing now, and since when.
  *
  * The reason is the error's message, which starline writes to name tables,
  * runs and settings, never values; URLs are still redacted and the text cut
  * short, as a second guard against row contents or secrets.
  */
 import { redactUrlsIn } from '../core/redact.js'
-import { newRunId, nextRunId } from '../core/run-id.js'
+import { newRunId, nextRunId, runIdInstant } from '../core/run-id.js'
 import { StarlineError, messageOf } from '../core/starline-error.js'
 import { ObjectExistsError } from './errors.js'
 import { FAILURE_PREFIX } from './keys.js'
@@ -72,6 +74,50 @@ export async function lastFailure(store: ObjectStore, stage: string): Promise<Fa
   } catch {
     return undefined
   }
+}
+
+const RECOVERED = '.recovered'
+const RECORD_ID = /^\d{8}T\d{9}Z\./
+
+/**
+ * Records that `stage` succeeded, when its newest record is a failure (one
+ * listing otherwise, no write). Never throws: a success is not to be failed
+ * by its bookkeeping.
+ */
+export async function recordRecovery(store: ObjectStore, stage: string): Promise<void> {
+  try {
+    const newest = (await stageRecords(store, stage)).at(-1)
+    if (newest === undefined || newest.recovered) return
+    // After the failure it follows, even if this clock lags the one that wrote it.
+    await store.put(`${FAILURE_PREFIX}${stage}/${nextRunId(newest.id)}${RECOVERED}`, '')
+  } catch {
+    // The next success tries again; until then the stage reads as failing, which errs on the side of alerting.
+  }
+}
+
+/**
+ * When `stage` started failing, if it is failing now: the time of its first
+ * failure after its last recovery; undefined when its newest record is a
+ * recovery or it never failed.
+ */
+export async function failingSince(store: ObjectStore, stage: string): Promise<string | undefined> {
+  const records = await stageRecords(store, stage)
+  if (records.length === 0 || records.at(-1)!.recovered) return undefined
+  const lastRecovery = records.findLastIndex((r) => r.recovered)
+  return new Date(runIdInstant(records[lastRecovery + 1]!.id)).toISOString()
+}
+
+/** A stage's failure and recovery records, oldest first, by id. */
+async function stageRecords(store: ObjectStore, stage: string): Promise<{ readonly id: string; readonly recovered: boolean }[]> {
+  const prefix = `${FAILURE_PREFIX}${stage}/`
+  const records: { id: string; recovered: boolean }[] = []
+  for await (const info of store.list(prefix)) {
+    const name = info.key.slice(prefix.length)
+    if (!RECORD_ID.test(name)) continue
+    if (name.endsWith('.json')) records.push({ id: name.slice(0, -'.json'.length), recovered: false })
+    else if (name.endsWith(RECOVERED)) records.push({ id: name.slice(0, -RECOVERED.length), recovered: true })
+  }
+  return records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
 export function failureKey(stage: string, failureId: string): string {

@@ -104,9 +104,21 @@ export function checkManifest(manifest: RunManifest, key: string, runId: string,
  * `earlier` is the manifest listed just before `stored` (undefined for the
  * first), or what the warehouse's ledger remembers of it.
  */
-export function checkChain(stored: StoredManifest, earlier: { readonly runId: string; readonly sha256: string } | undefined, root: string): void {
+export function checkChain(
+  stored: StoredManifest,
+  earlier: { readonly runId: string; readonly sha256: string; readonly chained?: boolean } | undefined,
+  root: string,
+): void {
   const link = stored.manifest.previous
-  if (link === undefined) return // written before manifests were chained
+  if (link === undefined) {
+    // Written before manifests were chained, unless the one before it is chained: then its link was stripped.
+    if (earlier?.chained !== true) return
+    throw new IntegrityError(
+      `Manifest "${stored.key}" in ${root} names no previous run, but run ${earlier.runId} before it is chained: ` +
+        `its link was removed, or it was put in place of the manifest this zone published. ${REPAIR}`,
+      { context: { key: stored.key } },
+    )
+  }
   if (earlier === undefined || link.runId !== earlier.runId) {
     throw new IntegrityError(
       `Manifest "${stored.key}" in ${root} follows run ${link.runId}, but ${earlier === undefined ? 'no manifest' : `run ${earlier.runId}`} comes before it: ` +

@@ -12,6 +12,7 @@
  * so of two runners replacing one stale lease only one wins, and a runner
  * killed mid-takeover leaves nothing that blocks the next.
  */
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { LeaseHeldError, ObjectExistsError } from './errors.js'
 import { leaseKey } from './keys.js'
@@ -27,6 +28,12 @@ export interface LeaseRecord {
   readonly expiresAt: string
   /** When the holder last extended the lease (absent until its first renewal). */
   readonly renewedAt?: string
+  /**
+   * Random, per acquisition: two acquirers in one process in the same
+   * millisecond (same run id, host, pid and time) still write different
+   * bytes, so a runner re-reading after a lost answer knows its own write.
+   */
+  readonly nonce?: string
 }
 
 export interface Lease {
@@ -34,7 +41,12 @@ export interface Lease {
   readonly record: LeaseRecord
   /** The record of the stale lease this one replaced, for the caller to clean up after. */
   readonly replaced?: LeaseRecord
-  /** Whether the lease is still this runner's (not taken over after an overrun). */
+  /**
+   * Whether the lease is still this runner's and safe to publish under: not
+   * taken over, and its last expiry this runner wrote lies at least the
+   * safety margin ahead of the clock (renewals that keep failing let it run
+   * out, and a lapsed lease may be taken over at any moment).
+   */
   isHeld(): Promise<boolean>
   /** Pushes the expiry to a full time to live from `now`; false when the lease is no longer this runner's. */
   renew(now?: Date): Promise<boolean>
@@ -51,6 +63,19 @@ export interface AcquireOptions {
   readonly now?: Date
   /** Who holds the lease; defaults to this process on this host (other values are for tests). */
   readonly holder?: { readonly host: string; readonly pid: number }
+  /** The time as the lease judges it after acquiring (renewal, `isHeld`); default the system clock. Tests set it. */
+  readonly clock?: () => Date
+  /**
+   * How much of its time to live the lease must still have for `isHeld` to
+   * say yes: the time a publish may take. Default a tenth of the time to
+   * live, at most 30 s.
+   */
+  readonly safetyMarginMs?: number
+}
+
+/** The default safety margin for a time to live: a tenth of it, at most 30 s. */
+export function defaultSafetyMarginMs(ttlMs: number): number {
+  return Math.min(Math.floor(ttlMs / 10), 30_000)
 }
 
 export async function acquireLease(store: ObjectStore, stage: string, runId: string, options: AcquireOptions): Promise<Lease> {
@@ -63,20 +88,28 @@ export async function acquireLease(store: ObjectStore, stage: string, runId: str
     pid: options.holder?.pid ?? process.pid,
     acquiredAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + options.ttlMs).toISOString(),
+    nonce: randomBytes(8).toString('hex'),
   }
   const body = JSON.stringify(record)
+  // The stale holder this runner last tried to swap out: a swap whose answer was lost may still have landed.
+  let swappedOut: LeaseRecord | undefined
   // A few rounds: each either takes a free lease, or swaps out one stale holder.
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (await tryPut(store, key, body)) return heldLease(store, key, record, body, undefined, options.ttlMs, undefined)
+    if (await tryPut(store, key, body)) return heldLease(store, key, record, undefined, options, undefined)
     const held = await readLease(store, key)
     if (held === undefined) continue // released in between: try again
+    // Our own write landed but its answer was lost (a client retry then met the object it had written): it is ours.
+    if (held.bytes.toString('utf8') === body) return takenOver(store, key, record, held.version, options, swappedOut)
     if (held.record && !isStale(held.record, now)) throw heldError(store, stage, key, held.record)
     // Stale: replace exactly the bytes judged stale. A racer that swapped first changed the version, so this fails.
-    const version = await store.replaceIf(key, body, held.version)
-    if (version !== undefined) {
-      await removeTakeoverClaims(store, key)
-      return heldLease(store, key, record, body, version, options.ttlMs, held.record)
-    }
+    swappedOut = held.record
+    const version = await store.replaceIf(key, body, held.version).catch(async (error: unknown) => {
+      // The answer was lost, not necessarily the write: the lease's bytes tell.
+      const after = await store.getVersioned(key).catch(() => undefined)
+      if (after?.bytes.toString('utf8') === body) return after.version
+      throw error
+    })
+    if (version !== undefined) return takenOver(store, key, record, version, options, held.record)
   }
   throw new LeaseHeldError(`Cannot take the ${stage} lease at "${key}" in ${store.root}: other runners keep taking it. Try again.`, {
     retryable: true,
@@ -84,50 +117,108 @@ export async function acquireLease(store: ObjectStore, stage: string, runId: str
   })
 }
 
+async function takenOver(
+  store: ObjectStore,
+  key: string,
+  record: LeaseRecord,
+  version: string,
+  options: AcquireOptions,
+  replaced: LeaseRecord | undefined,
+): Promise<Lease> {
+  if (replaced !== undefined) await removeTakeoverClaims(store, key)
+  return heldLease(store, key, record, version, options, replaced)
+}
+
+/** Whether a lease's bytes name this holder (same run, host, pid, acquisition), whatever expiry they carry. */
+function sameHolder(bytes: Buffer, record: LeaseRecord): boolean {
+  try {
+    const found = JSON.parse(bytes.toString('utf8')) as Partial<LeaseRecord> | null
+    return (
+      found?.stage === record.stage && found.runId === record.runId && found.host === record.host &&
+      found.pid === record.pid && found.acquiredAt === record.acquiredAt && found.nonce === record.nonce
+    )
+  } catch {
+    return false
+  }
+}
+
+function expiryIn(bytes: Buffer): number {
+  try {
+    return Date.parse(String((JSON.parse(bytes.toString('utf8')) as Partial<LeaseRecord>).expiresAt))
+  } catch {
+    return Number.NaN
+  }
+}
+
 function heldLease(
   store: ObjectStore,
   key: string,
   record: LeaseRecord,
-  body: string,
   version: string | undefined,
-  ttlMs: number,
+  options: AcquireOptions,
   replaced: LeaseRecord | undefined,
 ): Lease {
-  // What this runner last wrote, and its version once known (a plain put returns none).
-  let current = { body, version }
+  const { ttlMs } = options
+  const clock = options.clock ?? (() => new Date())
+  const marginMs = options.safetyMarginMs ?? defaultSafetyMarginMs(ttlMs)
+  // The version this runner last knew (a plain put returns none), and the expiry it last wrote.
+  let currentVersion = version
+  let expiresAt = Date.parse(record.expiresAt)
   let lost = false
   const renewal = new LeaseRenewal(ttlMs)
-  // One lease operation at a time: a check must not read a renewal's new bytes before `current` knows them.
+  // One lease operation at a time: a check must not read a renewal's new bytes before the state knows them.
   let queue: Promise<unknown> = Promise.resolve()
   const serial = <T>(operation: () => Promise<T>): Promise<T> => {
     const run = queue.then(operation)
     queue = run.catch(() => {})
     return run
   }
+  /**
+   * Re-reads the lease and adopts what it holds when it is still this
+   * holder's: a renewal whose answer was lost may have landed, and then the
+   * stored bytes carry that renewal's expiry, not the one last known here.
+   */
+  const reread = async (): Promise<boolean> => {
+    const found = await store.getVersioned(key)
+    if (found === undefined || !sameHolder(found.bytes, record)) {
+      lost = true
+      return false
+    }
+    currentVersion = found.version
+    const stored = expiryIn(found.bytes)
+    if (!Number.isNaN(stored)) expiresAt = stored
+    return true
+  }
   const isHeld = async (): Promise<boolean> => {
     if (lost) return false
-    const found = await store.getVersioned(key)
-    if (found === undefined || found.bytes.toString('utf8') !== current.body) lost = true
-    return !lost
+    if (!(await reread())) return false
+    // Held, but too close to its expiry to publish under: a runner elsewhere may take it over mid-publish.
+    return clock().getTime() + marginMs < expiresAt
   }
-  const renew = async (now = new Date()): Promise<boolean> => {
+  const renew = async (now = clock()): Promise<boolean> => {
     if (lost) return false
-    const next = JSON.stringify({ ...record, expiresAt: new Date(now.getTime() + ttlMs).toISOString(), renewedAt: now.toISOString() })
+    const nextExpiry = now.getTime() + ttlMs
+    const next = JSON.stringify({ ...record, expiresAt: new Date(nextExpiry).toISOString(), renewedAt: now.toISOString() })
     // Two rounds: a swap can fail without a takeover (the version was unknown, or a racer's failed swap moved it briefly).
     for (let round = 0; round < 2; round++) {
-      if (current.version !== undefined) {
-        const version = await store.replaceIf(key, next, current.version)
-        if (version !== undefined) {
-          current = { body: next, version }
+      if (currentVersion !== undefined) {
+        let swapped: string | undefined
+        try {
+          swapped = await store.replaceIf(key, next, currentVersion)
+        } catch (error) {
+          // A lost answer: the write may have landed. Learn which before the next renewal compares versions.
+          await reread().catch(() => {})
+          throw error
+        }
+        if (swapped !== undefined) {
+          currentVersion = swapped
+          expiresAt = nextExpiry
           return true
         }
       }
-      const found = await store.getVersioned(key)
-      if (found === undefined || found.bytes.toString('utf8') !== current.body) {
-        lost = true
-        return false
-      }
-      current = { body: current.body, version: found.version }
+      if (!(await reread())) return false
+      // A retried swap that met its own landed write: the lease already holds this renewal.
+      if (expiresAt === nextExpiry) return true
     }
     return !lost
   }
@@ -136,14 +227,14 @@ function heldLease(
     ...(replaced ? { replaced } : {}),
     isHeld: () => serial(isHeld),
     renew: (now) => serial(() => renew(now)),
-    startRenewal: (options) => renewal.start(() => serial(() => renew()), options),
+    startRenewal: (renewalOptions) => renewal.start(() => serial(() => renew()), renewalOptions),
     stopRenewal: () => renewal.stop(),
     release: async () => {
       await renewal.stop()
       await serial(async () => {
         // Only while still this runner's: after an overrun another runner may hold it, and keeps it.
         const found = await store.getVersioned(key)
-        if (found?.bytes.toString('utf8') === current.body) await store.deleteIf(key, found.version)
+        if (found !== undefined && sameHolder(found.bytes, record)) await store.deleteIf(key, found.version)
       })
     },
   }

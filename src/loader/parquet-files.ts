@@ -224,12 +224,17 @@ async function checkValues(
     )
     const shown = example?.v === undefined ? '' : `, e.g. ${JSON.stringify(example.v.length > 60 ? `${example.v.slice(0, 60)}...` : example.v)}`
     throw new LoaderDataError(
-      `Table "${table.name}": ${url} has ${bad} value(s) in column "${check.column.name}" that do not fit ${columnTypeText(check.column.type)}${shown}. ` +
+      `Table "${table.name}": ${url} has ${bad} value(s) in column "${check.column.name}" that do not fit ${typeText(check.column, options.capabilities)}${shown}. ` +
         'Widen the column type in the spec or fix the data; nothing was loaded.',
       { context: { table: table.name, column: check.column.name, file: url } },
     )
   }
   return Number(row?.rows ?? 0)
+}
+
+function typeText(column: LoaderColumn, capabilities: TableLoadsCapabilities): string {
+  const limit = column.type.kind === 'text' ? capabilities.maxTextBytes : undefined
+  return limit === undefined ? columnTypeText(column.type) : `text (at most ${limit} bytes on this warehouse)`
 }
 
 /**
@@ -249,9 +254,11 @@ function misfitSql(column: LoaderColumn, fileType: string, capabilities: TableLo
       const measure = capabilities.varcharCountsBytes ? 'strlen' : 'length'
       return `(${castFails} OR ${measure}(CAST(${c} AS VARCHAR)) > ${column.type.length} OR contains(CAST(${c} AS VARCHAR), chr(0)))`
     }
-    case 'text':
-      // PostgreSQL cannot store NUL in text; no engine loses it silently here.
-      return `(${castFails} OR contains(CAST(${c} AS VARCHAR), chr(0)))`
+    case 'text': {
+      // PostgreSQL cannot store NUL in text; no engine loses it silently here. Redshift's text is VARCHAR(65535) bytes.
+      const tooLong = capabilities.maxTextBytes === undefined ? '' : ` OR strlen(CAST(${c} AS VARCHAR)) > ${capabilities.maxTextBytes}`
+      return `(${castFails} OR contains(CAST(${c} AS VARCHAR), chr(0))${tooLong})`
+    }
     default:
       return castFails
   }

@@ -45,6 +45,7 @@ export function formatStatus(status: PipelineStatus): string {
       lines.push(`  ${f.stage} at ${f.at} (${ago} ago), ${f.error}${f.retryable ? ' (retryable)' : ''}: ${f.reason}`)
     }
   }
+  for (const f of status.failing) lines.push(`failing now: ${f.stage} since ${f.since} (${age(Date.parse(status.at) - Date.parse(f.since))}), no success since`)
   lines.push(
     status.openIncidents.length === 0
       ? 'open incidents: none'

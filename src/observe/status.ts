@@ -6,17 +6,19 @@
  *
  * Freshness is the pipeline's lag: a source change waits in the lake for as
  * long as an extracted run is not loaded, or for as long as a stage keeps
- * failing (its failure incident is open). A pipeline whose runs succeed and
- * load everything they extract has no lag, however quiet the source is.
+ * failing (its failure records in the lake since its last recovery: every
+ * runner writes them, on Lambda too, and no alert sink is needed). A
+ * pipeline whose runs succeed and load everything they extract has no lag,
+ * however quiet the source is.
  */
 import { runIdInstant } from '../core/run-id.js'
 import { messageOf } from '../core/starline-error.js'
-import { lastFailure, type FailureRecord } from '../lake/failure-record.js'
+import { failingSince, lastFailure, type FailureRecord } from '../lake/failure-record.js'
 import { listRunIdsFrom, readManifest, type RunManifest } from '../lake/manifest.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import type { Dataset } from '../schema/dataset.js'
 import type { TableSpec } from '../schema/table-spec.js'
-import { readIncidents, type IncidentState } from './alerts/incidents.js'
+import { readIncidents } from './alerts/incidents.js'
 
 /** Manifests read per zone, newest first: enough for the last run of every table on a busy lake. */
 const MANIFESTS_READ = 200
@@ -65,6 +67,8 @@ export interface PipelineStatus {
   readonly pending: { readonly transform: readonly string[]; readonly load: readonly string[] }
   /** The newest failure of each stage, whether or not it is still failing. */
   readonly lastFailures: readonly FailureRecord[]
+  /** The stages failing now (no success since their last failure), and since when. */
+  readonly failing: readonly { readonly stage: string; readonly since: string }[]
   /** Incidents raised and not yet resolved. */
   readonly openIncidents: readonly { readonly incident: string; readonly since: string; readonly title: string }[]
   /** How many manifests per zone were read (the newest ones). */
@@ -128,11 +132,12 @@ export async function collectStatus(inputs: StatusInputs): Promise<PipelineStatu
   const failures = (
     await Promise.all([lastFailure(inputs.ingestion, 'extract'), lastFailure(inputs.processed, 'transform'), lastFailure(inputs.processed, 'load')])
   ).filter((f): f is FailureRecord => f !== undefined)
+  const failing = await failingStages(inputs)
 
   const loaded = new Set(loadedRuns.map((r) => r.runId))
   const transformed = new Set(processedIds)
   const pending = { transform: extracted.filter((id) => !transformed.has(id)), load: warehouse ? processedIds.filter((id) => !loaded.has(id)) : [] }
-  const lagMs = pipelineLag(now, extracted.filter((id) => !loaded.has(id)), incidents, warehouse !== undefined)
+  const lagMs = pipelineLag(now, extracted.filter((id) => !loaded.has(id)), failing, warehouse !== undefined)
 
   return {
     at: now.toISOString(),
@@ -145,6 +150,7 @@ export async function collectStatus(inputs: StatusInputs): Promise<PipelineStatu
       : [],
     pending,
     lastFailures: failures,
+    failing,
     openIncidents: incidents.filter((i) => i.open).map((i) => ({ incident: i.incident, since: i.last.at, title: i.last.title })),
     runsRead: Math.max(extracts.length, transforms.length),
   }
@@ -167,9 +173,15 @@ async function readNewest(store: ObjectStore, runIds: readonly string[], stage: 
   return Promise.all(newest.map(async (id) => (await readManifest(store, id, stage)).manifest))
 }
 
+async function failingStages(inputs: StatusInputs): Promise<{ stage: string; since: string }[]> {
+  const stages = [['extract', inputs.ingestion], ['transform', inputs.processed], ['load', inputs.processed]] as const
+  const since = await Promise.all(stages.map(([stage, store]) => failingSince(store, stage)))
+  return stages.flatMap(([stage], i) => (since[i] === undefined ? [] : [{ stage, since: since[i] }]))
+}
+
 /** How long the oldest change not yet in the warehouse has waited; 0 when everything extracted is loaded and nothing is failing. */
-function pipelineLag(now: Date, unloaded: readonly string[], incidents: readonly IncidentState[], hasWarehouse: boolean): number {
-  const since: number[] = incidents.filter((i) => i.open && i.last.kind === 'failure').map((i) => Date.parse(i.last.at))
+function pipelineLag(now: Date, unloaded: readonly string[], failing: readonly { readonly since: string }[], hasWarehouse: boolean): number {
+  const since: number[] = failing.map((f) => Date.parse(f.since))
   const oldest = unloaded[0]
   if (hasWarehouse && oldest !== undefined) since.push(runIdInstant(oldest))
   return since.length === 0 ? 0 : Math.max(0, now.getTime() - Math.min(...since))

@@ -1,10 +1,11 @@
 /**
  * Wraps a stage so that a failure leaves its record in the lake (see
- * lake/failure-record.ts) before it propagates.
+ * lake/failure-record.ts) before it propagates, and the first success after
+ * one leaves a recovery record.
  */
 import { ConfigError } from '../config/errors.js'
 import { LeaseHeldError } from '../lake/errors.js'
-import { recordFailure } from '../lake/failure-record.js'
+import { recordFailure, recordRecovery } from '../lake/failure-record.js'
 import type { ObjectStore } from '../lake/object-store.js'
 import type { StageContext } from './context.js'
 import { StageAbortedError } from './errors.js'
@@ -13,7 +14,10 @@ import { redactUrlsIn } from '../core/redact.js'
 
 export async function recordingFailure<T>(ctx: StageContext, store: ObjectStore, stage: string, work: () => Promise<T>): Promise<T> {
   try {
-    return await work()
+    const result = await work()
+    // Closes a run of failures, so status reads the stage as healthy again from the lake alone.
+    await recordRecovery(store, stage)
+    return result
   } catch (error) {
     // A stop asked for is not a failure, bad configuration is the command's to report (exit status 2),
     // and another runner holding the stage is normal overlap, not a failure of this one.

@@ -19,7 +19,7 @@ import { openParquetInspector } from '../loader/parquet-files.js'
 import type { Logger } from '../observe/logger.js'
 import type { LoadMode } from '../schema/parquet-table.js'
 import { LoaderLedgerChangedError } from '../warehouse/errors.js'
-import { parseLedgerFiles, type LastLoad, type TableLoad, type TableLoadResult, type TableLoads } from '../warehouse/table-loads.js'
+import { parseLedgerFiles, type LastLoad, type TableLoad, type TableLoadResult, type TableLoads, type TableLoadsCapabilities } from '../warehouse/table-loads.js'
 
 export interface LoadParquetOptions {
   readonly spec: LoaderSpec
@@ -62,6 +62,7 @@ export async function loadParquet(options: LoadParquetOptions): Promise<LoadParq
     throw new LoaderSpecError(`The loader spec has no table ${unknown.map((u) => `"${u}"`).join(', ')}. Check the table names.`)
   }
   assertNamesFit(spec.schema, selected, options.tableLoads.capabilities.maxIdentifierBytes)
+  assertEngineTakes(spec.schema, selected, options.tableLoads.capabilities)
   const scratchRoot = options.scratchDir ?? tmpdir()
   await removeDeadScratchDirs(scratchRoot)
   const dir = await makeScratchDir(scratchRoot, 'starline-parquet')
@@ -170,6 +171,31 @@ export async function loaderAnswer(work: () => Promise<LoadParquetSummary>): Pro
 }
 
 /** Names the engine would cut short are refused before anything loads (two could become one table). */
+/** What the engine cannot take, refused before any file is read: names it would fold, prefixes it cannot read from. */
+function assertEngineTakes(schema: string, tables: readonly LoaderTable[], capabilities: TableLoadsCapabilities): void {
+  if (capabilities.foldsNamesToLowerCase) {
+    const names = [`schema "${schema}"`, ...tables.flatMap((t) => [`table "${t.name}"`, ...t.columns.map((c) => `column "${t.name}"."${c.name}"`)])]
+    const values = [schema, ...tables.flatMap((t) => [t.name, ...t.columns.map((c) => c.name)])]
+    const mixed = names.filter((_, i) => values[i] !== values[i]!.toLowerCase())
+    if (mixed.length > 0) {
+      throw new LoaderSpecError(
+        `This warehouse folds names to lower case (Redshift, unless enable_case_sensitive_identifier is on), and the spec's ${mixed.join(', ')} ` +
+          `${mixed.length === 1 ? 'has' : 'have'} upper-case letters: write ${mixed.length === 1 ? 'it' : 'them'} in lower case in the spec, so the table is the one queries name.`,
+      )
+    }
+  }
+  const schemes = capabilities.prefixSchemes
+  if (schemes !== undefined) {
+    const elsewhere = tables.filter((t) => !schemes.some((scheme) => t.prefix.startsWith(scheme)))
+    if (elsewhere.length > 0) {
+      throw new LoaderSpecError(
+        `This warehouse reads the files itself, only from ${schemes.join(' or ')} prefixes, and ${elsewhere.map((t) => `table "${t.name}" has prefix "${t.prefix}"`).join(', ')}: ` +
+          `put the files in S3 and give an ${schemes[0]} prefix in the spec.`,
+      )
+    }
+  }
+}
+
 function assertNamesFit(schema: string, tables: readonly LoaderTable[], maxBytes: number): void {
   const names = [`schema "${schema}"`, ...tables.flatMap((t) => [`table "${t.name}"`, ...t.columns.map((c) => `column "${t.name}"."${c.name}"`)])]
   const values = [schema, ...tables.flatMap((t) => [t.name, ...t.columns.map((c) => c.name)])]

@@ -10,7 +10,7 @@ import { objectUrlOf } from '../lake/object-store.js'
 import { inDependencyOrder, type TableSpec } from '../schema/table-spec.js'
 import type { LoadedRun, LoadedTable, LoadSummary } from '../schema/summaries.js'
 import { WarehouseDriftError } from '../warehouse/drift.js'
-import type { LedgerRow, Warehouse } from '../warehouse/warehouse.js'
+import type { LedgerRow, LoadResult, Warehouse } from '../warehouse/warehouse.js'
 import { removeDeadScratch, retryStep, type StageContext } from './context.js'
 import { recordingFailure } from './failure.js'
 import { PipelineError, StageAbortedError } from './errors.js'
@@ -18,6 +18,8 @@ import { PipelineError, StageAbortedError } from './errors.js'
 export interface LoadOptions {
   readonly warehouse: Warehouse
   readonly schema: string
+  /** How long each run waits for another load of the schema (LoadPlan.lockWaitMs); default the engine's. */
+  readonly lockWaitMs?: number
 }
 
 export async function load(ctx: StageContext, options: LoadOptions): Promise<LoadSummary> {
@@ -32,7 +34,7 @@ async function loadPending(ctx: StageContext, options: LoadOptions): Promise<Loa
   // Before anything is created or written: a dropped table must not come back empty, deleted facts must not free their ids.
   const drift = await retryStep(ctx, 'check the warehouse against its ledger', () => options.warehouse.checkAgainstLedger(options.schema, specs))
   if (drift.length > 0) throw new WarehouseDriftError(options.schema, drift)
-  await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs))
+  await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs, options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }))
   const ledger = await retryStep(ctx, 'read the ledger', () => options.warehouse.loadedRuns(options.schema))
   ctx.logger.debug('ledger read', { runs: ledger.length })
   // What the warehouse remembers of each manifest it loaded: the anchor of the processed zone's chain.
@@ -41,13 +43,19 @@ async function loadPending(ctx: StageContext, options: LoadOptions): Promise<Loa
   const all = await listRunIdsFrom(ctx.processed, ledger.at(-1)?.runId)
   await assertSameLake(ctx, ledger, all)
   const runs: LoadedRun[] = []
+  // Whether each manifest read here links to its predecessor: one that does not, after one that does, was tampered with.
+  const chained = new Map<string, boolean>()
   for (const [index, runId] of all.entries()) {
     if (loadedSha.has(runId)) continue
     if (ctx.signal?.aborted) throw new StageAbortedError('load', runs.map((r) => r.runId))
     const earlierId = all[index - 1]
-    const earlier = earlierId === undefined ? undefined : { runId: earlierId, sha256: loadedSha.get(earlierId) ?? '' }
+    const earlier =
+      earlierId === undefined
+        ? undefined
+        : { runId: earlierId, sha256: loadedSha.get(earlierId) ?? '', ...(chained.has(earlierId) ? { chained: chained.get(earlierId)! } : {}) }
     const run = await loadRun(ctx, options, runId, specs, earlier)
     loadedSha.set(runId, run.sha256)
+    chained.set(runId, run.chained)
     runs.push(run.summary)
   }
   return { stage: 'load', runs, rows: runs.reduce((s, r) => s + r.rows, 0), durationMs: Date.now() - started }
@@ -76,13 +84,22 @@ export async function assertSameLake(ctx: StageContext, ledger: readonly LedgerR
   )
 }
 
+/** A run's tables as the ledger recorded them when it committed (engines without a per-table ledger: as answered). */
+async function committedEarlier(ctx: StageContext, options: LoadOptions, result: LoadResult, facts: readonly TableSpec[]): Promise<LoadResult> {
+  if (!options.warehouse.ledgerDetail) return result
+  const detail = await retryStep(ctx, `read the ledger of run ${result.runId}`, () => options.warehouse.ledgerDetail!(options.schema, facts))
+  const tables = detail.tables.filter((t) => t.runId === result.runId)
+  ctx.logger.info('load run had committed before its answer was lost', { runId: result.runId })
+  return { ...result, tables: tables.map((t) => ({ table: t.table, rows: t.rows, inserted: t.inserted, updated: t.updated, held: t.held })) }
+}
+
 async function loadRun(
   ctx: StageContext,
   options: LoadOptions,
   runId: string,
   specs: readonly TableSpec[],
-  earlier: { readonly runId: string; readonly sha256: string } | undefined,
-): Promise<{ summary: LoadedRun; sha256: string }> {
+  earlier: { readonly runId: string; readonly sha256: string; readonly chained?: boolean } | undefined,
+): Promise<{ summary: LoadedRun; sha256: string; chained: boolean }> {
   const started = Date.now()
   const stored = await readManifest(ctx.processed, runId, 'transform')
   checkChain(stored, earlier, ctx.processed.root)
@@ -123,17 +140,24 @@ async function loadRun(
       tables,
       facts,
       onTableLoaded,
+      ...(options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }),
       // Engines that copy from the store themselves write what their COPY needs there.
       ...(options.warehouse.capabilities.copyFromObjectStore ? { store: ctx.processed } : {}),
     }
     // One transaction with its ledger row: repeating it after a transient failure loads it exactly once.
     ctx.logger.debug('loading run', { runId })
-    const result = await retryStep(ctx, `load run ${runId}`, () => options.warehouse.loadRun(plan))
+    let attempts = 0
+    const loaded = await retryStep(ctx, `load run ${runId}`, () => {
+      attempts++
+      return options.warehouse.loadRun(plan)
+    })
+    // Found in the ledger on a retry: the attempt that failed committed, and only its answer was lost. Its rows are in the ledger.
+    const result = loaded.status === 'already-loaded' && attempts > 1 ? await committedEarlier(ctx, options, loaded, facts) : loaded
     const rows = result.tables.reduce((s, t) => s + t.rows, 0)
     // Engines that do not report per table (and released held rows) show up here.
     if (rows > shown) ctx.progress?.add('load', `run ${runId}`, rows - shown)
     ctx.logger.info(result.status === 'loaded' ? 'load run committed' : 'load run was already in the ledger', { runId, rows })
-    return { summary: { runId, tables: result.tables, rows, durationMs: Date.now() - started }, sha256 }
+    return { summary: { runId, tables: result.tables, rows, durationMs: Date.now() - started }, sha256, chained: manifest.previous !== undefined }
   } finally {
     await removeScratchDir(scratch)
   }

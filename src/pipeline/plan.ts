@@ -5,7 +5,9 @@
  * manifests and the ledger.
  */
 import { latestManifest, listRunIds, readManifest } from '../lake/manifest.js'
+import type { SchemaChange } from '../schema/schema-change.js'
 import type { WatermarkRange } from '../schema/watermark.js'
+import { breakingChanges, compareSchemas, schemaDriftError } from '../source/schema-drift.js'
 import type { StageContext } from './context.js'
 import type { ExtractOptions } from './extract.js'
 import { isLateRowsCheckDue } from './late-rows.js'
@@ -27,6 +29,8 @@ export interface ExtractPlan {
   readonly reconcileDue: boolean
   /** The large tables' late-row check may add late rows; a dry run does not summarize the source. */
   readonly lateRowsDue: boolean
+  /** How the source's columns differ from the last extract's (a breaking change fails the plan as it fails the run). */
+  readonly schemaChanges: readonly SchemaChange[]
 }
 
 export interface PlannedRun {
@@ -47,19 +51,23 @@ export async function planExtract(ctx: StageContext, options: ExtractOptions): P
   const snapshot = await options.source.openSnapshot()
   try {
     const tables = ctx.dataset.sourceTables
+    // The run judges drift before any data moves; so does its dry run, or it would promise a run that then fails.
+    const schemaChanges = compareSchemas(previous?.sourceSchema ?? {}, await snapshot.columns(tables.map((t) => t.name)))
+    const breaking = breakingChanges(schemaChanges)
+    if (breaking.length > 0 && !options.acceptSchemaChange) throw schemaDriftError(breaking, previous!.runId)
     const end = await snapshot.windowEnd(tables, options.lagMs)
     const from = previous?.watermark?.to ?? null
     const to = end.to === null || (from !== null && end.to < from) ? from : end.to
     const last = previous?.reconciliation?.at
     const reconcileDue = options.reconcileIntervalMs !== undefined && (last === undefined || Date.now() - Date.parse(last) >= options.reconcileIntervalMs)
     const lateRowsDue = to !== null && isLateRowsCheckDue(previous?.lateRows, options.lateRowsIntervalMs)
-    if (to === null || to === from) return { stage: 'extract', tables: [], rows: 0, reconcileDue, lateRowsDue }
+    if (to === null || to === from) return { stage: 'extract', tables: [], rows: 0, reconcileDue, lateRowsDue, schemaChanges }
     const planned: PlannedTable[] = []
     for (const table of tables) {
       const rows = await snapshot.countRange(table.name, { column: table.watermarkColumn, from, to })
       if (rows > 0) planned.push({ table: table.name, rows })
     }
-    return { stage: 'extract', window: { column: 'last_updated', from, to }, tables: planned, rows: sum(planned), reconcileDue, lateRowsDue }
+    return { stage: 'extract', window: { column: 'last_updated', from, to }, tables: planned, rows: sum(planned), reconcileDue, lateRowsDue, schemaChanges }
   } finally {
     await snapshot.close().catch(() => {})
   }

@@ -120,6 +120,23 @@ async function oneCycle<T>(options: ContinuousOptions<T>, cycle: number, started
   }
 }
 
+/**
+ * Runs one cycle under the `cycle` lease, as each scheduled cycle runs: a
+ * one-shot `starline run` and a continuous runner (or two one-shot runs)
+ * never overlap. Throws LeaseHeldError (retryable: try later) when another
+ * runner is in a cycle. The stages would be safe anyway (each holds its own
+ * lease); this keeps a second run from failing halfway through on them.
+ */
+export async function holdingCycleLease<T>(store: ObjectStore, ttlMs: number, logger: Logger, cycle: () => Promise<T>): Promise<T> {
+  const lock = await acquireLease(store, 'cycle', newRunId(), { ttlMs })
+  lock.startRenewal({ onError: (error) => logger.warn('could not renew the cycle lock; trying again', { error: messageOf(error) }) })
+  try {
+    return await cycle()
+  } finally {
+    await lock.release().catch(() => {})
+  }
+}
+
 function sleepUntil(due: Date, signal: AbortSignal, now: () => Date): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve()

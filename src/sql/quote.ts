@@ -3,7 +3,8 @@
  *
  * Values are bound as parameters wherever the engine allows it; `quoteLiteral`
  * is only for statements that cannot take parameters (`COPY (SELECT ...) TO
- * STDOUT`, DuckDB `COPY ... TO 'path'`, Redshift `COPY ... IAM_ROLE '...'`).
+ * STDOUT`, DuckDB `COPY ... TO 'path'`); Redshift SQL embeds its literals
+ * with `quoteRedshiftLiteral` (`COPY ... IAM_ROLE '...'`, the loader's SQL).
  */
 import { StarlineError } from '../core/starline-error.js'
 
@@ -41,4 +42,14 @@ export function quoteLiteral(value: string): string {
     throw new InvalidIdentifierError('An SQL literal cannot contain a NUL character.')
   }
   return `'${value.replaceAll("'", "''")}'`
+}
+
+/**
+ * A string literal for Redshift, which (unlike PostgreSQL since 9.1) reads a
+ * backslash in a literal as an escape: `a\b` must be written `'a\\b'`, or it
+ * reads back as `a` and a backspace. Doubles backslashes and single quotes;
+ * rejects NUL.
+ */
+export function quoteRedshiftLiteral(value: string): string {
+  return quoteLiteral(value.replaceAll('\\', '\\\\'))
 }

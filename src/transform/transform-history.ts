@@ -28,7 +28,7 @@ export class TransformHistory {
   /** The state as of the newest run committed (or, before any, the newest processed run). */
   #state: HistoryState | undefined
   /** The newest ingestion manifest whose link was checked: the next one must name it. */
-  #tip: { readonly runId: string; readonly sha256: string } | undefined
+  #tip: { readonly runId: string; readonly sha256: string; readonly chained: boolean } | undefined
   /** Every ingestion manifest up to the newest processed run, read only when a rebuild needs them. */
   #earlier: StoredManifest[] | undefined
   #anchorRunId: string | undefined
@@ -59,7 +59,7 @@ export class TransformHistory {
       const anchor = earlier.at(-1)!
       checkTransformedInput(previous, anchor, this.#ingestion.root)
       this.#state = stateFromHistory(earlier, this.#withHistory)
-      this.#tip = { runId: anchor.manifest.runId, sha256: anchor.sha256 }
+      this.#tip = { runId: anchor.manifest.runId, sha256: anchor.sha256, chained: anchor.manifest.previous !== undefined }
     } else {
       if (state.covers.manifestSha256 !== previous.manifest.input?.manifestSha256) {
         throw new IntegrityError(
@@ -71,7 +71,7 @@ export class TransformHistory {
       this.#state = state
       // The state anchors the chain, but the manifest it covers is read as it is now: one rewritten since is refused.
       const anchor = await readManifest(this.#ingestion, previous.manifest.runId, 'extract')
-      this.#tip = { runId: anchor.manifest.runId, sha256: anchor.sha256 }
+      this.#tip = { runId: anchor.manifest.runId, sha256: anchor.sha256, chained: anchor.manifest.previous !== undefined }
       this.#anchorCheck = () => checkTransformedInput(previous, anchor, this.#ingestion.root)
     }
   }
@@ -81,7 +81,7 @@ export class TransformHistory {
     checkChain(stored, this.#tip, this.#ingestion.root)
     this.#anchorCheck?.()
     this.#anchorCheck = undefined
-    this.#tip = { runId: stored.manifest.runId, sha256: stored.sha256 }
+    this.#tip = { runId: stored.manifest.runId, sha256: stored.sha256, chained: stored.manifest.previous !== undefined }
     this.#followed.push(stored)
     return stored
   }
@@ -155,7 +155,7 @@ export class TransformHistory {
       for (const runId of (await listRunIds(this.#ingestion)).filter((id) => id <= anchor)) {
         const stored = await readManifest(this.#ingestion, runId, 'extract')
         const before = earlier.at(-1)
-        checkChain(stored, before && { runId: before.manifest.runId, sha256: before.sha256 }, this.#ingestion.root)
+        checkChain(stored, before && { runId: before.manifest.runId, sha256: before.sha256, chained: before.manifest.previous !== undefined }, this.#ingestion.root)
         earlier.push(stored)
       }
     }

@@ -29,6 +29,16 @@ export class LoaderLedgerChangedError extends WarehouseError {
  * What to do when a load would add a fact version the warehouse already
  * holds (the unique version key refused it): nothing was loaded.
  */
+/** A dimension's rows in one run repeat a key: the run's data is at fault, not the ledger. */
+export const DUPLICATE_KEY_ADVICE =
+  " The run's rows for this dimension repeat a key, so nothing of the run was loaded: its transform wrote more than one row per key. " +
+  'Make the model give one row per key (check its joins), then transform again so a new processed run replaces this one.'
+
+/** Which advice a duplicate-key failure gets: it depends on the kind of table being loaded. */
+export function duplicateAdvice(kind: 'dimension' | 'fact' | undefined): string {
+  return kind === 'dimension' ? DUPLICATE_KEY_ADVICE : kind === 'fact' ? DUPLICATE_VERSION_ADVICE : ''
+}
+
 export const DUPLICATE_VERSION_ADVICE =
   ' The warehouse already holds these fact versions, so nothing of the run was loaded: its ledger was emptied or edited, or the lake holds the same rows twice. ' +
   'Restore the ledger tables (_starline_loads, _starline_load_tables) from a backup, or load the lake into an empty schema.'

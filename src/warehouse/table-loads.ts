@@ -96,6 +96,25 @@ export interface TableLoadsCapabilities {
    * Default 63.
    */
   readonly maxIdentifierBytes: number
+  /**
+   * The most UTF-8 bytes a `text` value may hold (Redshift: the loader's text
+   * is VARCHAR(65535), counted in bytes); a longer value is refused before
+   * anything loads. Default undefined: no limit a value would reach.
+   */
+  readonly maxTextBytes?: number
+  /**
+   * The engine folds quoted names to lower case (Redshift, unless
+   * enable_case_sensitive_identifier is on), so `"Users"` and `"users"` are
+   * one table: names with upper-case letters are refused before anything
+   * loads. Default false.
+   */
+  readonly foldsNamesToLowerCase: boolean
+  /**
+   * The URL schemes the engine reads files from itself (Redshift's COPY: only
+   * `s3://`); a prefix of another scheme is refused before any file is read.
+   * Default undefined: the loader reads the files, from any lake.
+   */
+  readonly prefixSchemes?: readonly string[]
 }
 
 export const DEFAULT_TABLE_LOADS_CAPABILITIES: TableLoadsCapabilities = Object.freeze({
@@ -103,6 +122,7 @@ export const DEFAULT_TABLE_LOADS_CAPABILITIES: TableLoadsCapabilities = Object.f
   varcharCountsBytes: false,
   convertsTypes: true,
   maxIdentifierBytes: 63,
+  foldsNamesToLowerCase: false,
 })
 
 export interface TableLoads {

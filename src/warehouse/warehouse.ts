@@ -65,6 +65,13 @@ export interface LoadPlan {
    * progress line. Optional for engines: without it progress moves per run.
    */
   readonly onTableLoaded?: (table: LoadedTable) => void
+  /**
+   * How long to wait for another load of the schema to finish before failing
+   * retryably. Default the engine's (PostgreSQL: 30 s); a Lambda invocation
+   * gives its remaining time less a margin, so it waits out a long load
+   * instead of failing behind it.
+   */
+  readonly lockWaitMs?: number
 }
 
 export interface LoadResult {
@@ -112,8 +119,12 @@ export interface LedgerDetail {
 
 export interface Warehouse {
   readonly capabilities: WarehouseCapabilities
-  /** Creates the schema, the tables and the ledger if missing; checks existing tables have the columns. */
-  ensureTables(schema: string, tables: readonly TableSpec[]): Promise<void>
+  /**
+   * Creates the schema, the tables and the ledger if missing; checks existing
+   * tables have the columns. `options.lockWaitMs` as LoadPlan's (engines
+   * without a schema lock ignore it).
+   */
+  ensureTables(schema: string, tables: readonly TableSpec[], options?: { readonly lockWaitMs?: number }): Promise<void>
   /** Loads one processed run and its ledger row in one transaction, unless the ledger already has it. */
   loadRun(plan: LoadPlan): Promise<LoadResult>
   loadedRuns(schema: string): Promise<readonly LedgerRow[]>

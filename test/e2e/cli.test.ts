@@ -85,6 +85,21 @@ describe('starline command', () => {
     assert.deepEqual(JSON.parse(result.stdout).pending, { transform: [], load: [] })
   })
 
+  it('says --every belongs to run when it is given to another command before its name', async () => {
+    const result = await runCli(['--every', '5m', 'status'], {})
+    assert.equal(result.code, 2)
+    assert.equal(result.stderr, 'starline status: --every belongs to run, which it repeats: starline run --every <when>. See starline run --help.\n')
+  })
+
+  it('takes --log-level on serve', async () => {
+    const result = await runCli(['serve', '--help'], {})
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /--log-level <level>/)
+    const bad = await runCli(['serve', '--log-level', 'loud'], {})
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /^starline serve: .*debug.*silent/)
+  })
+
   it('rejects an unknown command with exit status 2', async () => {
     const result = await runCli(['explode'], {})
     assert.equal(result.code, 2)

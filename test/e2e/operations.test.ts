@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { acquireLease } from '../../src/lake/lease.js'
 import { listAll } from '../../src/lake/object-store.js'
 import type { PipelineStatus } from '../../src/observe/status.js'
 import { runCli } from '../support/cli-process.js'
@@ -79,8 +80,10 @@ describe('alerts from the command line', () => {
       { incident: 'failure-load', state: 'resolved', raisedAt: hook.received[0]!.at },
     )
 
-    const failures = await listAll(pipeline.ctx.processed, '_failures/load/')
+    const records = await listAll(pipeline.ctx.processed, '_failures/load/')
+    const failures = records.filter((o) => o.key.endsWith('.json'))
     assert.equal(failures.length, 2, 'one record per failed run')
+    assert.equal(records.filter((o) => o.key.endsWith('.recovered')).length, 1, 'and one for the recovery that followed')
     for (const { key } of failures) {
       const record = JSON.parse((await pipeline.ctx.processed.getBytes(key)).toString('utf8'))
       assert.equal(record.stage, 'load')
@@ -232,5 +235,21 @@ describe('--dry-run', () => {
     const text = await runCli(['transform', '--dry-run'], cliEnv(pipeline))
     assert.match(text.stdout, new RegExp(`transform would take 1 run, ${summary.rows.toLocaleString('en-GB')} rows`))
     assert.match(text.stdout, /dry run: nothing was written/)
+  })
+})
+
+describe('starline run (one shot)', () => {
+  it('takes the cycle lease: while another runner is in a cycle it refuses, retryable, and writes nothing', async () => {
+    const pipeline = await fixture.pipeline({ scale: 0.05 })
+    // A runner elsewhere (a continuous one) is mid-cycle.
+    const other = await acquireLease(pipeline.ctx.ingestion, 'cycle', '20261203T100000000Z', { ttlMs: 600_000, holder: { host: 'elsewhere.example', pid: 7 } })
+    const refused = await runCli(['run'], cliEnv(pipeline))
+    assert.equal(refused.code, 75, refused.stderr)
+    assert.match(refused.stderr, /Cannot start cycle run: run 20261203T100000000Z \(host elsewhere\.example, pid 7\) has held the cycle lease/)
+    assert.deepEqual((await listAll(pipeline.ctx.ingestion, '')).map((o) => o.key), ['_leases/cycle.json'])
+    await other.release()
+    const ran = await runCli(['run'], cliEnv(pipeline))
+    assert.equal(ran.code, 0, ran.stderr)
+    assert.equal(await pipeline.ctx.ingestion.head('_leases/cycle.json'), undefined, 'the run released the cycle lease')
   })
 })

@@ -98,9 +98,11 @@ export async function demoCommand(values: { readonly scale?: string | undefined;
     say(`\ndemo: done in ${seconds(Date.now() - started)}; the lake is in ${lakeDir}${engine === 'duckdb' ? `, the warehouse in ${duckDbPath}` : ''}`)
     if (process.stdout.isTTY && !signal.aborted) {
       const { serveUntilStopped } = await import('./serve-command.js')
+      const { statusFreshness } = await import('../http/freshness.js')
       const reader = openDashboardReader(warehouseUrl, config.warehouseSchema)
       try {
-        await serveUntilStopped(reader, { host: DEFAULT_HOST, port: DEFAULT_PORT, signal, logger: createLogger({ level: 'warn' }), anyFreePort: true, processed: ctx.processed })
+        const freshness = statusFreshness({ ...ctx, reader, freshnessTargetMs: config.freshnessTargetMs })
+        await serveUntilStopped(reader, { host: DEFAULT_HOST, port: DEFAULT_PORT, signal, logger: createLogger({ level: 'warn' }), anyFreePort: true, processed: ctx.processed, freshness })
       } finally {
         await reader.close()
       }

@@ -9,12 +9,18 @@ import { planExtract, planLoad, planTransform, type ExtractPlan, type RunsPlan }
 import { extractOptions, loadOptions, openConfiguredWarehouse } from '../pipeline-setup.js'
 import type { PipelineCommand } from './pipeline-commands.js'
 
-export async function dryRun(command: PipelineCommand, config: StarlineConfig, ctx: StageContext, print: (text: string, summary: unknown) => void): Promise<void> {
+export async function dryRun(
+  command: PipelineCommand,
+  config: StarlineConfig,
+  ctx: StageContext,
+  print: (text: string, summary: unknown) => void,
+  flags: { readonly acceptSchemaChange: boolean } = { acceptSchemaChange: false },
+): Promise<void> {
   // Settings first, so a missing one fails before any connection.
   if (command === 'extract' || command === 'run') requireSetting(config, 'sourceUrl')
   if (command === 'load' || command === 'run') requireSetting(config, 'warehouseUrl')
   const plans: (ExtractPlan | RunsPlan)[] = []
-  if (command === 'extract' || command === 'run') plans.push(await planExtract(ctx, extractOptions(config)))
+  if (command === 'extract' || command === 'run') plans.push(await planExtract(ctx, { ...extractOptions(config), acceptSchemaChange: flags.acceptSchemaChange }))
   if (command === 'transform' || command === 'run') plans.push(await planTransform(ctx))
   if (command === 'load' || command === 'run') {
     const warehouse = await openConfiguredWarehouse(config)
@@ -36,6 +42,7 @@ function formatPlan(plan: ExtractPlan | RunsPlan): string {
           indent(formatTable(['table', 'rows'], plan.tables.map((t) => [t.table, t.rows]))),
         ]
       : ['extract would copy nothing: no changes in the source']
+    for (const c of plan.schemaChanges) lines.push(`extract would record a schema change: "${c.table}"."${c.column}" ${c.kind}`)
     if (plan.reconcileDue) lines.push('extract would also reconcile the small tables by row hash (silent edits are not counted by a dry run)')
     if (plan.lateRowsDue) lines.push('extract would also check the large tables for late rows by id range summaries (late rows are not counted by a dry run)')
     return lines.join('\n')

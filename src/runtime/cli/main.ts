@@ -121,8 +121,9 @@ function buildProgram(signal: AbortSignal, setStatus: (code: number) => void): C
     .option('--port <n>', 'the port to listen on (default 8765)')
     .option('--host <host>', 'the interface to serve on (default 127.0.0.1; another is an explicit choice)')
     .option('--config <file>', 'JSON file whose settings override the environment')
-    .addHelpText('after', '\nExamples:\n  $ starline serve\n  $ starline serve --port 9000\n')
-    .action(async (flags: { port?: string; host?: string; config?: string }) => {
+    .addOption(new Option('--log-level <level>', 'log threshold (overrides STARLINE_LOG_LEVEL)').choices(LOG_LEVELS))
+    .addHelpText('after', '\nExamples:\n  $ starline serve\n  $ starline serve --port 9000 --log-level debug\n')
+    .action(async (flags: { port?: string; host?: string } & CommonFlags) => {
       const config = await configFrom(flags)
       await (await import('./serve-command.js')).serveCommand(flags, config, signal)
     })
@@ -215,23 +216,34 @@ const VALUE_FLAGS = new Set(['--config', '--log-level', '--source', '--scale', '
  * commander accepted flags before the command, and scripts may still put them there.
  */
 function commandFirst(argv: readonly string[]): string[] {
+  const i = commandIndex(argv)
+  if (i === 0 || i >= argv.length) return [...argv]
+  return [argv[i]!, ...argv.slice(0, i), ...argv.slice(i + 1)]
+}
+
+/** Where the command's name is: after any leading flags and their values. */
+function commandIndex(argv: readonly string[]): number {
   let i = 0
   while (i < argv.length && argv[i]!.startsWith('-') && !['-h', '--help', '-v', '--version'].includes(argv[i]!)) {
     i += VALUE_FLAGS.has(argv[i]!) ? 2 : 1
   }
-  if (i === 0 || i >= argv.length) return [...argv]
-  return [argv[i]!, ...argv.slice(0, i), ...argv.slice(i + 1)]
+  return i
 }
 
 /** One line naming the command and where its help is. */
 function usageError(error: CommanderError, argv: readonly string[]): number {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') return EXIT.ok
-  const command = argv.find((a) => !a.startsWith('-'))
+  const command = argv[commandIndex(argv)]
   if (error.code === 'commander.unknownCommand') {
     process.stderr.write(`starline: unknown command "${command}". See starline --help.\n`)
     return EXIT.usage
   }
   const message = error.message.replace(/^error: /, '')
+  const schedule = /unknown option '(--every|--cron)'/.exec(message)?.[1]
+  if (schedule !== undefined && command !== 'run') {
+    process.stderr.write(`starline ${command}: ${schedule} belongs to run, which it repeats: starline run ${schedule} <when>. See starline run --help.\n`)
+    return EXIT.usage
+  }
   const where = command && command !== 'help' ? `starline ${command}` : 'starline'
   process.stderr.write(`${where}: ${oneLine(message).replace(/\.$/, '')}. See ${where} --help.\n`)
   return EXIT.usage

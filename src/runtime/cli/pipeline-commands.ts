@@ -12,6 +12,7 @@ import { isRetryable } from '../../core/retry.js'
 import { messageOf } from '../../core/starline-error.js'
 import { observedCycle, observedSingleStage } from '../observed-cycle.js'
 import { openConfiguredWarehouse, stageContext } from '../pipeline-setup.js'
+import { holdingCycleLease } from '../scheduler.js'
 
 export type PipelineCommand = 'extract' | 'transform' | 'load' | 'run'
 
@@ -31,7 +32,7 @@ export async function pipelineCommand(
   const ctx = stageContext(config, logger, { signal, progress: createProgress(process.stderr) })
   if (flags.dryRun) {
     const { dryRun } = await import('./dry-run.js')
-    return dryRun(command, config, ctx, print)
+    return dryRun(command, config, ctx, print, { acceptSchemaChange: flags.acceptSchemaChange })
   }
   // Check every setting before doing any work.
   if (command === 'run' || command === 'extract') requireSetting(config, 'sourceUrl')
@@ -42,7 +43,10 @@ export async function pipelineCommand(
     if (command === 'run') {
       const done: StageSummary[] = []
       try {
-        const summary = await observedCycle({ ...setup, onStageDone: (stage) => done.push(stage) })
+        // The cycle lease, as continuous mode takes it: a one-shot run and a scheduled cycle never overlap.
+        const summary = await holdingCycleLease(ctx.ingestion, config.leaseTtlMs, logger, () =>
+          observedCycle({ ...setup, onStageDone: (stage) => done.push(stage) }),
+        )
         return print(formatRun(summary), summary)
       } catch (error) {
         // What the earlier stages committed stays: a late failure must not hide it (the error itself is reported by the caller).

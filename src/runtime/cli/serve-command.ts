@@ -7,13 +7,14 @@ import { requireSetting, type StarlineConfig } from '../../config/config.js'
 import { ConfigError } from '../../config/errors.js'
 import { messageOf } from '../../core/starline-error.js'
 import type { ObjectStore } from '../../lake/object-store.js'
-import { openObjectStore } from '../../lake/open-object-store.js'
 import { createLogger, type Logger } from '../../observe/logger.js'
 import { redactUrl } from '../../core/redact.js'
 import type { DashboardReader } from '../http/dashboard-reader.js'
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost, startDashboard, type DashboardServer } from '../http/dashboard-server.js'
 import { DashboardQueryError } from '../http/errors.js'
+import { statusFreshness, type FreshnessSource } from '../http/freshness.js'
 import { openDashboardReader } from '../http/open-dashboard-reader.js'
+import { stageContext } from '../pipeline-setup.js'
 
 export interface ServeFlags {
   readonly port?: string | undefined
@@ -26,12 +27,15 @@ export async function serveCommand(flags: ServeFlags, config: StarlineConfig, si
   const reader = openDashboardReader(url, config.warehouseSchema)
   try {
     await probe(reader, url)
+    const logger = createLogger({ level: config.logLevel })
+    const ctx = stageContext(config, logger)
     await serveUntilStopped(reader, {
       host: flags.host ?? DEFAULT_HOST,
       port,
       signal,
-      logger: createLogger({ level: config.logLevel }),
-      processed: openObjectStore(config.processedUrl),
+      logger,
+      processed: ctx.processed,
+      freshness: statusFreshness({ ...ctx, reader, freshnessTargetMs: config.freshnessTargetMs }),
     })
   } finally {
     await reader.close()
@@ -47,6 +51,8 @@ export interface ServeOptions {
   readonly anyFreePort?: boolean
   /** The lake's processed zone, for the quarantine panel. */
   readonly processed?: ObjectStore
+  /** Each table's lag and verdict for the freshness panel (see http/freshness.ts). */
+  readonly freshness?: FreshnessSource
 }
 
 /** Serves until `signal` aborts (Ctrl-C), printing the address; used by the demo too. */
@@ -57,7 +63,13 @@ export async function serveUntilStopped(reader: DashboardReader, options: ServeO
       `starline: WARNING: serving on ${host}: anyone who can reach this interface can read the warehouse's numbers (the page has no login). Use --host 127.0.0.1 to keep it on this machine.\n`,
     )
   }
-  const settings = { reader, host, logger: options.logger, ...(options.processed ? { processed: options.processed } : {}) }
+  const settings = {
+    reader,
+    host,
+    logger: options.logger,
+    ...(options.processed ? { processed: options.processed } : {}),
+    ...(options.freshness ? { freshness: options.freshness } : {}),
+  }
   let server: DashboardServer
   try {
     server = await startDashboard({ ...settings, port: options.port })

@@ -13,6 +13,7 @@ import type { Logger } from '../../observe/logger.js'
 import { CHARTS, isChartName, loadChartQueries } from './charts.js'
 import type { DashboardReader } from './dashboard-reader.js'
 import { DashboardQueryError } from './errors.js'
+import { withFreshness, type FreshnessSource, type TableFreshness } from './freshness.js'
 import { readQuarantine } from './quarantine-report.js'
 import { loadStaticFiles, type StaticFile } from './static-files.js'
 
@@ -29,6 +30,8 @@ export interface DashboardServerOptions {
   readonly logger?: Logger
   /** The lake's processed zone, for the quarantine panel (quarantined rows never reach the warehouse). */
   readonly processed?: ObjectStore
+  /** Each table's pipeline lag and verdict, for the freshness panel; without it the panel says unknown. */
+  readonly freshness?: FreshnessSource
 }
 
 export interface DashboardServer {
@@ -96,7 +99,8 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
         return sendJson(response, 404, { error: `No chart named "${name}". Charts: ${CHARTS.join(', ')}.` })
       }
       try {
-        const result = await reader.read(sql)
+        let result = await reader.read(sql)
+        if (name === 'health-freshness') result = withFreshness(result, await freshnessOrUnknown(options))
         return sendJson(response, 200, { chart: name, engine: reader.engine, readAt: new Date().toISOString(), ...result })
       } catch (error) {
         logger?.warn('dashboard query failed', { chart: name, error: messageOf(error) })
@@ -139,6 +143,16 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
         // Keep-alive connections from an open page would hold close() up forever.
         server.closeAllConnections()
       }),
+  }
+}
+
+/** The freshness of every table, or undefined (shown as unknown) when there is no lake to judge it from or it cannot be read. */
+async function freshnessOrUnknown(options: DashboardServerOptions): Promise<readonly TableFreshness[] | undefined> {
+  try {
+    return await options.freshness?.()
+  } catch (error) {
+    options.logger?.warn('could not compute the freshness from the lake and the ledger', { error: messageOf(error) })
+    return undefined
   }
 }
 

@@ -43,8 +43,22 @@ export interface HandlerResult<S> {
 export function deadlineSignal(context: LambdaContext | undefined): AbortSignal | undefined {
   const remaining = context?.getRemainingTimeInMillis?.()
   if (remaining === undefined || !Number.isFinite(remaining)) return undefined
-  const margin = Math.min(30_000, Math.max(1_000, remaining * 0.1))
-  return AbortSignal.timeout(Math.max(0, Math.floor(remaining - margin)))
+  return AbortSignal.timeout(Math.max(0, Math.floor(remaining - marginOf(remaining))))
+}
+
+/**
+ * How long a load may wait for another load of its schema: the invocation's
+ * remaining time less twice the margin (one for the load after the wait, one
+ * to report), at least 1 s. Undefined outside Lambda: the engine's default.
+ */
+export function lockWaitWithin(context: LambdaContext | undefined): number | undefined {
+  const remaining = context?.getRemainingTimeInMillis?.()
+  if (remaining === undefined || !Number.isFinite(remaining)) return undefined
+  return Math.max(1_000, Math.floor(remaining - 2 * marginOf(remaining)))
+}
+
+function marginOf(remaining: number): number {
+  return Math.min(30_000, Math.max(1_000, remaining * 0.1))
 }
 
 export async function invokeStage<S>(

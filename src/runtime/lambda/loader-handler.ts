@@ -10,7 +10,7 @@ import { load } from '../../pipeline/load.js'
 import type { LoadSummary } from '../../schema/summaries.js'
 import { loadOptions } from '../pipeline-setup.js'
 import { parseManifestEvent, zoneLocation, type LambdaContext } from './lambda-events.js'
-import { announcedRuns, invokeStage, tableTotals, watermarkOfRun, type HandlerResult } from './lambda-invocation.js'
+import { announcedRuns, invokeStage, lockWaitWithin, tableTotals, watermarkOfRun, type HandlerResult } from './lambda-invocation.js'
 
 export async function handler(event: unknown, context?: LambdaContext): Promise<HandlerResult<LoadSummary>> {
   return invokeStage('loader', context, async (runtime, ctx) => {
@@ -20,7 +20,9 @@ export async function handler(event: unknown, context?: LambdaContext): Promise<
       return { stage: 'load', runIds: [], tables: [], rows: 0, skipped: 'no processed manifest in the event' }
     }
     const warehouse = await runtime.warehouse()
-    const options = loadOptions(runtime.config, warehouse)
+    // Behind a long load (another invocation's), wait as long as this invocation can, not the engine's 30 s.
+    const lockWaitMs = lockWaitWithin(context)
+    const options = { ...loadOptions(runtime.config, warehouse), ...(lockWaitMs === undefined ? {} : { lockWaitMs }) }
     const summary = await load(ctx, options)
     const ledger = (await warehouse.loadedRuns(options.schema)).map((row) => row.runId).sort()
     const loaded = new Set(ledger)

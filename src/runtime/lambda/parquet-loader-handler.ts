@@ -7,7 +7,12 @@
  *   bundled in the zip; default `spec.json` beside the handler's working directory);
  * - the warehouse: `STARLINE_WAREHOUSE_URL`, or `STARLINE_WAREHOUSE_SECRET_ID`
  *   naming a Secrets Manager secret holding `{"url": ...}` or the RDS/Redshift
- *   credentials shape; `STARLINE_REDSHIFT_IAM_ROLE` for Redshift's COPY.
+ *   credentials shape, read as the other functions read theirs
+ *   (config/secrets.ts: Redshift's default port 5439); `STARLINE_REDSHIFT_IAM_ROLE`
+ *   for Redshift's COPY.
+ *
+ * Each successful invocation writes the EMF metrics the other functions
+ * write (RowsMoved, RunDuration; Function=parquet_loader).
  *
  * A scheduled or manual event loads every table of the spec. An S3
  * ObjectCreated event (or its EventBridge form) loads only the tables whose
@@ -23,6 +28,7 @@
  */
 import { posix } from 'node:path'
 import { ConfigError } from '../../config/errors.js'
+import { secretsManagerStore, urlFromSecret, type SecretStore } from '../../config/secrets.js'
 import { LOG_LEVELS } from '../../core/log-level.js'
 import { messageOf, StarlineError } from '../../core/starline-error.js'
 import { openObjectStore } from '../../lake/open-object-store.js'
@@ -30,6 +36,7 @@ import type { ObjectStore } from '../../lake/object-store.js'
 import { parseLoaderSpec, readLoaderSpec, type LoaderSpec } from '../../loader/loader-spec.js'
 import { isMarkerKey } from '../../loader/parquet-files.js'
 import { createLogger } from '../../observe/logger.js'
+import { writeMetrics } from '../../observe/metrics.js'
 import { loaderAnswer, loadParquet, type LoadParquetSummary, type LoaderAnswer } from '../../pipeline/load-parquet.js'
 import type { TableLoads } from '../../warehouse/table-loads.js'
 import { openTableLoads } from '../open-table-loads.js'
@@ -38,6 +45,8 @@ export interface ParquetLoaderDependencies {
   readonly env?: NodeJS.ProcessEnv
   /** Opens the store at a table prefix; default `openObjectStore`. */
   readonly openStore?: (url: string) => ObjectStore
+  /** Where secrets come from; default Secrets Manager. */
+  readonly secrets?: SecretStore
 }
 
 interface Runtime {
@@ -53,10 +62,18 @@ export function createParquetLoaderHandler(deps: ParquetLoaderDependencies = {})
   const logger = createLogger({ level, fields: { function: 'parquet-loader' } })
   let runtime: Promise<Runtime> | undefined
   return async (event) => {
+    const started = Date.now()
     let failure: unknown
     const answer = await loaderAnswer(async () => {
       try {
-        return await load()
+        const summary = await load()
+        // The same EMF metrics as the other functions (Function=parquet_loader): rows moved and run time.
+        writeMetrics({
+          function: 'parquet_loader',
+          values: { RowsMoved: summary.tables.reduce((sum, t) => sum + t.rows, 0), RunDuration: Date.now() - started },
+          properties: { schema: summary.schema, tables: summary.tables.filter((t) => !t.skipped).map((t) => t.name) },
+        })
+        return summary
       } catch (error) {
         failure = error
         throw error
@@ -75,7 +92,7 @@ export function createParquetLoaderHandler(deps: ParquetLoaderDependencies = {})
     return answer
 
     async function load(): Promise<LoadParquetSummary> {
-      runtime ??= buildRuntime(env, openStore)
+      runtime ??= buildRuntime(env, openStore, deps.secrets)
       const { spec, tableLoads } = await runtime.catch((error: unknown) => {
         runtime = undefined
         throw error
@@ -113,11 +130,14 @@ function asStarlineError(error: unknown): StarlineError {
 /** The Lambda entry point. */
 export const handler = createParquetLoaderHandler()
 
-async function buildRuntime(env: NodeJS.ProcessEnv, openStore: (url: string) => ObjectStore): Promise<Runtime> {
+async function buildRuntime(env: NodeJS.ProcessEnv, openStore: (url: string) => ObjectStore, secrets: SecretStore | undefined): Promise<Runtime> {
   const spec = env.STARLINE_LOADER_SPEC
     ? parseLoaderSpec(env.STARLINE_LOADER_SPEC, { baseDir: process.cwd(), source: 'STARLINE_LOADER_SPEC' })
     : await readLoaderSpec(env.STARLINE_LOADER_SPEC_FILE ?? 'spec.json')
-  const url = env.STARLINE_WAREHOUSE_URL ?? (await urlFromSecret(env.STARLINE_WAREHOUSE_SECRET_ID))
+  if (env.STARLINE_WAREHOUSE_URL && env.STARLINE_WAREHOUSE_SECRET_ID) {
+    throw new ConfigError('Both STARLINE_WAREHOUSE_SECRET_ID and STARLINE_WAREHOUSE_URL are set. Set one: the secret holds the URL.')
+  }
+  const url = env.STARLINE_WAREHOUSE_URL || (await warehouseUrlFromSecret(env.STARLINE_WAREHOUSE_SECRET_ID, secrets))
   const tableLoads = openTableLoads(url, {
     openStore,
     ...(env.STARLINE_SCRATCH_DIR ? { scratchDir: env.STARLINE_SCRATCH_DIR } : {}),
@@ -169,35 +189,9 @@ function describeEvent(event: unknown): string {
   return text.length > 300 ? `${text.slice(0, 300)}...` : text
 }
 
-/**
- * The warehouse URL from a Secrets Manager secret: `{"url": ...}` or the
- * `{engine, host, port, username, password, dbname}` shape. Never logs the value.
- */
-async function urlFromSecret(secretId: string | undefined): Promise<string> {
+/** The warehouse URL from the secret STARLINE_WAREHOUSE_SECRET_ID names, read as every function reads its secrets (config/secrets.ts). */
+async function warehouseUrlFromSecret(secretId: string | undefined, secrets: SecretStore | undefined): Promise<string> {
   if (!secretId) throw new ConfigError('Set STARLINE_WAREHOUSE_URL or STARLINE_WAREHOUSE_SECRET_ID for the Parquet loader function.')
-  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager')
-  let value: string | undefined
-  try {
-    value = (await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString
-  } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
-    throw new ConfigError(`Cannot read secret "${secretId}" (STARLINE_WAREHOUSE_SECRET_ID): ${messageOf(error)}.`, {
-      cause: error,
-      retryable: status === undefined || status >= 500 || status === 429,
-    })
-  }
-  let parsed: Record<string, unknown> | undefined
-  try {
-    parsed = value === undefined ? undefined : (JSON.parse(value) as Record<string, unknown>)
-  } catch {
-    parsed = undefined
-  }
-  if (typeof parsed?.url === 'string') return parsed.url
-  const { engine, host, port, username, password, dbname } = parsed ?? {}
-  if (typeof host === 'string' && typeof username === 'string' && typeof password === 'string') {
-    const scheme = engine === 'redshift' ? 'redshift' : 'postgres'
-    const database = typeof dbname === 'string' ? dbname : 'dev'
-    return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${host}:${Number(port ?? 5432)}/${encodeURIComponent(database)}`
-  }
-  throw new ConfigError(`Secret "${secretId}" holds neither {"url": ...} nor {host, port, username, password, dbname} JSON.`)
+  const store = secrets ?? secretsManagerStore(new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient({}))
+  return urlFromSecret(await store.getSecretString(secretId), secretId)
 }

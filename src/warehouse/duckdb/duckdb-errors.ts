@@ -5,7 +5,7 @@
  */
 import { messageOf, StarlineError } from '../../core/starline-error.js'
 import { driverMessage } from '../../core/driver-message.js'
-import { DUPLICATE_VERSION_ADVICE, WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
+import { duplicateAdvice, WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
 
 /** Another process holds the file's lock: DuckDB admits one writing process per database file. */
 const LOCKED = /Could not set lock on file|Conflicting lock is held/i
@@ -37,9 +37,9 @@ export function openError(error: unknown, path: string): StarlineError {
 }
 
 /** Wraps a failed load statement with the run and table it was loading; StarlineErrors pass unchanged. */
-export function loadError(error: unknown, runId: string, table: string): StarlineError {
+export function loadError(error: unknown, runId: string, table: string, kind?: 'dimension' | 'fact'): StarlineError {
   if (error instanceof StarlineError) return error
-  const advice = /^Constraint Error: Duplicate key/i.test(messageOf(error)) ? DUPLICATE_VERSION_ADVICE : ''
+  const advice = /^Constraint Error: .*duplicate key/i.test(messageOf(error)) ? duplicateAdvice(kind) : ''
   return new WarehouseLoadError(`Cannot load run ${runId} into "${table}": ${driverMessage(error)}${advice}`, {
     cause: error,
     retryable: isRetryableDuckDbError(error),

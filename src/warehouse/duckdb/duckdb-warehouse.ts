@@ -68,7 +68,7 @@ export class DuckDbWarehouse implements Warehouse {
           try {
             loaded.push(table.spec.kind === 'fact' ? await loadFacts(db, plan, table) : await loadDimension(db, plan, table))
           } catch (error) {
-            throw loadError(error, plan.runId, table.spec.name)
+            throw loadError(error, plan.runId, table.spec.name, table.spec.kind)
           }
           plan.onTableLoaded?.(loaded.at(-1)!)
         }
@@ -79,7 +79,7 @@ export class DuckDbWarehouse implements Warehouse {
             const released = await releaseHeldFacts(db, plan, spec)
             if (released) loaded.push(released)
           } catch (error) {
-            throw loadError(error, plan.runId, spec.name)
+            throw loadError(error, plan.runId, spec.name, spec.kind)
           }
         }
         await recordLoad(db, plan, loaded)

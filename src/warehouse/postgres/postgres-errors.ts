@@ -7,13 +7,15 @@
 import { messageOf, StarlineError } from '../../core/starline-error.js'
 import { driverMessage } from '../../core/driver-message.js'
 import { isRetryablePostgresError, sqlStateOf } from '../../engines/postgres/postgres-errors.js'
-import { DUPLICATE_VERSION_ADVICE, WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
+import { duplicateAdvice, WarehouseError, WarehouseLoadError, WarehouseUnreachableError } from '../errors.js'
 
 export interface ErrorPlace {
   /** `the warehouse database postgres://user@host/db` (password-free). */
   readonly describe: string
   readonly runId?: string
   readonly table?: string
+  /** The kind of `table`: a repeated key means the run's data is at fault in a dimension, an emptied ledger in a fact. */
+  readonly kind?: 'dimension' | 'fact'
   /** The setting to check when the database cannot be reached. */
   readonly setting?: string
 }
@@ -35,7 +37,7 @@ export function warehouseError(error: unknown, place: ErrorPlace): StarlineError
     const retry = retryable
       ? ' The connection or transaction failed; it is safe to run the load again.'
       : sqlStateOf(error) === '23505'
-        ? DUPLICATE_VERSION_ADVICE
+        ? duplicateAdvice(place.kind)
         : ''
     return new WarehouseLoadError(`Cannot load run ${place.runId} into "${place.table}": ${driverMessage(error)}.${retry}`, {
       cause: error,

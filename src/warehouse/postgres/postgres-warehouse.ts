@@ -54,8 +54,8 @@ export class PostgresWarehouse implements Warehouse {
     }
   }
 
-  async ensureTables(schema: string, tables: readonly TableSpec[]): Promise<void> {
-    await this.#transaction(schema, async (client) => {
+  async ensureTables(schema: string, tables: readonly TableSpec[], options: { readonly lockWaitMs?: number } = {}): Promise<void> {
+    await this.#transaction(schema, options.lockWaitMs, async (client) => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
       for (const spec of inDependencyOrder(tables)) {
         await client.query(createTableSql(schema, spec, postgresColumnType))
@@ -73,7 +73,7 @@ export class PostgresWarehouse implements Warehouse {
   async loadRun(plan: LoadPlan): Promise<LoadResult> {
     const csvFiles: string[] = []
     try {
-      return await this.#transaction(plan.schema, async (client) => {
+      return await this.#transaction(plan.schema, plan.lockWaitMs, async (client) => {
         // Hash joins of staging against dimensions want more than the 4 MB default.
         await client.query("SET LOCAL work_mem = '256MB'")
         if (await isLoaded(client, plan)) return { runId: plan.runId, status: 'already-loaded', tables: [] }
@@ -93,7 +93,7 @@ export class PostgresWarehouse implements Warehouse {
                 : await loadDimension(client, plan, table, csvPath),
             )
           } catch (error) {
-            throw warehouseError(error, { ...this.#place, runId: plan.runId, table: table.spec.name })
+            throw warehouseError(error, { ...this.#place, runId: plan.runId, table: table.spec.name, kind: table.spec.kind })
           }
           plan.onTableLoaded?.(loaded.at(-1)!)
         })
@@ -124,7 +124,7 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async replaceSchema(build: string, target: string, tables: readonly TableSpec[]): Promise<void> {
-    await this.#transaction(target, (client) => swapInBuild(client, build, target, tables))
+    await this.#transaction(target, undefined, (client) => swapInBuild(client, build, target, tables))
   }
 
   async dropSchema(schema: string): Promise<void> {
@@ -145,10 +145,10 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   /** A transaction holding the schema's advisory lock, so loads of one schema never interleave. */
-  async #transaction<T>(schema: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #transaction<T>(schema: string, lockWaitMs: number | undefined, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.#withClient((client) =>
       inTransaction(client, async () => {
-        await takeSchemaLock(client, schema, this.#place, this.#lockWaitMs)
+        await takeSchemaLock(client, schema, this.#place, lockWaitMs ?? this.#lockWaitMs)
         return work(client)
       }),
     )

@@ -15,7 +15,7 @@
  */
 import type { LoaderColumnType } from '../../schema/parquet-table.js'
 import { WarehouseLoadError } from '../errors.js'
-import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
+import { qualify, quoteIdent, quoteIdentList, quoteRedshiftLiteral } from '../../sql/quote.js'
 import { ledgerFiles, LOADER_LEDGER_TABLE, type TableLoad } from '../table-loads.js'
 
 export function redshiftColumnType(type: LoaderColumnType): string {
@@ -57,7 +57,7 @@ export function ledgerDdl(schema: string): string[] {
 
 /** Which tables and columns exist: read before a load to report `created` and compare columns. */
 export function existingColumnsSql(schema: string): string {
-  return `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ${quoteLiteral(schema)} ORDER BY table_name, ordinal_position`
+  return `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ${quoteRedshiftLiteral(schema)} ORDER BY table_name, ordinal_position`
 }
 
 export function lastLoadsSql(schema: string): string {
@@ -80,8 +80,8 @@ export function ledgerBasisSql(schema: string, tables: readonly TableLoad[]): st
   return [
     `LOCK ${ledger}`,
     ...checked.map((t) => {
-      const row = `SELECT 1 FROM ${ledger} WHERE table_name = ${quoteLiteral(t.name)}`
-      const unchanged = t.basis === null ? `NOT EXISTS (${row})` : `EXISTS (${row} AND fingerprint = ${quoteLiteral(t.basis!)})`
+      const row = `SELECT 1 FROM ${ledger} WHERE table_name = ${quoteRedshiftLiteral(t.name)}`
+      const unchanged = t.basis === null ? `NOT EXISTS (${row})` : `EXISTS (${row} AND fingerprint = ${quoteRedshiftLiteral(t.basis!)})`
       return `SELECT CAST(CASE WHEN ${unchanged} THEN '1' ELSE '${LEDGER_CHANGED_MARKER}' END AS INTEGER) AS ledger_unchanged`
     }),
   ]
@@ -96,7 +96,7 @@ export function tableLoadSql(schema: string, table: TableLoad, options: { readon
   const statements = [
     `CREATE TABLE IF NOT EXISTS ${target} (\n${definitions}\n)`,
     `CREATE TEMPORARY TABLE ${stage} (\n${definitions}\n)`,
-    `COPY ${stage} FROM ${quoteLiteral(options.manifestUrl)} IAM_ROLE ${quoteLiteral(options.iamRole)} FORMAT AS PARQUET MANIFEST`,
+    `COPY ${stage} FROM ${quoteRedshiftLiteral(options.manifestUrl)} IAM_ROLE ${quoteRedshiftLiteral(options.iamRole)} FORMAT AS PARQUET MANIFEST`,
   ]
   if (table.mode === 'truncate') statements.push(`DELETE FROM ${target}`)
   if (table.mode === 'merge') {
@@ -122,22 +122,22 @@ export function tableLoadSql(schema: string, table: TableLoad, options: { readon
 /** Replaces the table's ledger row (Redshift has no upsert that every version accepts). */
 function ledgerRowSql(schema: string, table: TableLoad, files: string): string[] {
   const ledger = qualify(schema, LOADER_LEDGER_TABLE)
-  const values = [table.name, table.mode, table.fingerprint, files].map(quoteLiteral).join(', ')
+  const values = [table.name, table.mode, table.fingerprint, files].map(quoteRedshiftLiteral).join(', ')
   return [
-    `DELETE FROM ${ledger} WHERE table_name = ${quoteLiteral(table.name)}`,
+    `DELETE FROM ${ledger} WHERE table_name = ${quoteRedshiftLiteral(table.name)}`,
     `INSERT INTO ${ledger} (table_name, mode, fingerprint, files, rows) VALUES (${values}, ${Math.trunc(table.rows)})`,
   ]
 }
 
 /**
- * What Redshift recorded about the newest COPY failures for a table's files:
- * the file, column, and reason, to put in the error message.
+ * What Redshift recorded about the newest COPY failures for exactly the
+ * files of this load: the file, column, and reason, for the error message.
  */
-export function loadErrorsSql(prefix: string): string {
-  const like = `${prefix.replaceAll('\\', '\\\\').replaceAll('%', '\\%').replaceAll('_', '\\_')}%`
+export function loadErrorsSql(fileUrls: readonly string[]): string {
+  const files = fileUrls.length === 0 ? 'NULL' : fileUrls.map(quoteRedshiftLiteral).join(', ')
   return `SELECT TRIM(file_name) AS file_name, TRIM(column_name) AS column_name, error_code, TRIM(error_message) AS error_message
 FROM sys_load_error_detail
-WHERE file_name LIKE ${quoteLiteral(like)}
+WHERE TRIM(file_name) IN (${files})
 ORDER BY start_time DESC
 LIMIT 5`
 }

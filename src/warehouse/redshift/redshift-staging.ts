@@ -14,7 +14,7 @@ import { withoutValues } from '../../core/driver-message.js'
 import type { ManifestColumn } from '../../lake/manifest.js'
 import { ObjectExistsError } from '../../lake/errors.js'
 import type { ObjectStore } from '../../lake/object-store.js'
-import { qualify, quoteIdent, quoteLiteral } from '../../sql/quote.js'
+import { qualify, quoteIdent, quoteRedshiftLiteral } from '../../sql/quote.js'
 import type { ColumnType, TableSpec } from '../../schema/table-spec.js'
 import { WarehouseLoadError } from '../errors.js'
 import { redshiftType } from './redshift-ddl.js'
@@ -104,7 +104,7 @@ export function createStageSql(schema: string, runId: string, spec: TableSpec, o
 
 /** The COPY of one table's run file into its stage (Redshift-only: PostgreSQL has no COPY from S3). */
 export function copySql(schema: string, runId: string, spec: TableSpec, manifestUrl: string, iamRole: string): string {
-  return `COPY ${stageTable(schema, runId, spec)} FROM ${quoteLiteral(manifestUrl)} IAM_ROLE ${quoteLiteral(iamRole)} FORMAT AS PARQUET MANIFEST`
+  return `COPY ${stageTable(schema, runId, spec)} FROM ${quoteRedshiftLiteral(manifestUrl)} IAM_ROLE ${quoteRedshiftLiteral(iamRole)} FORMAT AS PARQUET MANIFEST`
 }
 
 export function countStageSql(schema: string, runId: string, spec: TableSpec): string {

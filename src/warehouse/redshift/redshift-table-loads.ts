@@ -66,7 +66,15 @@ export interface RedshiftTableLoadsConfig {
 export const MANIFEST_FOLDER = '_starline_manifests/'
 
 export class RedshiftTableLoads implements TableLoads {
-  readonly capabilities: TableLoadsCapabilities = Object.freeze({ columnsByPosition: true, varcharCountsBytes: true, convertsTypes: false, maxIdentifierBytes: 127 })
+  readonly capabilities: TableLoadsCapabilities = Object.freeze({
+    columnsByPosition: true,
+    varcharCountsBytes: true,
+    convertsTypes: false,
+    maxIdentifierBytes: 127,
+    maxTextBytes: 65535,
+    foldsNamesToLowerCase: true,
+    prefixSchemes: Object.freeze(['s3://']),
+  })
   readonly #config: RedshiftTableLoadsConfig
 
   constructor(config: RedshiftTableLoadsConfig) {
@@ -153,7 +161,8 @@ export class RedshiftTableLoads implements TableLoads {
   async #loadFailed(tables: readonly TableLoad[], error: unknown): Promise<StarlineError> {
     const details: string[] = []
     for (const table of tables) {
-      const rows = await this.#config.statements.query(loadErrorsSql(table.prefix)).catch(() => [])
+      // This load's files only: other loads under the same prefix (a sibling table, an earlier run) are not this failure.
+      const rows = await this.#config.statements.query(loadErrorsSql(table.files.map((f) => f.url))).catch(() => [])
       for (const r of rows) details.push(`${String(r.file_name)} column "${String(r.column_name)}": ${withoutValues(String(r.error_message))} (code ${String(r.error_code)})`)
     }
     const retryable = error instanceof StarlineError ? error.retryable : false

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { link, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { link, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.js'
+import { whileClaimed } from '../../../src/lake/fs/fs-swap.js'
 import { describeObjectStore } from './object-store-contract.js'
 
 async function tempDir(): Promise<string> {
@@ -86,5 +87,34 @@ describe('FsObjectStore on disk', () => {
     assert.ok(renewed !== undefined, 'the swap was blocked by the stale claim')
     assert.equal(await store.deleteIf('_leases/extract.json', renewed), true)
     assert.deepEqual(await filesUnder(root), [])
+  })
+  it('leaves the claim of the next owner when a stalled owner whose claim was broken finishes', async () => {
+    const root = join(dir, 'stalled')
+    await new FsObjectStore(root).put('_leases/extract.json', 'lease')
+    const target = join(root, '_leases', 'extract.json')
+    const claim = join(root, '_leases', '.starline-tmp-claim-extract.json')
+    const { version } = (await new FsObjectStore(root).getVersioned('_leases/extract.json'))!
+    const options = { hiddenPrefix: '.starline-tmp-', staleClaimMs: 100 }
+    let releaseA!: () => void
+    const stalled = new Promise<void>((resolve) => (releaseA = resolve))
+    let bInside!: () => void
+    const bEntered = new Promise<void>((resolve) => (bInside = resolve))
+    let releaseB!: () => void
+    const bHeld = new Promise<void>((resolve) => (releaseB = resolve))
+    // Owner A stalls inside its claim past the stale age; owner B breaks it and takes the claim.
+    const a = whileClaimed(target, version, options, () => stalled)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const b = whileClaimed(target, version, options, async () => {
+      bInside()
+      await bHeld
+    })
+    await bEntered
+    releaseA()
+    assert.equal(await a, true)
+    const claimStat = await stat(claim).catch(() => undefined)
+    assert.ok(claimStat !== undefined, "owner A deleted owner B's claim while B still held it")
+    releaseB()
+    assert.equal(await b, true)
+    assert.deepEqual(await filesUnder(root), [join('_leases', 'extract.json')])
   })
 })

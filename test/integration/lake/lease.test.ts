@@ -7,7 +7,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import type { S3Client } from '@aws-sdk/client-s3'
-import { LeaseHeldError } from '../../../src/lake/errors.js'
+import { LeaseHeldError, ObjectExistsError } from '../../../src/lake/errors.js'
 import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.js'
 import { leaseKey } from '../../../src/lake/keys.js'
 import { acquireLease, type Lease, type LeaseRecord } from '../../../src/lake/lease.js'
@@ -106,7 +106,9 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
           pid: process.pid,
           acquiredAt: '2026-11-22T09:30:00.000Z',
           expiresAt: '2026-11-22T09:31:00.000Z',
+          nonce: lease.record.nonce,
         })
+        assert.match(lease.record.nonce ?? '', /^[0-9a-f]{16}$/)
         assert.equal(lease.replaced, undefined)
         assert.deepEqual(await storedLease(), lease.record)
       })
@@ -354,10 +356,12 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
       const at = (ms: number) => new Date(NOW.getTime() + ms)
 
       it('keeps a renewed lease from being taken over past its first expiry', async () => {
+        let clock = at(TTL_MS - 10_000)
         const lease = await acquireLease(store, STAGE, RUN_A, {
           ttlMs: TTL_MS,
           now: NOW,
           holder: A,
+          clock: () => clock,
         })
         assert.equal(await lease.renew(at(TTL_MS - 10_000)), true)
         assert.equal((await storedLease())?.expiresAt, at(2 * TTL_MS - 10_000).toISOString())
@@ -370,6 +374,7 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
           }),
           LeaseHeldError,
         )
+        clock = at(TTL_MS + 5_000)
         assert.equal(await lease.isHeld(), true)
         assert.equal(await lease.renew(at(TTL_MS + 20_000)), true)
         assert.equal((await storedLease())?.runId, RUN_A)
@@ -444,6 +449,118 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
       })
     })
 
+    describe('a lease under failing or answerless writes', () => {
+      const A = { host: `a-${OTHER_HOST}`, pid: 4242 }
+      const at = (ms: number) => new Date(NOW.getTime() + ms)
+
+      /** `store`, with its lease writes changed by `replaceIf` / `put` (the real store underneath). */
+      function wrapped(overrides: Partial<Pick<ObjectStore, 'put' | 'replaceIf'>>): ObjectStore {
+        return {
+          root: store.root,
+          put: overrides.put ?? ((key, body) => store.put(key, body)),
+          get: (key) => store.get(key),
+          getBytes: (key) => store.getBytes(key),
+          getVersioned: (key) => store.getVersioned(key),
+          head: (key) => store.head(key),
+          list: (prefix) => store.list(prefix),
+          localPath: (key, scratch) => store.localPath(key, scratch),
+          delete: (key) => store.delete(key),
+          deleteIf: (key, version) => store.deleteIf(key, version),
+          replaceIf: overrides.replaceIf ?? ((key, body, version) => store.replaceIf(key, body, version)),
+        }
+      }
+
+      it('stops reporting itself held once renewals keep failing and its expiry is within the safety margin', async () => {
+        let clock = NOW
+        const failing = wrapped({
+          replaceIf: async () => {
+            throw new Error('connect ETIMEDOUT')
+          },
+        })
+        const lease = await acquireLease(failing, STAGE, RUN_A, { ttlMs: TTL_MS, now: NOW, holder: A, clock: () => clock, safetyMarginMs: 5_000 })
+        assert.equal(await lease.isHeld(), true)
+        for (const ms of [20_000, 40_000]) {
+          clock = at(ms)
+          await assert.rejects(lease.renew(), /ETIMEDOUT/)
+        }
+        // Nobody has taken it over, but it runs out in 4 s: less than the margin a publish needs.
+        clock = at(TTL_MS - 4_000)
+        assert.equal(await lease.isHeld(), false)
+        clock = at(TTL_MS + 1)
+        assert.equal(await lease.isHeld(), false)
+        assert.equal((await storedLease())?.runId, RUN_A)
+      })
+
+      it('keeps the lease when a renewal landed but its answer was lost', async () => {
+        let clock = NOW
+        let lose = true
+        const answerless = wrapped({
+          replaceIf: async (key, body, version) => {
+            const written = await store.replaceIf(key, body, version)
+            if (lose) {
+              lose = false
+              throw new Error('socket hang up')
+            }
+            return written
+          },
+        })
+        const lease = await acquireLease(answerless, STAGE, RUN_A, { ttlMs: TTL_MS, now: NOW, holder: A, clock: () => clock })
+        clock = at(30_000)
+        await assert.rejects(lease.renew(), /socket hang up/)
+        // The renewal is in the lake: the lease runs to 30 s + TTL and is still this runner's.
+        assert.equal((await storedLease())?.expiresAt, at(30_000 + TTL_MS).toISOString())
+        clock = at(TTL_MS + 1_000)
+        assert.equal(await lease.isHeld(), true)
+        assert.equal(await lease.renew(at(TTL_MS + 2_000)), true)
+        assert.equal((await storedLease())?.expiresAt, at(2 * TTL_MS + 2_000).toISOString())
+        await lease.release()
+        assert.equal(await storedLease(), undefined)
+      })
+
+      it('keeps the lease when a retried renewal meets its own landed write', async () => {
+        // An SDK retry after a lost answer: the first try landed, the retry's If-Match fails.
+        const retried = wrapped({
+          replaceIf: async (key, body, version) => {
+            await store.replaceIf(key, body, version)
+            return undefined
+          },
+        })
+        const lease = await acquireLease(retried, STAGE, RUN_A, { ttlMs: TTL_MS, now: NOW, holder: A, clock: () => at(30_000) })
+        assert.equal(await lease.renew(at(30_000)), true)
+        assert.equal(await lease.isHeld(), true)
+        assert.equal((await storedLease())?.expiresAt, at(30_000 + TTL_MS).toISOString())
+      })
+
+      it('takes the lease when its own put landed but the answer was lost', async () => {
+        const answerless = wrapped({
+          put: async (key, body) => {
+            await store.put(key, body)
+            // What a client retry of the landed put reports.
+            throw new ObjectExistsError(store.root, key)
+          },
+        })
+        const lease = await acquireLease(answerless, STAGE, RUN_A, { ttlMs: TTL_MS, now: NOW, holder: A, clock: () => NOW })
+        assert.equal(lease.record.runId, RUN_A)
+        assert.equal(await lease.isHeld(), true)
+        await lease.release()
+        assert.equal(await storedLease(), undefined)
+      })
+
+      it('takes over a stale lease when its swap landed but the answer was lost, and names the holder replaced', async () => {
+        const dead = record({ pid: deadPid })
+        await store.put(KEY, JSON.stringify(dead))
+        const answerless = wrapped({
+          replaceIf: async (key, body, version) => {
+            await store.replaceIf(key, body, version)
+            throw new Error('socket hang up')
+          },
+        })
+        const lease = await acquireLease(answerless, STAGE, RUN_B, { ttlMs: TTL_MS, now: NOW })
+        assert.deepEqual(lease.replaced, dead)
+        assert.deepEqual(await storedLease(), lease.record)
+      })
+    })
+
     describe('Lease.release', () => {
       it('removes the lease file', async () => {
         const lease = await acquireLease(store, STAGE, RUN_A, {
@@ -458,6 +575,7 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
         const mine = await acquireLease(store, STAGE, RUN_A, {
           ttlMs: TTL_MS,
           now: NOW,
+          clock: () => NOW,
         })
         assert.equal(await mine.isHeld(), true)
         await store.delete(KEY)

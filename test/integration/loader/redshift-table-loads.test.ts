@@ -4,14 +4,18 @@
  * real PostgreSQL, in one transaction, as Redshift would run the batch.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.js'
-import { parseColumnType } from '../../../src/loader/loader-spec.js'
+import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
+import { LoaderDataError, LoaderSpecError } from '../../../src/loader/errors.js'
+import { parseColumnType, parseLoaderSpec } from '../../../src/loader/loader-spec.js'
+import { loadParquet } from '../../../src/pipeline/load-parquet.js'
+import { quoteLiteral } from '../../../src/sql/quote.js'
 import { openTableLoads } from '../../../src/runtime/open-table-loads.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../../src/runtime/embedded-postgres-server.js'
 import { loadErrorsSql } from '../../../src/warehouse/redshift/redshift-loader-sql.js'
@@ -100,8 +104,8 @@ describe('RedshiftTableLoads', () => {
     })
   }
 
-  it('reads the load errors Redshift recorded for the prefix into the failure', async () => {
-    golden('load-errors.sql', `${loadErrorsSql('s3://research-lake/twitter/users_v2/')};\n`)
+  it('reads the load errors Redshift recorded for the load\'s files into the failure', async () => {
+    golden('load-errors.sql', `${loadErrorsSql(usersLoad('truncate').files.map((f) => f.url))};\n`)
     const lake = mkdtempSync(join(tmpdir(), 'starline-rs-'))
     const statements: RedshiftStatements = {
       batch: async () => {
@@ -211,24 +215,111 @@ describe('RedshiftTableLoads', () => {
     await assert.rejects(loads.load('tara_test', [usersLoad('truncate')]), /"tara_test"."users" exists without column\(s\) "name", "bio"/)
     assert.equal(batches.length, 0)
   })
+  it('reads only the errors of this load\'s files, not of an earlier load or a sibling prefix', async () => {
+    const url = await server.createDatabase(`redshift_errors_${Math.random().toString(36).slice(2, 8)}`)
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      // sys_load_error_detail's shape, as Redshift pads its char columns.
+      await client.query('CREATE TABLE sys_load_error_detail (file_name char(256), column_name char(127), error_code int, error_message char(512), start_time timestamp)')
+      const row = 'INSERT INTO sys_load_error_detail VALUES ($1, $2, 15001, $3, $4)'
+      await client.query(row, ['s3://research-lake/twitter/users/part-00000.snappy.parquet', 'name', 'this load', '2026-12-03 10:00:00'])
+      await client.query(row, ['s3://research-lake/twitter/users/part-old.snappy.parquet', 'bio', 'an earlier load', '2026-12-03 10:01:00'])
+      await client.query(row, ['s3://research-lake/twitter/users/batch=2/part-00001.snappy.parquet.bak', 'bio', 'not a file of this load', '2026-12-03 10:02:00'])
+      await client.query("SET standard_conforming_strings = off") // as Redshift reads literals
+      const found = await client.query(loadErrorsSql(usersLoad('truncate').files.map((f) => f.url)))
+      assert.deepEqual(found.rows.map((r) => r.error_message), ['this load'])
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('writes backslashes in literals so that Redshift reads them back unchanged', async () => {
+    const lake = mkdtempSync(join(tmpdir(), 'starline-rs-'))
+    const { batches, statements } = recorder()
+    const loads = new RedshiftTableLoads({ statements, iamRole: ROLE, openStore: lakeOpener(lake) })
+    const base = usersLoad('truncate')
+    const key = 'batch=a\\b\\n/part-00000.snappy.parquet'
+    const load: TableLoad = { ...base, files: [{ ...base.files[0]!, key, url: `${base.prefix}${key}` }] }
+    await loads.load('tara_test', [load])
+    const ledger = await runOnPostgres(server, batches[0]!, { redshiftStrings: true })
+    assert.deepEqual(
+      (JSON.parse(ledger.files) as { url: string }[]).map((f) => f.url),
+      [`${base.prefix}${key}`],
+    )
+  })
+})
+
+describe('loadParquet on Redshift', () => {
+  const loadOn = (lake: string, spec: object) => {
+    const { batches, statements } = recorder()
+    const tableLoads = new RedshiftTableLoads({ statements, iamRole: ROLE, openStore: lakeOpener(lake) })
+    const run = loadParquet({ spec: parseLoaderSpec(JSON.stringify(spec), { baseDir: lake }), tableLoads, openStore: lakeOpener(lake), scratchDir: lake })
+    return { run, batches }
+  }
+
+  it('refuses names with upper-case letters, which Redshift folds, before reading a file or running a statement', async () => {
+    const lake = mkdtempSync(join(tmpdir(), 'starline-rs-'))
+    const { run, batches } = loadOn(lake, { schema: 'research', tables: [{ name: 'Users', prefix: 's3://research-lake/users/', columns: [{ name: 'userId', type: 'bigint' }] }] })
+    await assert.rejects(run, (error: unknown) => {
+      assert.ok(error instanceof LoaderSpecError, String(error))
+      assert.match(error.message, /folds names to lower case.*table "Users", column "Users"\."userId" have upper-case letters: write them in lower case/)
+      return true
+    })
+    assert.deepEqual(batches, [])
+  })
+
+  it('refuses a prefix Redshift cannot COPY from before reading a file', async () => {
+    const lake = mkdtempSync(join(tmpdir(), 'starline-rs-'))
+    const { run, batches } = loadOn(lake, { schema: 'research', tables: [{ name: 'users', prefix: 'data/users/', columns: [{ name: 'user_id', type: 'bigint' }] }] })
+    await assert.rejects(run, (error: unknown) => {
+      assert.ok(error instanceof LoaderSpecError, String(error))
+      assert.match(error.message, /only from s3:\/\/ prefixes, and table "users" has prefix "file:.*data\/users\/": put the files in S3/)
+      return true
+    })
+    assert.deepEqual(batches, [])
+  })
+
+  it("refuses a text value past Redshift's 65535 bytes, counted in bytes, before anything loads", async () => {
+    const lake = mkdtempSync(join(tmpdir(), 'starline-rs-'))
+    const dir = join(lake, 'research-lake', 'notes')
+    mkdirSync(dir, { recursive: true })
+    const db = await openDuckDb({ scratchDir: lake })
+    try {
+      // 35,001 characters, 70,002 bytes: within 65535 characters, past 65535 bytes.
+      await db.run(`COPY (SELECT 1::BIGINT AS id, repeat('é', 35001) AS note UNION ALL SELECT 2, 'short') TO ${quoteLiteral(join(dir, 'part-0.parquet'))} (FORMAT parquet)`)
+    } finally {
+      db.close()
+    }
+    const { run, batches } = loadOn(lake, { schema: 'research', tables: [{ name: 'notes', prefix: 's3://research-lake/notes/', columns: [{ name: 'id', type: 'bigint' }, { name: 'note', type: 'text' }] }] })
+    await assert.rejects(run, (error: unknown) => {
+      assert.ok(error instanceof LoaderDataError, String(error))
+      assert.match(error.message, /1 value\(s\) in column "note" that do not fit text \(at most 65535 bytes on this warehouse\)/)
+      return true
+    })
+    assert.deepEqual(batches, [])
+  })
 })
 
 /**
  * Runs the batch on PostgreSQL in one transaction, skipping only COPY (no
  * S3 there). `GETDATE()` is Redshift's; a one-line function stands in for it.
  */
-async function runOnPostgres(server: EmbeddedPostgresServer, batch: readonly string[]): Promise<void> {
+async function runOnPostgres(server: EmbeddedPostgresServer, batch: readonly string[], options: { readonly redshiftStrings?: boolean } = {}): Promise<{ files: string }> {
   const url = await server.createDatabase(`redshift_sql_${Math.random().toString(36).slice(2, 8)}`)
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
     await client.query("CREATE FUNCTION getdate() RETURNS timestamp LANGUAGE sql AS 'SELECT now()::timestamp'")
+    // Redshift reads a backslash in a literal as an escape, as PostgreSQL does with this off.
+    if (options.redshiftStrings) await client.query('SET standard_conforming_strings = off')
     await client.query('BEGIN')
     for (const sql of batch) if (!sql.startsWith('COPY ')) await client.query(sql)
     await client.query('COMMIT')
-    const ledger = await client.query('SELECT table_name, mode, rows::int AS rows FROM tara_test._starline_parquet_loads')
+    const ledger = await client.query('SELECT table_name, mode, rows::int AS rows, files FROM tara_test._starline_parquet_loads')
     assert.equal(ledger.rows.length, 1)
     assert.equal(ledger.rows[0].rows, 21)
+    return { files: ledger.rows[0].files }
   } finally {
     await client.end()
   }

@@ -124,6 +124,19 @@ describe('lake integrity', () => {
     await assertTransformRefuses(pipeline, new RegExp(`manifest of run ${first} .* is not the one run .* recorded`))
   })
 
+  it('refuses a manifest without a link to its predecessor after chained ones', async () => {
+    const { pipeline } = await pipelineWithPendingRun()
+    // A third run, so the manifest before the newest is itself chained.
+    await pipeline.source("UPDATE design SET design_name = 'third run', last_updated = clock_timestamp()::timestamp(3) WHERE design_id = 1")
+    const third = await extract(pipeline.ctx, extractOptions(pipeline.config))
+    assert.ok(third.runId)
+    const path = fileOf(pipeline.ctx.ingestion, manifestKey(third.runId))
+    const { previous, ...unlinked } = JSON.parse(readFileSync(path, 'utf8')) as { previous?: { runId: string } }
+    assert.ok(previous, 'the run was chained')
+    writeFileSync(path, `${JSON.stringify(unlinked, null, 2)}\n`)
+    await assertTransformRefuses(pipeline, new RegExp(`"${manifestKey(third.runId)}" .* names no previous run, but run ${previous.runId} before it is chained`))
+  })
+
   it('refuses to go on when an ingestion manifest that was transformed is removed', async () => {
     const { pipeline } = await pipelineWithPendingRun()
     const [first] = await listRunIds(pipeline.ctx.ingestion)

@@ -4,7 +4,11 @@ import { readFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { CHARTS, chartQueryUrl } from '../../../src/runtime/http/charts.js'
+import { collectStatus } from '../../../src/observe/status.js'
+import { extract } from '../../../src/pipeline/extract.js'
 import { startDashboard, type DashboardServer } from '../../../src/runtime/http/dashboard-server.js'
+import { statusFreshness } from '../../../src/runtime/http/freshness.js'
+import { extractOptions } from '../../../src/runtime/pipeline-setup.js'
 import { DashboardQueryError, ReadOnlyViolationError } from '../../../src/runtime/http/errors.js'
 import { PostgresDashboardReader } from '../../../src/runtime/http/postgres-dashboard-reader.js'
 import { qualify, quoteIdent } from '../../../src/sql/quote.js'
@@ -78,8 +82,34 @@ describe('dashboard server', () => {
       assert.ok(body.rows.length > 0, `${chart} has rows`)
       const expected = await directly(pipeline.warehouseUrl, await readFile(chartQueryUrl(chart), 'utf8'))
       // The age moves on between the two reads; everything else must match to the character.
-      const withoutAge = (rows: Record<string, string | null>[]) => rows.map(({ age_seconds: _age, ...rest }) => rest)
+      // Lag and verdict are the server's (no lake given here: unknown), not the SQL's.
+      const withoutAge = (rows: Record<string, string | null>[]) => rows.map(({ age_seconds: _age, lag_seconds: _lag, freshness: _f, ...rest }) => rest)
       assert.deepEqual(withoutAge(body.rows), withoutAge(expected), chart)
+      if (chart === 'health-freshness') assert.ok(body.rows.every((r) => r.freshness === null && r.lag_seconds === null), 'no lake: freshness unknown')
+    }
+  })
+
+  it('judges freshness as status does, by the pipeline lag against the target, not by the age of the last load', async () => {
+    const own = await fixture.pipeline({ scale: 0.05 })
+    await own.cycle()
+    const ownReader = new PostgresDashboardReader({ url: own.warehouseUrl, schema: 'public' })
+    // A target of 0: any change extracted and not yet loaded makes the tables stale.
+    const freshness = statusFreshness({ ...own.ctx, reader: ownReader, freshnessTargetMs: 0, cacheMs: 0 })
+    const judged = await startDashboard({ reader: ownReader, port: 0, freshness })
+    const panel = async () => ((await (await fetch(new URL('/api/charts/health-freshness', judged.url))).json()) as { rows: Record<string, string | null>[] }).rows
+    try {
+      const loaded = await panel()
+      assert.ok(loaded.length > 0)
+      assert.deepEqual(loaded.map((r) => [r.freshness, r.lag_seconds]), loaded.map(() => ['fresh', '0']), 'everything extracted is loaded: no lag')
+      await own.source("UPDATE design SET design_name = 'renamed', last_updated = clock_timestamp()::timestamp(3) WHERE design_id = 1")
+      await extract(own.ctx, extractOptions(own.config))
+      const waiting = await panel()
+      assert.deepEqual(waiting.map((r) => r.freshness), waiting.map(() => 'stale'), 'an extracted run waits for its load')
+      const status = await collectStatus({ ...own.ctx, warehouse: { loadedRuns: async () => (await own.warehouse<{ run_id: string }>('SELECT run_id FROM _starline_loads')).map((r) => ({ runId: r.run_id })) }, schema: 'public', freshnessTargetMs: 0 })
+      assert.ok(status.warehouse.every((t) => !t.fresh), 'status agrees')
+    } finally {
+      await judged.close()
+      await ownReader.close()
     }
   })
 

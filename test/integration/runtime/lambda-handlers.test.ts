@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
 import { acquireLease } from '../../../src/lake/lease.js'
 import { listRunIds } from '../../../src/lake/manifest.js'
 import { listAll } from '../../../src/lake/object-store.js'
@@ -182,6 +183,31 @@ describe('Lambda handlers', { skip: MOTO_MISSING }, () => {
       const retried = await quietly(() => transform(event, lambdaContext()))
       assert.deepEqual(retried.runIds, extracted.runIds)
     } finally {
+      restore()
+    }
+  })
+
+  it('waits behind another load of the schema for as long as the invocation can, not a fixed 30 s', async () => {
+    const pipeline = await fixture.pipeline({ lake: 's3' })
+    const restore = useEnv({ ...(await lambdaEnv(moto!, pipeline, scratch)), STARLINE_RETRIES: '0' })
+    const holder = new pg.Client({ connectionString: pipeline.warehouseUrl })
+    await holder.connect()
+    try {
+      const extracted = await quietly(() => ingestion(scheduledEvent(), lambdaContext()))
+      const transformed = await quietly(() => transform(s3Event([manifestRecord(pipeline.config.ingestionUrl, extracted.runIds[0]!)]), lambdaContext()))
+      // Another load holds the schema's lock and keeps it.
+      await holder.query("SELECT pg_advisory_lock(hashtextextended('starline:' || 'public', 0))")
+      const event = s3Event([manifestRecord(pipeline.config.processedUrl, transformed.runIds[0]!)])
+      // 5 s left: the wait is what remains less the margins (3 s), inside the invocation.
+      const { error } = await captureOutput(() => loader(event, lambdaContext(5_000)))
+      assert.ok(error instanceof Error, String(error))
+      assert.match(error.message, /has held the load lock of schema "public" .* for (2\.9\d*|3) s/)
+      assert.equal((error as { retryable?: boolean }).retryable, true)
+      await holder.query("SELECT pg_advisory_unlock(hashtextextended('starline:' || 'public', 0))")
+      const retried = await quietly(() => loader(event, lambdaContext()))
+      assert.deepEqual(retried.runIds, transformed.runIds)
+    } finally {
+      await holder.end()
       restore()
     }
   })

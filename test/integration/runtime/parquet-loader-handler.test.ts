@@ -16,6 +16,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../../src
 import { StarlineError } from '../../../src/core/starline-error.js'
 import { createParquetLoaderHandler } from '../../../src/runtime/lambda/parquet-loader-handler.js'
 import { MOTO_MISSING, startMoto, useEnv } from '../../support/moto-server.js'
+import { captureOutput } from '../../support/lambda-events.js'
 import { twitterSample } from '../../support/twitter-loader.js'
 
 const BUCKET = 'research-lake'
@@ -144,5 +145,40 @@ describe('parquet loader handler', () => {
       undo()
       await moto.stop()
     }
+  })
+
+  it('reads a Redshift credentials secret as the other functions do, with Redshift\'s default port 5439', { skip: MOTO_MISSING }, async () => {
+    const moto = await startMoto()
+    const undo = useEnv(moto.env)
+    try {
+      // The shape Redshift writes for managed credentials, without a port: nothing listens on 127.0.0.1:5439 here.
+      const value = { engine: 'redshift', host: '127.0.0.1', username: 'loader', password: 'hunter2-secret', dbname: 'dev' }
+      const secret = await new SecretsManagerClient({}).send(new CreateSecretCommand({ Name: 'loader/redshift', SecretString: JSON.stringify(value) }))
+      const handler = createParquetLoaderHandler({
+        env: { STARLINE_LOADER_SPEC: inlineSpec(), STARLINE_WAREHOUSE_SECRET_ID: secret.ARN!, STARLINE_REDSHIFT_IAM_ROLE: 'arn:aws:iam::123456789012:role/RedshiftRole', STARLINE_LOG_LEVEL: 'silent' },
+        openStore,
+      })
+      const answer = await handler({})
+      assert.equal(answer.statusCode, 503, answer.body)
+      assert.match(body(answer).error!, /127\.0\.0\.1:5439/)
+      assert.doesNotMatch(answer.body, /hunter2/)
+    } finally {
+      undo()
+      await moto.stop()
+    }
+  })
+
+  it('writes the EMF metrics the other functions write: rows moved and run time, Function=parquet_loader', async () => {
+    const handler = await handlerWithWarehouse()
+    const { result, output } = await captureOutput(() => handler({}))
+    assert.equal(result?.statusCode, 200, result?.body)
+    const rows = body(result!).tables.reduce((sum, t) => sum + t.rows, 0)
+    assert.ok(rows > 0)
+    const [metrics] = output.metrics
+    assert.equal(output.metrics.length, 1)
+    assert.equal(metrics!.Function, 'parquet_loader')
+    assert.equal(metrics!.RowsMoved, rows)
+    assert.equal(typeof metrics!.RunDuration, 'number')
+    assert.deepEqual((metrics!._aws as { CloudWatchMetrics: { Namespace: string }[] }).CloudWatchMetrics.map((m) => m.Namespace), ['Starline'])
   })
 })

@@ -254,6 +254,20 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
         assert.deepEqual([await customers(), await orders(), await held(), await ledgerTables()], before)
       })
 
+      it('refuses a run whose dimension rows repeat a key, blaming the run, not the ledger', async () => {
+        await firstRun()
+        const before = [await customers(), await orders(), await ledgerTables()]
+        const repeated = plan([await table(CUSTOMER, [['9', 'Nia', '1.00', null], ['9', 'Nia', '1.00', null]])])
+        await assert.rejects(warehouse.loadRun(repeated), (error: Error) => {
+          assert.ok(error instanceof WarehouseLoadError, String(error))
+          assert.equal(error.retryable, false)
+          assert.match(error.message, new RegExp(`Cannot load run ${repeated.runId} into "${CUSTOMER.name}".*repeat a key.*one row per key`))
+          assert.doesNotMatch(error.message, /ledger/)
+          return true
+        })
+        assert.deepEqual([await customers(), await orders(), await ledgerTables()], before)
+      })
+
       it('rolls back the whole run when a table fails, leaving data, held rows and ledger as they were', async () => {
         const first = await firstRun()
         const before = [await customers(), await orders(), await held(), await ledgerTables()]

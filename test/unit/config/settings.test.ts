@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { SETTINGS, settingsHelp } from '../../../src/config/settings.js'
+import { SECRET_SETTINGS } from '../../../src/config/secrets.js'
+import { SETTINGS, settingsHelp, settingsMarkdown } from '../../../src/config/settings.js'
 import { withGeneratedSections } from '../../../scripts/update-readme.js'
 
 describe('the settings table', () => {
@@ -20,5 +21,14 @@ describe('the settings table', () => {
   it('lists every variable in the help text', () => {
     const help = settingsHelp()
     for (const s of Object.values(SETTINGS)) assert.ok(help.includes(s.env), `${s.env} missing from the help`)
+  })
+
+  it('documents every variable the Lambda functions read: the secret ids and the Parquet loader spec', () => {
+    const table = settingsMarkdown()
+    const help = settingsHelp()
+    for (const name of [...SECRET_SETTINGS.map((s) => s.secretEnv), 'STARLINE_LOADER_SPEC', 'STARLINE_LOADER_SPEC_FILE', 'STARLINE_REDSHIFT_IAM_ROLE']) {
+      assert.ok(table.includes(`| \`${name}\` |`), `${name} missing from the settings table`)
+      assert.ok(help.includes(name), `${name} missing from the help`)
+    }
   })
 })

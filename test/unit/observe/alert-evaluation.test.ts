@@ -23,6 +23,7 @@ const status = (warehouse: WarehouseTableStatus[], fields: Partial<PipelineStatu
   warehouse,
   pending: { transform: [], load: [] },
   lastFailures: [],
+  failing: [],
   openIncidents: [],
   runsRead: 0,
   perTableLedger: true,

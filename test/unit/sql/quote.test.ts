@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { InvalidIdentifierError, qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../../src/sql/quote.js'
+import { InvalidIdentifierError, qualify, quoteIdent, quoteIdentList, quoteLiteral, quoteRedshiftLiteral } from '../../../src/sql/quote.js'
 import { StarlineError } from '../../../src/core/starline-error.js'
 
 /** Reverses quoteIdent, as an SQL parser reads a quoted identifier. */
@@ -122,5 +122,16 @@ describe('quoteLiteral', () => {
     for (const value of [...HOSTILE_NAMES, "'; DROP TABLE x; --", "\\'", "''"]) {
       assert.equal(unquoteLiteral(quoteLiteral(value)), value, `round trip of ${JSON.stringify(value)}`)
     }
+  })
+})
+
+describe('quoteRedshiftLiteral', () => {
+  it('doubles backslashes as well as single quotes, since Redshift reads a backslash as an escape', () => {
+    assert.equal(quoteRedshiftLiteral('s3://lake/a\\b'), "'s3://lake/a\\\\b'")
+    assert.equal(quoteRedshiftLiteral("it's \\'"), "'it''s \\\\'''")
+  })
+
+  it('rejects a value containing NUL', () => {
+    assert.throws(() => quoteRedshiftLiteral('a\0b'), InvalidIdentifierError)
   })
 })

@@ -37,7 +37,7 @@ const CHARTS = [
   {
     name: 'sales-by-staff', section: 'sales', type: 'bar', horizontal: true,
     title: 'Sales by staff', note: 'Revenue by the member of staff who made the sale, per currency.',
-    label: (r) => r.staff_name, series: (r) => r.currency_code, value: 'revenue',
+    key: (r) => r.staff_id, label: (r) => r.staff_name, series: (r) => r.currency_code, value: 'revenue',
     columns: [text('staff_name', 'Staff'), text('department_name', 'Department'), text('currency_code', 'Currency'), count('orders', 'Orders'), money('revenue', 'Revenue')],
   },
   {
@@ -49,7 +49,7 @@ const CHARTS = [
   {
     name: 'purchases-by-supplier', section: 'purchases', wide: true, type: 'bar',
     title: 'Purchases by supplier', note: 'Item quantity × item unit price, latest version of each purchase order, per currency.',
-    label: (r) => r.supplier, series: (r) => r.currency_code, value: 'amount',
+    key: (r) => r.counterparty_id, label: (r) => r.supplier, series: (r) => r.currency_code, value: 'amount',
     columns: [text('supplier', 'Supplier'), text('currency_code', 'Currency'), count('orders', 'Orders'), count('items', 'Items'), money('amount', 'Amount')],
   },
   {
@@ -69,8 +69,8 @@ const CHARTS = [
   },
   {
     name: 'health-freshness', section: 'health', wide: true, table: true,
-    title: 'Freshness per table', note: 'The newest load carrying each table, against the 30-minute requirement; from _starline_load_tables.',
-    columns: [text('table_name', 'Table'), text('freshness', 'Freshness'), count('age_seconds', 'Age'), text('last_run_id', 'Last run'), time('last_loaded_at', 'Loaded at (UTC)'), count('runs', 'Runs'), count('inserted', 'Inserted'), count('updated', 'Updated')],
+    title: 'Freshness per table', note: 'Lag: how long the oldest source change not yet in the warehouse has waited (as starline status computes it), against STARLINE_FRESHNESS_TARGET. Age: time since the table was last loaded (a quiet source leaves it untouched).',
+    columns: [text('table_name', 'Table'), text('freshness', 'Freshness'), count('lag_seconds', 'Lag'), count('age_seconds', 'Age'), text('last_run_id', 'Last run'), time('last_loaded_at', 'Loaded at (UTC)'), count('runs', 'Runs'), count('inserted', 'Inserted'), count('updated', 'Updated')],
   },
 
 ]
@@ -88,7 +88,7 @@ function groupDigits(value) {
 
 function formatValue(value, format, key) {
   if (value === null || value === undefined) return '—'
-  if (key === 'age_seconds') return humanAge(value)
+  if (key === 'age_seconds' || key === 'lag_seconds') return humanAge(value)
   if (format === 'money' || format === 'int') return groupDigits(value)
   // To the second for reading; the cell's data-value keeps the exact stamp.
   if (format === 'time') return value.slice(0, 19)
@@ -144,7 +144,7 @@ function renderTable(card, chart, rows) {
       if (row[c.key] !== null) td.dataset.value = row[c.key]
       // Rows waiting or set aside need someone's attention: make them stand out.
       if ((c.key === 'held' || c.key === 'held_rows' || (c.key === 'rows' && chart.name === 'lake-quarantine')) && row[c.key] !== '0') td.classList.add('warn')
-      if (c.key === 'freshness' || c.key === 'status') td.append(el('span', { className: `badge ${row[c.key] ?? 'none'}`, text: row[c.key] ?? '—' }))
+      if (c.key === 'freshness' || c.key === 'status') td.append(el('span', { className: `badge ${row[c.key] ?? 'none'}`, text: row[c.key] ?? (c.key === 'freshness' ? 'unknown' : '—') }))
       else td.textContent = formatValue(row[c.key], c.format, c.key)
       tr.append(td)
     }
@@ -158,16 +158,21 @@ function renderTable(card, chart, rows) {
 
 function chartData(chart, rows) {
   const ordered = chart.reverse ? [...rows].reverse() : rows
-  const labels = [...new Set(ordered.map(chart.label))]
+  // One bar per key (an id where names can repeat: two staff called the same), labelled by name.
+  const keyOf = chart.key ?? chart.label
+  const keys = [...new Set(ordered.map(keyOf))]
+  const nameOf = new Map(ordered.map((r) => [keyOf(r), chart.label(r)]))
+  const names = [...nameOf.values()]
+  const labels = keys.map((k) => (names.filter((n) => n === nameOf.get(k)).length > 1 ? `${nameOf.get(k)} #${k}` : nameOf.get(k)))
   const seriesOf = chart.series ?? (() => chart.title)
-  const names = [...new Set(ordered.map(seriesOf))]
-  const datasets = names.map((name, i) => {
+  const seriesNames = [...new Set(ordered.map(seriesOf))]
+  const datasets = seriesNames.map((name, i) => {
     const colour = chart.colour ?? (chart.colours ?? CURRENCY_COLOURS)[name] ?? PALETTE[i % PALETTE.length]
     const data = labels.map(() => null)
     const exact = labels.map(() => null)
     for (const row of ordered) {
       if (seriesOf(row) !== name) continue
-      const at = labels.indexOf(chart.label(row))
+      const at = keys.indexOf(keyOf(row))
       data[at] = row[chart.value] === null ? null : Number(row[chart.value])
       exact[at] = row[chart.value]
     }

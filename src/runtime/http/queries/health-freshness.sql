@@ -1,6 +1,8 @@
--- Freshness per warehouse table, from the load ledger: the newest loaded run
--- that carried the table, its age, and whether it is within the 30-minute
--- freshness requirement. A table a quiet source leaves untouched ages too.
+-- Each warehouse table's last load, from the load ledger: the newest loaded
+-- run that carried the table and how long ago it was loaded. A table a quiet
+-- source leaves untouched ages without being stale: whether it is fresh is
+-- the pipeline's lag against STARLINE_FRESHNESS_TARGET, which the server adds
+-- (lag_seconds, freshness) as `starline status` computes it.
 WITH per_table AS (
   SELECT t.table_name,
          max(t.run_id) AS last_run_id,
@@ -16,7 +18,6 @@ SELECT table_name,
        last_run_id,
        CAST(last_loaded_at AS varchar) AS last_loaded_at,
        CAST(floor(extract(epoch FROM (now() - last_loaded_at))) AS bigint) AS age_seconds,
-       CASE WHEN now() - last_loaded_at <= INTERVAL '30 minutes' THEN 'fresh' ELSE 'stale' END AS freshness,
        runs,
        inserted,
        updated

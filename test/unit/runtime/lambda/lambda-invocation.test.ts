@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { deadlineSignal, withoutPasswords } from '../../../../src/runtime/lambda/lambda-invocation.js'
+import { deadlineSignal, lockWaitWithin, withoutPasswords } from '../../../../src/runtime/lambda/lambda-invocation.js'
 
 describe('withoutPasswords', () => {
   it('removes the password of every URL in a message and keeps the rest', () => {
@@ -26,5 +26,15 @@ describe('deadlineSignal', () => {
     const late = deadlineSignal({ getRemainingTimeInMillis: () => 200 })!
     await new Promise((resolve) => setTimeout(resolve, 5))
     assert.equal(late.aborted, true, 'less time than the margin: stop at once')
+  })
+})
+
+describe('lockWaitWithin', () => {
+  it("gives a load the invocation's remaining time less two margins, well past 30 s on a 15-minute function", () => {
+    const context = (ms: number) => ({ awsRequestId: 'r', functionName: 'f', getRemainingTimeInMillis: () => ms })
+    assert.equal(lockWaitWithin(context(900_000)), 840_000)
+    assert.equal(lockWaitWithin(context(5_000)), 3_000)
+    assert.equal(lockWaitWithin(context(500)), 1_000, 'at least 1 s')
+    assert.equal(lockWaitWithin(undefined), undefined, "outside Lambda: the engine's default")
   })
 })

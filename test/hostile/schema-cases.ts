@@ -57,7 +57,6 @@ export const SCHEMA_CASES: readonly HostileCase[] = [
     id: 'schema-internal-name-collision',
     category: 'schema changes',
     does: 'adds source columns named _raw, _reasons and _file (the transform\'s internal names)',
-    todo: 'robust: internal names must not collide with any source column name; on main such a column can break the model run',
     expect: 'exact',
     act: sqlAct('ALTER TABLE design ADD COLUMN _raw text, ADD COLUMN _reasons text, ADD COLUMN _file text', `UPDATE design SET _raw = 'r', _reasons = 'x', _file = 'f', last_updated = ${STAMP} WHERE design_id = 5`),
   },

@@ -174,7 +174,6 @@ export const SOURCE_VALUE_CASES: readonly HostileCase[] = [
     id: 'value-over-duckdb-line-limit',
     category: 'source values',
     does: 'gives a design name of 3,000,000 characters (over DuckDB\'s CSV line limit)',
-    todo: 'robust: a value over the CSV line limit fails its row (quarantined), never the run',
     expect: 'exact',
     act: async (ctx) => void (await ctx.pipeline.source(DESIGN, ['y'.repeat(3_000_000)])),
   },

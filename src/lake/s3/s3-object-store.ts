@@ -156,8 +156,13 @@ export class S3ObjectStore implements ObjectStore {
   async localPath(key: string, scratchDir: string): Promise<string> {
     assertValidKey(key)
     const body = await this.get(key)
-    // A hash of the key keeps two keys with the same last segment apart.
-    const name = `${createHash('sha256').update(key).digest('hex').slice(0, 12)}-${key.slice(key.lastIndexOf('/') + 1)}`
+    // The key's last segment (a run id) leads, so local paths sort in run order as lake keys do: the
+    // transform breaks ties between versions with one watermark by file. A hash of the key keeps two
+    // keys with the same last segment apart.
+    const last = key.slice(key.lastIndexOf('/') + 1)
+    const dot = last.lastIndexOf('.')
+    const [stem, extension] = dot > 0 ? [last.slice(0, dot), last.slice(dot)] : [last, '']
+    const name = `${stem}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}${extension}`
     await mkdir(scratchDir, { recursive: true })
     const path = join(scratchDir, name)
     try {

@@ -33,11 +33,19 @@ export function driverMessage(error: unknown): string {
 
 /**
  * Quoted values cut out: single-quoted strings (DuckDB quotes values that
- * way, identifiers with double quotes), and double-quoted text after a
- * colon or the word `value` (PostgreSQL: `invalid input syntax for type
- * integer: "..."`, `value "..." is out of range`). Identifiers PostgreSQL
- * double-quotes (`column "x" of relation "y"`) stay.
+ * way, identifiers with double quotes), double-quoted text after a colon or
+ * the words `value` and `key` (PostgreSQL: `invalid input syntax for type
+ * integer: "..."`, `value "..." is out of range`; DuckDB: `duplicate key
+ * "..."`, `because key "..." does not exist`), and `Key (col)=(...)`.
+ * Identifiers PostgreSQL double-quotes (`column "x" of relation "y"`) stay.
  */
 export function withoutValues(text: string): string {
-  return text.replace(/'(?:[^']|'')*'/g, `'${WITHHELD}'`).replace(/(:\s*|\bvalue\s+)"(?:[^"]|"")*"/gi, `$1"${WITHHELD}"`)
+  return (
+    text
+      // From a line's first single quote to its last: DuckDB does not escape a quote inside the value it quotes.
+      .replace(/'[^\n]*'/g, `'${WITHHELD}'`)
+      .replace(/(:\s*|\bvalue\s+|\bkey\s+)"(?:[^"]|"")*"/gi, `$1"${WITHHELD}"`)
+      // PostgreSQL's `Key (id)=(42) already exists`.
+      .replace(/\)=\([^\n]*?\)/g, `)=(${WITHHELD})`)
+  )
 }

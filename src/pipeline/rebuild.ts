@@ -8,6 +8,7 @@
  * starts its build schema afresh.
  */
 import { listRunIds } from '../lake/manifest.js'
+import { sideSchemaName } from '../warehouse/table-ddl.js'
 import type { LoadSummary } from '../schema/summaries.js'
 import { retryStep, type StageContext } from './context.js'
 import { PipelineError } from './errors.js'
@@ -36,15 +37,22 @@ export interface RebuildSummary {
   readonly durationMs: number
 }
 
-/** The build schema of `schema`: fixed, so a rebuild killed midway is cleared by the next one. */
+/**
+ * The build schema of `schema`: fixed, so a rebuild killed midway is cleared by the next one. A hash of the
+ * schema rather than its name plus a suffix: cut to the engine's identifier limit, a long name would come back
+ * as the target itself, and the build's DROP SCHEMA would remove the live warehouse.
+ */
 export function buildSchemaName(schema: string): string {
-  return `${schema}_starline_rebuild`.slice(0, 63)
+  return sideSchemaName('starline_rebuild', schema)
 }
 
 export async function rebuild(ctx: StageContext, options: RebuildOptions): Promise<RebuildSummary> {
   const started = Date.now()
   const { warehouse, schema } = options
   const buildSchema = buildSchemaName(schema)
+  if (buildSchema === schema || sideSchemaName('starline_retired', schema) === schema) {
+    throw new PipelineError(`The warehouse schema "${schema}" is named like rebuild's own side schemas; rebuild cannot use it. Choose another STARLINE_WAREHOUSE_SCHEMA.`)
+  }
   if (!warehouse.replaceSchema || !warehouse.dropSchema) {
     throw new PipelineError(
       'This warehouse engine cannot rebuild (it cannot swap a schema in one transaction). ' +

@@ -4,6 +4,7 @@
  * the engine-neutral specs. An engine supplies only its column types
  * (Kysely's dialects override only what differs).
  */
+import { createHash } from 'node:crypto'
 import { currentViewName, heldTableName, inDependencyOrder, tableColumns, type ColumnSpec, type TableSpec } from '../schema/table-spec.js'
 import { qualify, quoteIdent } from '../sql/quote.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from './warehouse.js'
@@ -66,4 +67,10 @@ export function starlineObjects(tables: readonly TableSpec[]): { readonly name: 
     { name: LEDGER_TABLES_TABLE, kind: 'TABLE' },
     { name: LEDGER_TABLE, kind: 'TABLE' },
   ]
+}
+
+/** `<purpose>_<12 hex digits of the schema's SHA-256>`: 29 bytes or fewer, whatever the schema's name
+ * (rebuild's build and retired schemas: a name plus a suffix, cut to the identifier limit, could be the target itself). */
+export function sideSchemaName(purpose: 'starline_rebuild' | 'starline_retired', schema: string): string {
+  return `${purpose}_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`
 }

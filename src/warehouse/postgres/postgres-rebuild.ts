@@ -11,13 +11,13 @@ import { sqlStateOf } from '../../engines/postgres/postgres-errors.js'
 import type { TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent } from '../../sql/quote.js'
 import { WarehouseError } from '../errors.js'
-import { starlineObjects } from '../table-ddl.js'
+import { sideSchemaName, starlineObjects } from '../table-ddl.js'
 import { LEDGER_TABLE } from '../warehouse.js'
 
 /** Call inside a transaction holding the target schema's load lock. */
 export async function swapInBuild(client: pg.ClientBase, build: string, target: string, tables: readonly TableSpec[]): Promise<void> {
   await assertNoNewerLoads(client, build, target)
-  const retired = `${target}_starline_retired`.slice(0, 63)
+  const retired = sideSchemaName('starline_retired', target)
   const objects = starlineObjects(tables)
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target)}`)
   await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(retired)} CASCADE`)

@@ -75,6 +75,17 @@ export class CopyOutStream extends Readable {
     process.nextTick(() => socket.resume())
   }
 
+  /**
+   * Destroyed before the COPY ended (its consumer failed, e.g. the lake upload): the server goes on sending
+   * rows nobody reads, and the connection can serve nothing else until it stops, so a ROLLBACK or COMMIT
+   * queued behind it would wait for ever. Closing the socket ends the COPY; whoever waits gets a
+   * connection error at once.
+   */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.#connection !== undefined && !this.#parser.ended) this.#connection.stream.destroy()
+    callback(error)
+  }
+
   /** `pg`: the server reported an error (the driver parsed the ErrorResponse we handed back). */
   handleError(error: Error): void {
     this.destroy(error)

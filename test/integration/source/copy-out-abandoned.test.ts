@@ -22,7 +22,9 @@ describe('a COPY TO STDOUT abandoned by its reader', () => {
     await client.connect()
     try {
       // Far more than the socket buffers hold, so the server is still sending when the reader stops.
-      const copy = client.query(new CopyOutStream("COPY (SELECT g, repeat('x', 200) FROM generate_series(1, 2000000) g) TO STDOUT"))
+      const copy = new CopyOutStream("COPY (SELECT g, repeat('x', 200) FROM generate_series(1, 2000000) g) TO STDOUT")
+      // As the source submits it: pg's Submittable types the connection as its internal Connection.
+      client.query(copy as unknown as pg.Submittable)
       const first = await new Promise<Buffer>((resolve, reject) => {
         copy.once('data', resolve)
         copy.once('error', reject)

@@ -6,8 +6,7 @@
 import { PassThrough } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
-import { quoteIdent, quoteLiteral, qualify } from '../../sql/quote.js'
-import { CopyOutStream } from '../../engines/postgres/copy-out-stream.js'
+import { quoteIdent, qualify } from '../../sql/quote.js'
 import { isRetryablePostgresError } from '../../engines/postgres/postgres-errors.js'
 import { redactUrl } from '../../core/redact.js'
 import { messageOf } from '../../core/starline-error.js'
@@ -18,6 +17,7 @@ import { sourceError } from './postgres-errors.js'
 import type { CsvStream, KeyedTable, OpenTransactions, RowHash, Source, SourceSnapshot, WatermarkedTable, WindowEnd, WindowMark } from '../source.js'
 import { canTellVersions, lateInRanges, lateInWindows, readSnapshotMark, summarizeRanges } from './postgres-late-rows.js'
 import { exportSnapshot, SnapshotLanes } from './postgres-snapshot-lanes.js'
+import { copyTableRange } from './postgres-copy-range.js'
 
 export interface PostgresSourceConfig {
   readonly url: string
@@ -388,29 +388,3 @@ const REPEATED_HOUR_CTES = `minutes AS (
        SELECT (SELECT min(wall_start) - interval '1 millisecond' FROM turns
                 WHERE now() - make_interval(secs => $1::double precision / 1000) < at + make_interval(secs => shift)) AS cap,
               make_interval(secs => coalesce((SELECT max(shift) FROM turns WHERE at <= now() AND now() < at + make_interval(secs => shift)), 0)) AS replayed)`
-
-/**
- * `COPY (SELECT <columns> FROM <table> WHERE from < watermark <= to) TO STDOUT`
- * as CSV with a header. COPY takes no bind parameters, so the bounds (which
- * starline formatted itself) go in as quoted literals.
- */
-function copyTableRange(
-  client: pg.ClientBase,
-  schema: string,
-  table: string,
-  columns: readonly string[],
-  range: WatermarkRange,
-  /** Rows to take whatever their watermark (silent edits found by reconciliation). */
-  extra?: { readonly keyColumn: string; readonly keys: readonly string[] },
-): CsvStream {
-  const lower = range.from === null ? '' : `${quoteIdent(range.column)} > ${quoteLiteral(range.from)}::timestamp AND `
-  let where = `${lower}${quoteIdent(range.column)} <= ${quoteLiteral(range.to)}::timestamp`
-  if (extra && extra.keys.length > 0) {
-    where = `(${where}) OR ${quoteIdent(extra.keyColumn)}::text IN (${extra.keys.map(quoteLiteral).join(', ')})`
-  }
-  const sql =
-    `COPY (SELECT ${columns.map(quoteIdent).join(', ')} FROM ${qualify(schema, table)} WHERE ${where}) ` +
-    'TO STDOUT WITH (FORMAT csv, HEADER true)'
-  // The submittable's connection type is pg's internal Connection; CopyOutStream needs its socket and query().
-  return client.query(new CopyOutStream(sql) as unknown as pg.Submittable) as unknown as CsvStream
-}

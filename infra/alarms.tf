@@ -59,7 +59,7 @@ resource "aws_cloudwatch_metric_alarm" "function_errors" {
     metric {
       namespace   = "AWS/Lambda"
       metric_name = "Errors"
-      dimensions  = { FunctionName = local.functions[each.key].function_name }
+      dimensions  = { FunctionName = aws_lambda_function.function[each.key].function_name }
       period      = 300
       stat        = "Sum"
     }

@@ -15,7 +15,7 @@ output "lake_urls" {
 
 output "function_names" {
   description = "Lambda function names by role (ingestion, transform, loader, parquet_loader)."
-  value       = { for f, fn in local.functions : f => fn.function_name }
+  value       = { for f, fn in aws_lambda_function.function : f => fn.function_name }
 }
 
 output "function_role_arns" {

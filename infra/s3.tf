@@ -131,7 +131,7 @@ resource "aws_s3_bucket_notification" "ingestion" {
 
   lambda_function {
     id                  = "transform-on-ingestion-manifest"
-    lambda_function_arn = aws_lambda_function.transform.arn
+    lambda_function_arn = aws_lambda_function.function["transform"].arn
     events              = ["s3:ObjectCreated:*"]
     filter_prefix       = "_manifests/"
     filter_suffix       = ".json"
@@ -145,7 +145,7 @@ resource "aws_s3_bucket_notification" "processed" {
 
   lambda_function {
     id                  = "loader-on-processed-manifest"
-    lambda_function_arn = aws_lambda_function.loader.arn
+    lambda_function_arn = aws_lambda_function.function["loader"].arn
     events              = ["s3:ObjectCreated:*"]
     filter_prefix       = "_manifests/"
     filter_suffix       = ".json"

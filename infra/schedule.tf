@@ -10,13 +10,13 @@ resource "aws_cloudwatch_event_rule" "ingestion" {
 resource "aws_cloudwatch_event_target" "ingestion" {
   rule      = aws_cloudwatch_event_rule.ingestion.name
   target_id = "ingestion"
-  arn       = aws_lambda_function.ingestion.arn
+  arn       = aws_lambda_function.function["ingestion"].arn
 }
 
 resource "aws_lambda_permission" "ingestion_from_schedule" {
   statement_id  = "AllowIngestionSchedule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.ingestion.function_name
+  function_name = aws_lambda_function.function["ingestion"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.ingestion.arn
 }
@@ -38,7 +38,7 @@ resource "aws_cloudwatch_event_target" "parquet_loader" {
 
   rule      = aws_cloudwatch_event_rule.parquet_loader[0].name
   target_id = "parquet-loader"
-  arn       = aws_lambda_function.parquet_loader[0].arn
+  arn       = aws_lambda_function.function["parquet_loader"].arn
 }
 
 resource "aws_lambda_permission" "parquet_loader_from_schedule" {
@@ -46,7 +46,7 @@ resource "aws_lambda_permission" "parquet_loader_from_schedule" {
 
   statement_id  = "AllowParquetLoaderSchedule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.parquet_loader[0].function_name
+  function_name = aws_lambda_function.function["parquet_loader"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.parquet_loader[0].arn
 }

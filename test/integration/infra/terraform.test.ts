@@ -209,8 +209,8 @@ describe('infra/ (Terraform)', { skip: TERRAFORM_MISSING, concurrency: true }, (
       const result = await stack.terraform('plan', '-no-color', '-refresh=false', ...defaults)
       assert.equal(result.code, 0, result.stderr)
       assert.match(result.stdout, /aws_iam_role\.redshift_copy\[0\] will be destroyed/)
-      assert.match(result.stdout, /aws_lambda_function\.parquet_loader\[0\] will be destroyed/)
-      assert.match(result.stdout, /aws_lambda_function\.ingestion will be updated in-place/)
+      assert.match(result.stdout, /aws_lambda_function\.function\["parquet_loader"\] will be destroyed/)
+      assert.match(result.stdout, /aws_lambda_function\.function\["ingestion"\] will be updated in-place/)
       assert.doesNotMatch(result.stdout, /aws_s3_bucket\.(ingestion|processed) must be replaced/)
     })
 

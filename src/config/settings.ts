@@ -131,10 +131,10 @@ export const SETTINGS = {
   lateRowsIntervalMs: setting({
     env: 'STARLINE_LATE_ROWS_INTERVAL',
     file: 'extract.late_rows',
-    default: () => 'off',
-    defaultText: '`off`',
+    default: () => '6h',
+    defaultText: '`6h`',
     description:
-      'how often the large tables are checked for rows that appeared behind the watermark (late commits, back-dated stamps), by comparing id range summaries (`0s` every run, `off` never; e.g. `6h`). Off by default: a row rewritten without a new `last_updated` (pg_repack, an update that keeps the stamp) can be taken for a late one and stop the load on the fact version key (docs/late-rows.md)',
+      'how often the large tables are checked for rows that appeared behind the watermark (late commits, back-dated stamps), by comparing id range summaries (`0s` every run, `off` never; docs/late-rows.md)',
     parse: parseOptionalDuration,
   }),
   leaseTtlMs: setting({

@@ -29,6 +29,12 @@ export interface ManifestTable {
   readonly bytes: number
   readonly sha256: string
   readonly columns: readonly ManifestColumn[]
+  /**
+   * Processed fact tables: the run carries late rows, so some of its rows may
+   * be versions the warehouse already holds (the load skips those). Absent
+   * (older manifests too): every row is new, and a repeat is refused.
+   */
+  readonly repeatsVersions?: true
 }
 
 /** Rows a transform run set aside because they failed validation (see the model runner). */

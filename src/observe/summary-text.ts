@@ -82,7 +82,11 @@ export function formatLoad(summary: LoadSummary): string {
     .map(
       (run) =>
         `load: run ${run.runId}, ${run.rows.toLocaleString('en-GB')} rows (${seconds(run.durationMs)})\n` +
-        indent(formatTable(['table', 'rows', 'inserted', 'updated', 'held'], run.tables.map((t) => [t.table, t.rows, t.inserted, t.updated, t.held]))),
+        indent(formatTable(['table', 'rows', 'inserted', 'updated', 'held'], run.tables.map((t) => [t.table, t.rows, t.inserted, t.updated, t.held]))) +
+        run.tables
+          .filter((t) => (t.alreadyHeld ?? 0) > 0)
+          .map((t) => `\nload: ${t.alreadyHeld} late "${t.table}" rows were versions the warehouse already holds (rewritten in the source without a new stamp); skipped`)
+          .join(''),
     )
     .join('\n')
 }

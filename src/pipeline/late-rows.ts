@@ -124,7 +124,8 @@ function sha256(bytes: string | Buffer): string {
 async function runMarksSince(ctx: StageContext, snapshot: SourceSnapshot, last: LateRowsState): Promise<WindowMark[] | undefined> {
   const marks: WindowMark[] = []
   let coveredUpTo = last.settledUpTo
-  for (const runId of (await listRunIds(ctx.ingestion)).filter((id) => id > last.runId)) {
+  // Only the runs after the check's own: the listing does not grow with the lake's history.
+  for (const runId of await listRunIds(ctx.ingestion, last.runId)) {
     const { manifest } = await readManifest(ctx.ingestion, runId, 'extract')
     // A run whose window did not move (it carried silent edits only) covers no watermark: the earlier run's mark stands.
     if (manifest.watermark === undefined || manifest.watermark.to <= coveredUpTo) continue

@@ -115,7 +115,18 @@ async function loadRun(
       const objectUrl = objectUrlOf(ctx.processed, entry.key)
       // An engine that reads the store itself (Redshift's COPY FROM 's3://...') needs no download.
       const path = options.warehouse.capabilities.copyFromObjectStore ? undefined : await verifiedLocalPath(ctx.processed, entry, scratch)
-      tables.push({ spec, rows: entry.rows, key: entry.key, objectUrl, columns: entry.columns, bytes: entry.bytes, sha256: entry.sha256, ...(path === undefined ? {} : { path }) })
+      tables.push({
+        spec,
+        rows: entry.rows,
+        key: entry.key,
+        objectUrl,
+        columns: entry.columns,
+        bytes: entry.bytes,
+        sha256: entry.sha256,
+        ...(path === undefined ? {} : { path }),
+        // Marked by the transform: the run re-read late rows, some may be versions already loaded (skipped, not refused).
+        ...(entry.repeatsVersions === true && spec.kind === 'fact' ? { repeatsVersions: true } : {}),
+      })
     }
     const unknown = manifest.tables.filter((t) => !specs.some((s) => s.name === t.table))
     if (unknown.length > 0) {

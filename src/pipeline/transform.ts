@@ -94,7 +94,14 @@ async function transformRun(
     // Every object read is checked against its manifest (or the state that recorded it) first.
     const inputs = await history.inputsFor(input, scratch, verified)
     ctx.logger.debug('running the models', { runId })
-    const outputs = await runModels(ctx.dataset, { runId, ...inputs, outputDir: scratch, ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}) })
+    const lateTables = new Set(Object.entries(input.manifest.lateRowsFound ?? {}).filter(([, rows]) => rows > 0).map(([table]) => table))
+    const outputs = await runModels(ctx.dataset, {
+      runId,
+      ...inputs,
+      outputDir: scratch,
+      ...(ctx.duckdbMemory ? { memoryLimit: ctx.duckdbMemory } : {}),
+      ...(lateTables.size > 0 ? { lateTables } : {}),
+    })
     const state = await history.commit(input, outputs.snapshots)
 
     const quarantine: QuarantinedTable[] = []
@@ -117,6 +124,8 @@ async function transformRun(
         bytes: info.size,
         sha256: info.sha256,
         columns: output.columns,
+        // Late rows re-read may be versions the warehouse holds: the load skips those for marked facts only.
+        ...(output.repeatsVersions && output.model.table.kind === 'fact' ? { repeatsVersions: true as const } : {}),
       })
       ctx.logger.debug('transformed table', { runId, table: output.model.table.name, rows: output.rows })
     }

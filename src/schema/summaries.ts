@@ -81,6 +81,11 @@ export interface LoadedTable {
   readonly updated: number
   /** Facts: rows waiting after this run for a dimension row that has not arrived (earlier runs' included). */
   readonly held: number
+  /**
+   * Facts of a run that may repeat loaded versions (late rows re-read):
+   * rows skipped because the warehouse already held their version.
+   */
+  readonly alreadyHeld?: number
 }
 
 export interface LoadedRun {

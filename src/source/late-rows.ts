@@ -62,7 +62,7 @@ export async function findLateRows(
   const changed = changedRanges(baseline.summaries, compared)
   const inRanges = await snapshot.lateInRanges(table, RANGE_WIDTH, changed, baseline.settledUpTo, baseline.mark)
   const inWindows = baseline.marksSince ? await snapshot.lateInWindows(table, baseline.settledUpTo, baseline.marksSince) : { keys: [], rowsRead: 0 }
-  // NOTE: a version taken twice would stop the load (the fact tables' version key), so inexact candidates need the summaries' word.
+  // NOTE: past 2^32 xids an old (frozen) version can look as new as a late one: without the summaries' word a whole range of versions the warehouse holds would be re-read every check.
   const taken = inRanges.exact ? inRanges.keys : confirmedKeys(baseline.summaries, compared, inRanges)
   return {
     table: table.name,

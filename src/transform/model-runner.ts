@@ -43,6 +43,8 @@ export interface ModelRunInput {
   readonly columns: ReadonlyMap<string, readonly ManifestColumn[]>
   /** Where Parquet outputs are written. */
   readonly outputDir: string
+  /** Source tables whose file of this run carries late rows (possibly versions already loaded). */
+  readonly lateTables?: ReadonlySet<string>
 }
 
 export interface ModelOutput {
@@ -51,6 +53,8 @@ export interface ModelOutput {
   /** The Parquet file, when the model produced rows. */
   readonly path?: string
   readonly columns: readonly ManifestColumn[]
+  /** The model read (directly or through earlier models) a source table with late rows: its rows may repeat loaded versions. */
+  readonly repeatsVersions?: boolean
 }
 
 export interface ModelRunOutput {
@@ -88,12 +92,16 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
   const quarantine = await createSourceViews(db, dataset, input, [...sql.values()].join('\n'))
 
   const produced = new Set<string>([...input.changed.keys()])
+  // Late rows flow on into every model that reads them, through earlier models too.
+  const late = new Set<string>(input.lateTables ?? [])
   const outputs: ModelOutput[] = []
   const sourceNames = dataset.sourceTables.map((t) => t.name)
   for (const [index, model] of dataset.models.entries()) {
     const name = model.table.name
     const earlier = dataset.models.slice(0, index).map((m) => m.table.name)
-    const triggered = modelTriggers(sql.get(name) ?? '', sourceNames, earlier).some((trigger) => produced.has(trigger))
+    const triggers = modelTriggers(sql.get(name) ?? '', sourceNames, earlier)
+    const triggered = triggers.some((trigger) => produced.has(trigger))
+    if (triggered && triggers.some((trigger) => late.has(trigger))) late.add(name)
     if (triggered) {
       try {
         await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} AS ${stripTrailingSemicolon(sql.get(name) ?? '')}`)
@@ -117,7 +125,7 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
     produced.add(name)
     const path = join(input.outputDir, `${name}.parquet`)
     await db.run(`COPY ${quoteIdent(name)} TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
-    outputs.push({ model, rows: rowCount, path, columns })
+    outputs.push({ model, rows: rowCount, path, columns, ...(late.has(name) ? { repeatsVersions: true } : {}) })
   }
   return { models: outputs, quarantine, snapshots: await writeSnapshots(db, input) }
 }

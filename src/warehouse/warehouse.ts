@@ -44,6 +44,11 @@ export interface LoadTable {
   readonly bytes?: number
   /** The object's SHA-256, as its manifest records it. */
   readonly sha256?: string
+  /**
+   * Facts: the run may bring versions the warehouse already holds (late rows
+   * re-read); they are skipped rather than refused. Absent: strict.
+   */
+  readonly repeatsVersions?: boolean
 }
 
 export interface LoadPlan {

@@ -12,7 +12,7 @@
  */
 import type { DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import type { LoadedTable } from '../../schema/summaries.js'
-import type { TableSpec } from '../../schema/table-spec.js'
+import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
 import { HELD_SINCE_COLUMN } from '../table-ddl.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
@@ -22,7 +22,8 @@ import { createStage, insertParquet } from './duckdb-staging.js'
 export async function loadFacts(db: DuckDb, plan: LoadPlan, table: LoadTable): Promise<LoadedTable> {
   const { spec } = table
   const last = await lastRecordId(db, plan, spec)
-  if (!(await hasHeldRows(db, plan, spec)) && isBulk(table.rows, last)) {
+  // A run that may repeat loaded versions takes the staging path, where they are skipped before ids are numbered.
+  if (!table.repeatsVersions && !(await hasHeldRows(db, plan, spec)) && isBulk(table.rows, last)) {
     const stage = await createStage(db, plan, spec, { recordId: true })
     await insertParquet(db, plan, table, stage, last)
     const held = await moveUnresolvedToHeld(db, plan, spec, stage, { sql: '$1', value: plan.runId })
@@ -32,7 +33,25 @@ export async function loadFacts(db: DuckDb, plan: LoadPlan, table: LoadTable): P
   }
   const stage = await createStage(db, plan, spec, { heldSince: true })
   await insertParquet(db, plan, table, stage)
-  return appendFacts(db, plan, stage, spec, table.rows)
+  const skipped = table.repeatsVersions ? await skipHeldVersions(db, plan, spec, stage) : 0
+  const loaded = await appendFacts(db, plan, stage, spec, table.rows)
+  return skipped > 0 ? { ...loaded, alreadyHeld: skipped } : loaded
+}
+
+/**
+ * Removes from `stage` the versions the fact table (or its held table)
+ * already holds, for a run marked as possibly repeating them (see
+ * postgres-facts.ts). Returns how many.
+ */
+async function skipHeldVersions(db: DuckDb, plan: LoadPlan, spec: TableSpec, stage: string): Promise<number> {
+  const key = spec.versionKey
+  if (key === undefined) return 0
+  const same = (alias: string) => key.map((c) => `${alias}.${quoteIdent(c)} = s.${quoteIdent(c)}`).join(' AND ')
+  return db.run(
+    `DELETE FROM ${stage} AS s
+      WHERE EXISTS (SELECT 1 FROM ${qualify(plan.schema, spec.name)} AS f WHERE ${same('f')})
+         OR EXISTS (SELECT 1 FROM ${qualify(plan.schema, heldTableName(spec))} AS h WHERE ${same('h')})`,
+  )
 }
 
 /** A fact this run brought nothing for: rows held by earlier runs whose dimension rows may now exist. */

@@ -24,7 +24,28 @@ export async function loadFacts(client: pg.ClientBase, plan: LoadPlan, table: Lo
   const stage = await createStage(client, plan, table.spec)
   await copyCsvInto(client, plan, table, stage, quoteIdentList(table.spec.columns.map((c) => c.name)), csvPath)
   await client.query(`ANALYZE ${stage}`)
-  return appendFacts(client, plan, stage, table.spec, table.rows)
+  // Before held rows are taken and ids numbered: a skipped version takes no id and is never held.
+  const skipped = table.repeatsVersions ? await skipHeldVersions(client, plan, table.spec, stage) : 0
+  const loaded = await appendFacts(client, plan, stage, table.spec, table.rows)
+  return skipped > 0 ? { ...loaded, alreadyHeld: skipped } : loaded
+}
+
+/**
+ * Removes from `stage` the versions the fact table (or its held table)
+ * already holds, for a run marked as possibly repeating them (late rows
+ * re-read: a row rewritten without a new watermark looks late but is a
+ * version loaded before). Returns how many.
+ */
+async function skipHeldVersions(client: pg.ClientBase, plan: LoadPlan, spec: TableSpec, stage: string): Promise<number> {
+  const key = spec.versionKey
+  if (key === undefined) return 0
+  const same = (alias: string) => key.map((c) => `${alias}.${quoteIdent(c)} = s.${quoteIdent(c)}`).join(' AND ')
+  const result = await client.query(
+    `DELETE FROM ${stage} AS s
+      WHERE EXISTS (SELECT 1 FROM ${qualify(plan.schema, spec.name)} AS f WHERE ${same('f')})
+         OR EXISTS (SELECT 1 FROM ${qualify(plan.schema, heldTableName(spec))} AS h WHERE ${same('h')})`,
+  )
+  return result.rowCount ?? 0
 }
 
 /** A run that brought no rows of `spec` may still bring the dimension rows its held facts wait for. */
@@ -36,8 +57,8 @@ export async function releaseHeldFacts(client: pg.ClientBase, plan: LoadPlan, sp
 
 /**
  * The record id a bulk append of `table` continues from, when the direct
- * path applies: a bulk append, and no earlier rows held (those need the
- * staging path's re-check). Undefined otherwise.
+ * path applies: a bulk append, no earlier rows held (those need the
+ * staging path's re-check), and no versions to skip. Undefined otherwise.
  */
 export async function directAppendBase(client: pg.ClientBase, plan: LoadPlan, table: LoadTable): Promise<number | undefined> {
   const { spec } = table
@@ -46,6 +67,8 @@ export async function directAppendBase(client: pg.ClientBase, plan: LoadPlan, ta
             EXISTS (SELECT 1 FROM ${qualify(plan.schema, heldTableName(spec))}) AS held`,
   )
   const row = result.rows[0]!
+  // A run that may repeat loaded versions takes the staging path: only there are they skipped.
+  if (table.repeatsVersions) return undefined
   return !row.held && isBulk(table.rows, Number(row.last)) ? Number(row.last) : undefined
 }
 

@@ -56,3 +56,17 @@ export function appendFactsSql(schema: string, runId: string, spec: TableSpec): 
       `FROM ${stageTable(schema, runId, spec)} AS s CROSS JOIN (SELECT coalesce(max(${recordId}), 0) AS "last" FROM ${target}) AS m`,
   }
 }
+
+/**
+ * For a run that may repeat loaded versions (late rows re-read): removes
+ * from the stage the versions the fact table or its held table already
+ * holds. Redshift has no ON CONFLICT (and does not enforce the unique
+ * version key), so it is an anti-join on the version key.
+ */
+export function skipHeldVersionsSql(schema: string, runId: string, spec: TableSpec): Statement[] {
+  const key = spec.versionKey
+  if (key === undefined) return []
+  const stage = stageTable(schema, runId, spec)
+  const same = key.map((c) => `${stage}.${quoteIdent(c)} = f.${quoteIdent(c)}`).join(' AND ')
+  return [qualify(schema, spec.name), qualify(schema, heldTableName(spec))].map((holder) => ({ sql: `DELETE FROM ${stage} USING ${holder} AS f WHERE ${same}` }))
+}

@@ -24,7 +24,7 @@ import { RedshiftDataApiSession } from './redshift-data-api-session.js'
 import { ensureTablesSql } from './redshift-ddl.js'
 import { dimensionLedgerSql, upsertDimensionSql } from './redshift-dimensions.js'
 import { RedshiftConfigError, RedshiftCopyError, isCopyLoadError, warehouseError, type ErrorPlace } from './redshift-errors.js'
-import { appendFactsSql, factLedgerSql, type IndexedFact } from './redshift-facts.js'
+import { appendFactsSql, factLedgerSql, skipHeldVersionsSql, type IndexedFact } from './redshift-facts.js'
 import { addHeldSinceColumnSql, hasHeldRowsSql, holdUnresolvedSql, releaseHeldSql } from './redshift-held-rows.js'
 import { checkColumns, columnsSql } from './redshift-introspection.js'
 import { insertLedgerSql, ledgerExistsSql, ledgerGuardSql, ledgerHasRunSql, loadedRunsSql, lockLedgerSql, runTablesSql } from './redshift-ledger.js'
@@ -56,7 +56,7 @@ export interface LoadScriptInput {
   readonly manifestSha256: string
   readonly loadedAt: Date
   /** The run's tables in load order. */
-  readonly tables: readonly { readonly spec: TableSpec; readonly rows: number }[]
+  readonly tables: readonly { readonly spec: TableSpec; readonly rows: number; readonly repeatsVersions?: boolean }[]
   /** Every fact of the dataset (those the run did not bring may have held rows to release). */
   readonly facts: readonly TableSpec[]
 }
@@ -78,6 +78,8 @@ export function loadScript(input: LoadScriptInput): Statement[] {
     insertLedgerSql(schema, { runId, dataset: input.dataset, manifestSha256: input.manifestSha256, rows, loadedAt: input.loadedAt }),
     ...optional(dimensionLedgerSql(schema, runId, dimensions)),
     ...dimensions.flatMap((d) => upsertDimensionSql(schema, runId, d.spec)),
+    // Before held rows rejoin the stage and ids are numbered: a skipped version takes no id and is never held.
+    ...input.tables.flatMap((t) => (t.spec.kind === 'fact' && t.repeatsVersions ? skipHeldVersionsSql(schema, runId, t.spec) : [])),
     ...facts.flatMap((f) => [...releaseHeldSql(schema, runId, f.spec), ...holdUnresolvedSql(schema, runId, f.spec)]),
     ...optional(factLedgerSql(schema, runId, facts)),
     ...facts.map((f) => appendFactsSql(schema, runId, f.spec)),

@@ -254,6 +254,20 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
         assert.deepEqual([await customers(), await orders(), await held(), await ledgerTables()], before)
       })
 
+      it('skips, in a run marked as repeating versions, those already loaded or held, numbering only the new ones', async () => {
+        await firstRun()
+        const before = await orders()
+        const heldBefore = await held()
+        // 30 is loaded, 31 is held (customer 3 has not arrived), 33 is new: ids continue from 3 without a gap.
+        const newer: Row = ['33', '1', '2.00', 'true', '2024-11-18 06:00:00']
+        const marked = plan([{ ...(await table(ORDER, [ORDERS_1[0]!, ORDERS_1[2]!, newer])), repeatsVersions: true }])
+        const result = await warehouse.loadRun(marked)
+        const loaded = result.tables.find((t) => t.table === ORDER.name)
+        assert.deepEqual({ inserted: loaded?.inserted, held: loaded?.held, alreadyHeld: loaded?.alreadyHeld }, { inserted: 1, held: 1, alreadyHeld: 2 })
+        assert.deepEqual(await orders(), [...before, ['4', '33', '1', '2.00', 'true', '2024-11-18 06:00:00']])
+        assert.deepEqual(await held(), heldBefore, 'the held version is neither doubled nor re-stamped')
+      })
+
       it('refuses a run whose dimension rows repeat a key, blaming the run, not the ledger', async () => {
         await firstRun()
         const before = [await customers(), await orders(), await ledgerTables()]

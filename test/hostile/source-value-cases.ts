@@ -171,6 +171,18 @@ export const SOURCE_VALUE_CASES: readonly HostileCase[] = [
     act: async (ctx) => void (await ctx.pipeline.source("UPDATE payment SET paid = NOT paid, last_updated = '2020-01-01 00:00:00' WHERE payment_id = 8")),
   },
   {
+    id: 'value-rewritten-large-table-row',
+    category: 'source values',
+    does: 'rewrites a sales order in place keeping its last_updated (as pg_repack or a reload would) and updates its neighbour, with the late-row check on',
+    env: { STARLINE_LATE_ROWS_INTERVAL: '0s' },
+    expect: 'exact',
+    act: async (ctx) => {
+      // A new xmin for a version the warehouse holds: read as late, skipped by the load (not refused run after run).
+      await ctx.pipeline.source('UPDATE sales_order SET design_id = design_id WHERE sales_order_id = 5')
+      await ctx.pipeline.source('UPDATE sales_order SET units_sold = units_sold + 1, last_updated = clock_timestamp()::timestamp(3) WHERE sales_order_id = 6')
+    },
+  },
+  {
     id: 'value-over-duckdb-line-limit',
     category: 'source values',
     does: 'gives a design name of 3,000,000 characters (over DuckDB\'s CSV line limit)',

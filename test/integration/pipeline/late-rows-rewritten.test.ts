@@ -4,7 +4,8 @@
  * or a reload would) has a new xmin and is re-read as late, but its version
  * is already in the fact table. The run is marked, and the load skips that
  * version (saying so) instead of refusing the run, run after run. A genuine
- * late row still appends; PostgreSQL and DuckDB warehouses end equal. A late
+ * late row still appends; PostgreSQL, DuckDB and Redshift's SQL (PostgreSQL
+ * standing in) end equal. A late
  * row written under a savepoint of a transaction open at the last check is
  * found too. All on a real PostgreSQL source.
  */
@@ -21,7 +22,9 @@ import { load } from '../../../src/pipeline/load.js'
 import type { LoadSummary } from '../../../src/schema/summaries.js'
 import { quoteIdent } from '../../../src/sql/quote.js'
 import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js'
+import { RedshiftWarehouse } from '../../../src/warehouse/redshift/redshift-warehouse.js'
 import { PipelineFixture, type Pipeline } from '../../support/pipeline-fixture.js'
+import { copyFromLake, RedshiftStandIn, underRoot } from '../../support/redshift-stand-in.js'
 import { assertWarehouseMatchesSource } from '../../support/source-comparison.js'
 
 const fixture = new PipelineFixture()
@@ -53,6 +56,16 @@ function factSql(pipeline: Pipeline, text: string): string {
   const spec = pipeline.ctx.dataset.models.find((m) => m.table.name === 'fact_sales_order')!.table
   const columns = [spec.recordId!, ...spec.columns.map((c) => c.name)]
   return `SELECT ${columns.map((c, i) => `${quoteIdent(c)}::${text} AS c${i}`).join(', ')} FROM public.fact_sales_order ORDER BY ${quoteIdent(spec.recordId!)}`
+}
+
+async function postgresFacts(pipeline: Pipeline): Promise<(string | null)[][]> {
+  const client = new pg.Client({ connectionString: pipeline.warehouseUrl })
+  await client.connect()
+  try {
+    return (await client.query<(string | null)[]>({ text: factSql(pipeline, 'text'), rowMode: 'array' })).rows
+  } finally {
+    await client.end()
+  }
 }
 
 describe('late rows that are versions the warehouse already holds', () => {
@@ -111,14 +124,26 @@ describe('late rows that are versions the warehouse already holds', () => {
     const db = await openDuckDb({ path, scratchDir: scratch })
     try {
       const duck = (await db.all<Record<string, string | null>>(factSql(pipeline, 'VARCHAR'))).map((row) => Object.values(row))
-      const client = new pg.Client({ connectionString: pipeline.warehouseUrl })
-      await client.connect()
-      const postgres = (await client.query<(string | null)[]>({ text: factSql(pipeline, 'text'), rowMode: 'array' })).rows
-      await client.end()
+      const postgres = await postgresFacts(pipeline)
       assert.ok(postgres.length > 1000)
       assert.deepEqual(duck, postgres, 'DuckDB holds the rows PostgreSQL holds, with the same record ids')
     } finally {
       db.close()
+    }
+
+    // And into Redshift's SQL (PostgreSQL standing in): the anti-join skips the same version.
+    const pool = new pg.Pool({ connectionString: await fixture.server.createDatabase('redshift_rewritten'), max: 2 })
+    pool.on('error', () => {})
+    const s3Processed = underRoot(pipeline.ctx.processed, 's3://lake-bucket/processed')
+    const redshift = new RedshiftWarehouse({ iamRole: 'arn:aws:iam::123456789012:role/starline-copy', connection: { session: new RedshiftStandIn(pool, copyFromLake(pool, s3Processed)) } })
+    try {
+      const mirrored = await load({ ...pipeline.ctx, processed: s3Processed }, { warehouse: redshift, schema: 'public' })
+      assert.equal(mirrored.runs.length, 3)
+      const rows = (await pool.query<(string | null)[]>({ text: factSql(pipeline, 'text'), rowMode: 'array' })).rows
+      assert.deepEqual(rows, await postgresFacts(pipeline), 'the Redshift SQL holds the rows PostgreSQL holds, with the same record ids')
+    } finally {
+      await redshift.close()
+      await pool.end()
     }
   })
 

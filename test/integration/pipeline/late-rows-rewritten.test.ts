@@ -16,7 +16,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
+import { MANIFEST_PREFIX } from '../../../src/lake/keys.js'
 import { readManifest } from '../../../src/lake/manifest.js'
+import { extract } from '../../../src/pipeline/extract.js'
+import { extractOptions } from '../../../src/runtime/pipeline-setup.js'
 import { formatLoad } from '../../../src/observe/summary-text.js'
 import { load } from '../../../src/pipeline/load.js'
 import type { LoadSummary } from '../../../src/schema/summaries.js'
@@ -145,6 +148,36 @@ describe('late rows that are versions the warehouse already holds', () => {
       await redshift.close()
       await pool.end()
     }
+  })
+
+  it('lists only the runs since the last check to collect their snapshot marks', async () => {
+    const pipeline = await fixture.pipeline({ env: { STARLINE_LATE_ROWS_INTERVAL: '0s' } })
+    await pipeline.cycle()
+    for (const day of [1, 2]) {
+      await pipeline.source("UPDATE sales_order SET units_sold = units_sold + 1, last_updated = clock_timestamp()::timestamp(3) WHERE sales_order_id = $1", [day])
+      await pipeline.cycle()
+    }
+    const listings: { prefix: string; startAfter: string | undefined }[] = []
+    const store = pipeline.ctx.ingestion
+    const counting = new Proxy(store, {
+      get(target, property) {
+        if (property !== 'list') {
+          // The store keeps private fields: its methods run on the store itself.
+          const value: unknown = Reflect.get(target, property)
+          return typeof value === 'function' ? value.bind(target) : value
+        }
+        return (prefix: string, options?: { startAfter?: string }) => {
+          listings.push({ prefix, startAfter: options?.startAfter })
+          return target.list(prefix, options)
+        }
+      },
+    })
+    await pipeline.source(ORDER, ['2024-11-03 07:00:00'])
+    const summary = await extract({ ...pipeline.ctx, ingestion: counting }, extractOptions(pipeline.config))
+    assert.equal(summary.lateRows?.find((t) => t.table === 'sales_order')?.lateRows, 1)
+    const manifests = listings.filter((l) => l.prefix === MANIFEST_PREFIX)
+    assert.ok(manifests.length > 0)
+    assert.deepEqual(manifests.filter((l) => l.startAfter === undefined), [], 'no listing of every run the lake ever had')
   })
 
   it('finds a late row written under a savepoint by a transaction open at the last check', async () => {

@@ -26,6 +26,11 @@ const REPAIR =
   'Restore it from a backup or a previous version of the bucket. Do not remove runs the warehouse has loaded (its ledger lists them): ' +
   'the lake would then be refused, or extract their rows a second time.'
 
+/** A manifest whose content its own zone's records contradict: `problem` names the entry. */
+export function editedManifestError(key: string, root: string, problem: string): IntegrityError {
+  return new IntegrityError(`Manifest "${key}" in ${root} ${problem}. It was edited by hand. ${REPAIR}`, { context: { key } })
+}
+
 /**
  * A local file with the object's bytes, after checking its size and SHA-256
  * against the manifest. `verified` remembers the files already checked in

@@ -26,6 +26,8 @@ export interface CycleSetup {
   readonly continuous?: boolean
   /** Told of each stage that finished (its work is committed), so a later stage's failure cannot hide it. */
   readonly onStageDone?: (summary: ExtractSummary | TransformSummary | LoadSummary) => void
+  /** The cycle checked the warehouse for drift before extract: the load does not check again. */
+  readonly driftChecked?: boolean
 }
 
 type Stage = 'extract' | 'transform' | 'load'
@@ -35,9 +37,15 @@ export async function observedCycle(setup: CycleSetup): Promise<RunSummary> {
   const started = Date.now()
   const outcomes: StageOutcome[] = []
   try {
+    // A drifted warehouse refuses the cycle before extract (the load's refusal, alerted as the load's).
+    const { checkDriftFirst } = await import('../pipeline/run.js')
+    const driftChecked = await checkDriftFirst(setup.ctx, { warehouse: setup.warehouse!, schema: setup.config.warehouseSchema }).catch((error: unknown) => {
+      outcomes.push({ stage: 'load', error })
+      throw error
+    })
     const extract = (await observedStage(setup, 'extract', outcomes)) as ExtractSummary
     const transform = (await observedStage(setup, 'transform', outcomes)) as TransformSummary
-    const load = (await observedStage(setup, 'load', outcomes)) as LoadSummary
+    const load = (await observedStage({ ...setup, driftChecked }, 'load', outcomes)) as LoadSummary
     return { extract, transform, load, durationMs: Date.now() - started }
   } finally {
     await evaluateAlerts(setup, outcomes, true)
@@ -80,7 +88,7 @@ async function runStage(setup: CycleSetup, stage: Stage): Promise<ExtractSummary
     return transform(ctx)
   }
   const { load } = await import('../pipeline/load.js')
-  return load(ctx, { warehouse: setup.warehouse!, schema: config.warehouseSchema })
+  return load(ctx, { warehouse: setup.warehouse!, schema: config.warehouseSchema, driftChecked: setup.driftChecked ?? false })
 }
 
 async function evaluateAlerts(setup: CycleSetup, outcomes: readonly StageOutcome[], withStatus: boolean): Promise<void> {

@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs'
 import type { Dataset } from '../schema/dataset.js'
 import { IntegrityError } from '../lake/errors.js'
 import { advanceState, COMPACT_AFTER, stateFromHistory, stateSignature, type HistoryState, type StateFile, type TableHistory } from '../lake/history-state.js'
+import { checkHistoryState } from '../lake/history-check.js'
 import { checkChain, checkTransformedInput, verifiedLocalPath } from '../lake/integrity.js'
 import { stateKey } from '../lake/keys.js'
 import { listRunIds, readManifest, type ManifestColumn, type StoredManifest } from '../lake/manifest.js'
@@ -34,6 +35,8 @@ export class TransformHistory {
   #anchorRunId: string | undefined
   /** Checked once the first pending run's link was: the newest processed run and its ingestion manifest as stored now. */
   #anchorCheck: (() => void) | undefined
+  /** Run with the anchor check: the state the newest processed run carries, against the manifests that published what it lists. */
+  #stateCheck: (() => Promise<void>) | undefined
   readonly #followed: StoredManifest[] = []
   /** Per table, what the run being prepared read, for commit. */
   #prepared = new Map<string, { history: TableHistory; columns: readonly ManifestColumn[] }>()
@@ -73,14 +76,29 @@ export class TransformHistory {
       const anchor = await readManifest(this.#ingestion, previous.manifest.runId, 'extract')
       this.#tip = { runId: anchor.manifest.runId, sha256: anchor.sha256, chained: anchor.manifest.previous !== undefined }
       this.#anchorCheck = () => checkTransformedInput(previous, anchor, this.#ingestion.root)
+      this.#stateCheck = () =>
+        checkHistoryState({
+          ingestion: this.#ingestion,
+          processed: this.#processed,
+          newest: previous,
+          covered: anchor,
+          withHistory: this.#withHistory,
+          everyIngestion: () => this.#earlierManifests(),
+        })
     }
   }
 
-  /** Checks the next pending ingestion manifest's link against the one before it (or the state's anchor). */
-  follow(stored: StoredManifest): StoredManifest {
+  /**
+   * Checks the next pending ingestion manifest's link against the one before it (or the state's anchor);
+   * with the first, the state the runs start from. Nothing has been written yet.
+   */
+  async follow(stored: StoredManifest): Promise<StoredManifest> {
     checkChain(stored, this.#tip, this.#ingestion.root)
     this.#anchorCheck?.()
     this.#anchorCheck = undefined
+    const stateCheck = this.#stateCheck
+    this.#stateCheck = undefined
+    await stateCheck?.()
     this.#tip = { runId: stored.manifest.runId, sha256: stored.sha256, chained: stored.manifest.previous !== undefined }
     this.#followed.push(stored)
     return stored

@@ -11,10 +11,36 @@ import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from './warehouse.js'
 
 /**
  * The stage column that carries, for a fact row released from its held
- * table, the run that first held it. Names starting `_starline_` are the
- * pipeline's own (like its tables), so no model column takes it.
+ * table, the run that first held it: this name, or (see heldSinceStageColumn)
+ * one the fact's own columns leave free.
  */
 export const HELD_SINCE_COLUMN = '_starline_held_since'
+
+/** The held table's column with the run that first held each row (warehouses since the first have it under this name). */
+export const HELD_SINCE_RUN_COLUMN = 'held_since_run'
+
+/**
+ * The held table's run column for `spec`: `held_since_run`, or, when the
+ * fact has a column of that name, that name with underscores in front
+ * until no column of the fact has it. Held tables of facts without such a
+ * column keep the name every warehouse already has.
+ */
+export function heldSinceColumn(spec: TableSpec): string {
+  return freeColumnName(HELD_SINCE_RUN_COLUMN, spec)
+}
+
+/** The stage's held-since column for `spec`: HELD_SINCE_COLUMN, or a name the fact's columns leave free. */
+export function heldSinceStageColumn(spec: TableSpec): string {
+  return freeColumnName(HELD_SINCE_COLUMN, spec)
+}
+
+/** `base` with underscores in front until no column of the table has it (compared without case, as Redshift and DuckDB do). */
+function freeColumnName(base: string, spec: TableSpec): string {
+  const taken = new Set(tableColumns(spec).map((c) => c.name.toLowerCase()))
+  let name = base
+  while (taken.has(name.toLowerCase())) name = `_${name}`
+  return name
+}
 
 /** The engine's type for a column of `spec` (a fact's record id may get its own). */
 export type ColumnTypeOf = (column: ColumnSpec, spec: TableSpec) => string
@@ -50,7 +76,7 @@ export function createCurrentViewSql(schema: string, spec: TableSpec): string {
 /** Facts: rows waiting for a dimension row, with the run that first brought them (`textType` holds its id). */
 export function createHeldTableSql(schema: string, spec: TableSpec, typeOf: ColumnTypeOf, textType: string): string {
   const columns = spec.columns.map((c) => `  ${quoteIdent(c.name)} ${typeOf(c, spec)}`)
-  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, heldTableName(spec))} (\n${columns.join(',\n')},\n  held_since_run ${textType} NOT NULL\n)`
+  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, heldTableName(spec))} (\n${columns.join(',\n')},\n  ${quoteIdent(heldSinceColumn(spec))} ${textType} NOT NULL\n)`
 }
 
 /**

@@ -2,6 +2,7 @@
 import { CONFIG_CASES } from './config-cases.js'
 import { FAULT_CASES } from './fault-cases.js'
 import type { HostileCase } from './hostile-case.js'
+import { HISTORY_CASES } from './history-cases.js'
 import { LAKE_CASES } from './lake-cases.js'
 import { LEASE_CASES } from './lease-cases.js'
 import { MANIFEST_CASES } from './manifest-cases.js'
@@ -13,6 +14,7 @@ import { WAREHOUSE_CASES } from './warehouse-cases.js'
 export const HOSTILE_CASES: readonly HostileCase[] = [
   ...LAKE_CASES,
   ...MANIFEST_CASES,
+  ...HISTORY_CASES,
   ...LEASE_CASES,
   ...SOURCE_VALUE_CASES,
   ...SCHEMA_CASES,

@@ -131,4 +131,29 @@ export const WAREHOUSE_CASES: readonly HostileCase[] = [
   drift('dimension-dropped', 'drops dim_currency with its foreign keys', ['DROP TABLE dim_currency CASCADE']),
   drift('held-table-dropped', 'drops the held-rows table of fact_sales_order', ['DROP TABLE _starline_held_fact_sales_order']),
   drift('fact-truncated', 'truncates fact_payment', ['TRUNCATE fact_payment']),
+  {
+    id: 'warehouse-drift-refuses-cycle-before-extract',
+    category: 'warehouse tampering',
+    does: 'deletes fact rows, then the source changes: the cycle refuses before extracting (the lake does not grow)',
+    expect: 'refused',
+    act: async (ctx) => {
+      await sql('DELETE FROM fact_payment WHERE payment_id <= 3')(ctx)
+      await touchSource(ctx)
+    },
+    stage: 'cycle',
+    refusal: { message: DRIFT },
+    fix: rebuildFromLake,
+  },
+  {
+    id: 'warehouse-drift-refuses-run-before-extract',
+    category: 'warehouse tampering',
+    does: 'drops the held table, then the source changes: `starline run` refuses before extracting, exit status 1',
+    expect: 'refused',
+    act: async (ctx) => {
+      await sql('DROP TABLE _starline_held_fact_sales_order')(ctx)
+      await touchSource(ctx)
+    },
+    cli: { args: ['run'], status: 1, stderr: /^starline: The warehouse schema "public" is not what its ledger vouches for: "_starline_held_fact_sales_order" is missing/ },
+    fix: rebuildFromLake,
+  },
 ]

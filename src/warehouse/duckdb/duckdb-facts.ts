@@ -14,7 +14,7 @@ import type { DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
-import { HELD_SINCE_COLUMN } from '../table-ddl.js'
+import { heldSinceStageColumn } from '../table-ddl.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
 import { hasHeldRows, moveUnresolvedToHeld, takeHeldRows } from './duckdb-held-rows.js'
 import { createStage, insertParquet } from './duckdb-staging.js'
@@ -64,7 +64,7 @@ export async function releaseHeldFacts(db: DuckDb, plan: LoadPlan, spec: TableSp
 async function appendFacts(db: DuckDb, plan: LoadPlan, stage: string, spec: TableSpec, rows: number): Promise<LoadedTable> {
   await takeHeldRows(db, plan, spec, stage)
   // Rows released above keep the run that first held them.
-  const held = await moveUnresolvedToHeld(db, plan, spec, stage, { sql: `coalesce(s.${quoteIdent(HELD_SINCE_COLUMN)}, $1)`, value: plan.runId })
+  const held = await moveUnresolvedToHeld(db, plan, spec, stage, { sql: `coalesce(s.${quoteIdent(heldSinceStageColumn(spec))}, $1)`, value: plan.runId })
   const last = await lastRecordId(db, plan, spec)
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
   const order = quoteIdentList(spec.appendOrder ?? spec.columns.map((c) => c.name))

@@ -6,7 +6,7 @@
 import type { DuckDb, DuckDbParameter } from '../../engines/duckdb/duckdb-engine.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
-import { HELD_SINCE_COLUMN } from '../table-ddl.js'
+import { heldSinceColumn, heldSinceStageColumn } from '../table-ddl.js'
 import { WarehouseLoadError } from '../errors.js'
 import type { LoadPlan } from '../warehouse.js'
 
@@ -39,7 +39,7 @@ export async function moveUnresolvedToHeld(
   // DuckDB has no data-modifying CTE (PostgreSQL's DELETE ... RETURNING into INSERT): copy, then
   // delete the same rows by rowid; the referenced tables do not change in between.
   const moved = await db.run(
-    `INSERT INTO ${qualify(plan.schema, heldTableName(spec))} (${quoteIdentList(columns)}, held_since_run)
+    `INSERT INTO ${qualify(plan.schema, heldTableName(spec))} (${quoteIdentList(columns)}, ${quoteIdent(heldSinceColumn(spec))})
      SELECT ${columns.map((c) => `s.${quoteIdent(c)}`).join(', ')}, ${heldSince.sql} ${unresolved}`,
     [heldSince.value],
   )
@@ -57,7 +57,7 @@ export async function moveUnresolvedToHeld(
 export async function takeHeldRows(db: DuckDb, plan: LoadPlan, spec: TableSpec, stage: string): Promise<number> {
   const held = qualify(plan.schema, heldTableName(spec))
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
-  const taken = await db.run(`INSERT INTO ${stage} (${columns}, ${quoteIdent(HELD_SINCE_COLUMN)}) SELECT ${columns}, held_since_run FROM ${held}`)
+  const taken = await db.run(`INSERT INTO ${stage} (${columns}, ${quoteIdent(heldSinceStageColumn(spec))}) SELECT ${columns}, ${quoteIdent(heldSinceColumn(spec))} FROM ${held}`)
   await db.run(`DELETE FROM ${held}`)
   return taken
 }

@@ -5,7 +5,8 @@
  */
 import type { DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import type { LoadedTable } from '../../schema/summaries.js'
-import { qualify } from '../../sql/quote.js'
+import { qualify, quoteIdent } from '../../sql/quote.js'
+import { heldSinceColumn } from '../table-ddl.js'
 import { lastRecordIdSql } from '../drift.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRow, type LoadPlan } from '../warehouse.js'
@@ -66,7 +67,7 @@ export async function readLedgerDetail(db: DuckDb, schema: string, facts: readon
   for (const spec of facts) {
     if (!(await present(heldTableName(spec)))) continue
     const [row] = await db.all<{ rows: string; oldest: string | null }>(
-      `SELECT count(*)::VARCHAR AS "rows", min(held_since_run) AS oldest FROM ${qualify(schema, heldTableName(spec))}`,
+      `SELECT count(*)::VARCHAR AS "rows", min(${quoteIdent(heldSinceColumn(spec))}) AS oldest FROM ${qualify(schema, heldTableName(spec))}`,
     )
     if (row && row.oldest !== null && Number(row.rows) > 0) held.push({ table: spec.name, rows: Number(row.rows), oldestRunId: row.oldest })
   }

@@ -6,7 +6,7 @@
 import type { DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import type { TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quote.js'
-import { HELD_SINCE_COLUMN } from '../table-ddl.js'
+import { heldSinceStageColumn } from '../table-ddl.js'
 import { WarehouseLoadError } from '../errors.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
 
@@ -24,7 +24,7 @@ function parquetSource(table: LoadTable): string {
 /**
  * A temporary staging table with the target's data columns and types,
  * without its constraints; optionally with the fact's record id first, or a
- * HELD_SINCE_COLUMN for rows released from the held table. Dropped with
+ * held-since column (heldSinceStageColumn) for rows released from the held table. Dropped with
  * the connection at the end of the load.
  */
 export async function createStage(
@@ -37,7 +37,7 @@ export async function createStage(
   const names = spec.columns.map((c) => c.name)
   const columns = quoteIdentList(extra.recordId ? [spec.recordId!, ...names] : names)
   await db.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT ${columns} FROM ${qualify(plan.schema, spec.name)} LIMIT 0`)
-  if (extra.heldSince) await db.run(`ALTER TABLE ${stage} ADD COLUMN ${quoteIdent(HELD_SINCE_COLUMN)} VARCHAR`)
+  if (extra.heldSince) await db.run(`ALTER TABLE ${stage} ADD COLUMN ${quoteIdent(heldSinceStageColumn(spec))} VARCHAR`)
   return stage
 }
 

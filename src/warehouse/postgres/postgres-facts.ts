@@ -8,7 +8,7 @@ import type pg from 'pg'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
-import { HELD_SINCE_COLUMN } from '../table-ddl.js'
+import { heldSinceStageColumn } from '../table-ddl.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
 import { hasHeldRows, moveUnresolvedToHeld, takeHeldRows } from './postgres-held-rows.js'
 import { copyCsvInto, createStage } from './postgres-staging.js'
@@ -110,10 +110,10 @@ async function appendFacts(client: pg.ClientBase, plan: LoadPlan, stage: string,
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
   const order = quoteIdentList(spec.appendOrder ?? spec.columns.map((c) => c.name))
 
-  await client.query(`ALTER TABLE ${stage} ADD COLUMN ${quoteIdent(HELD_SINCE_COLUMN)} text`)
+  await client.query(`ALTER TABLE ${stage} ADD COLUMN ${quoteIdent(heldSinceStageColumn(spec))} text`)
   await takeHeldRows(client, plan, spec, stage)
   // Rows released above keep the run that first held them.
-  const heldRows = await moveUnresolvedToHeld(client, plan, spec, stage, { heldSince: `coalesce(${quoteIdent(HELD_SINCE_COLUMN)}, $1)` })
+  const heldRows = await moveUnresolvedToHeld(client, plan, spec, stage, { heldSince: `coalesce(${quoteIdent(heldSinceStageColumn(spec))}, $1)` })
   const [{ last, waiting }] = (
     await client.query<{ last: string; waiting: string }>(
       `SELECT (SELECT coalesce(max(${recordId}), 0) FROM ${target})::text AS last, (SELECT count(*) FROM ${stage})::text AS waiting`,

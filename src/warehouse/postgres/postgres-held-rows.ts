@@ -6,7 +6,7 @@
 import type pg from 'pg'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
-import { HELD_SINCE_COLUMN } from '../table-ddl.js'
+import { heldSinceColumn, heldSinceStageColumn } from '../table-ddl.js'
 import type { LoadPlan } from '../warehouse.js'
 
 /**
@@ -40,7 +40,7 @@ export async function moveUnresolvedToHeld(
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
   const moved = await client.query(
     `WITH waiting AS (DELETE FROM ${relation} WHERE ctid IN (${unresolved}) RETURNING *)
-     INSERT INTO ${qualify(plan.schema, heldTableName(spec))} (${columns}, held_since_run) SELECT ${columns}, ${options.heldSince} FROM waiting`,
+     INSERT INTO ${qualify(plan.schema, heldTableName(spec))} (${columns}, ${quoteIdent(heldSinceColumn(spec))}) SELECT ${columns}, ${options.heldSince} FROM waiting`,
     [plan.runId],
   )
   return moved.rowCount ?? 0
@@ -51,7 +51,7 @@ export async function takeHeldRows(client: pg.ClientBase, plan: LoadPlan, spec: 
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
   await client.query(
     `WITH released AS (DELETE FROM ${qualify(plan.schema, heldTableName(spec))} RETURNING *)
-     INSERT INTO ${stage} (${columns}, ${quoteIdent(HELD_SINCE_COLUMN)}) SELECT ${columns}, held_since_run FROM released`,
+     INSERT INTO ${stage} (${columns}, ${quoteIdent(heldSinceStageColumn(spec))}) SELECT ${columns}, ${quoteIdent(heldSinceColumn(spec))} FROM released`,
   )
 }
 

@@ -5,7 +5,8 @@
  */
 import type pg from 'pg'
 import type { LoadedTable } from '../../schema/summaries.js'
-import { qualify } from '../../sql/quote.js'
+import { qualify, quoteIdent } from '../../sql/quote.js'
+import { heldSinceColumn } from '../table-ddl.js'
 import { lastRecordIdSql } from '../drift.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRow, type LedgerTableRow, type LoadPlan } from '../warehouse.js'
@@ -71,7 +72,7 @@ export async function readLedgerDetail(client: pg.ClientBase, schema: string, fa
     const name = qualify(schema, heldTableName(spec))
     const present = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [name])
     if (!present.rows[0]?.t) continue
-    const result = await client.query<{ rows: string; oldest: string | null }>(`SELECT count(*)::text AS rows, min(held_since_run) AS oldest FROM ${name}`)
+    const result = await client.query<{ rows: string; oldest: string | null }>(`SELECT count(*)::text AS rows, min(${quoteIdent(heldSinceColumn(spec))}) AS oldest FROM ${name}`)
     const row = result.rows[0]
     if (row && row.oldest !== null && Number(row.rows) > 0) held.push({ table: spec.name, rows: Number(row.rows), oldestRunId: row.oldest })
   }

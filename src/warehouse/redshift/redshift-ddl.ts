@@ -15,6 +15,7 @@
  * - Distribution and sort keys (see tableAttributes).
  */
 import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
+import { heldSinceColumn } from '../table-ddl.js'
 import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from '../warehouse.js'
 import { currentViewName, heldTableName, tableColumns, type ColumnSpec, type ColumnType, type TableSpec } from '../../schema/table-spec.js'
 
@@ -99,7 +100,7 @@ export function createCurrentViewSql(schema: string, spec: TableSpec): string {
 /** Facts: rows waiting for a dimension row, with the run that first brought them. */
 export function createHeldTableSql(schema: string, spec: TableSpec): string {
   const columns = spec.columns.map((c) => `  ${quoteIdent(c.name)} ${redshiftType(c.type)}`)
-  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, heldTableName(spec))} (\n${columns.join(',\n')},\n  "held_since_run" varchar(64) NOT NULL\n)`
+  return `CREATE TABLE IF NOT EXISTS ${qualify(schema, heldTableName(spec))} (\n${columns.join(',\n')},\n  ${quoteIdent(heldSinceColumn(spec))} varchar(64) NOT NULL\n)`
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Redshift's side of the drift check (see ../drift.ts), as generated SQL
- * like the rest of the engine: the catalog (information_schema, which
- * Redshift keeps, with its declared but unenforced keys), the ledger totals
+ * like the rest of the engine: the catalog (information_schema for tables
+ * and columns; pg_constraint for the declared but unenforced keys, which
+ * every role sees), the ledger totals
  * and one statement counting every star table (count(*) on Redshift reads
  * block headers, not rows). Record ids are checked where the ledger has
  * `last_record_id` (Redshift's ledger does not record it yet).
@@ -23,16 +24,26 @@ export function ledgerColumnSql(schema: string): Statement {
   }
 }
 
-/** Primary and foreign keys, one row per key column (grouped by constraint in keysOf). */
+/**
+ * Primary and foreign keys, one row per key column (grouped by constraint in keysOf), from the
+ * system catalog. NOTE: not information_schema: its key_column_usage and constraint_column_usage
+ * list only tables owned by a role the user has enabled, so a loader role that may read and write
+ * the tables but does not own them would see no keys. pg_constraint is readable by every user;
+ * `attnum = ANY(conkey)` expands the key's column numbers (Redshift runs it on the leader node,
+ * as the sqlalchemy-redshift dialect's constraint reflection does), with no array in the result.
+ */
 export function keysSql(schema: string): Statement {
   return {
     sql:
-      'SELECT tc.table_name, tc.constraint_name, tc.constraint_type, kcu.column_name, ccu.table_name AS referenced ' +
-      'FROM information_schema.table_constraints tc ' +
-      'JOIN information_schema.key_column_usage kcu ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name ' +
-      "LEFT JOIN information_schema.constraint_column_usage ccu ON tc.constraint_type = 'FOREIGN KEY' " +
-      'AND ccu.constraint_schema = tc.constraint_schema AND ccu.constraint_name = tc.constraint_name ' +
-      "WHERE tc.table_schema = :schema AND tc.constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY')",
+      'SELECT CAST(cl.relname AS varchar) AS table_name, CAST(c.conname AS varchar) AS constraint_name, ' +
+      "CASE c.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'FOREIGN KEY' END AS constraint_type, " +
+      'CAST(a.attname AS varchar) AS column_name, CAST(rc.relname AS varchar) AS referenced ' +
+      'FROM pg_catalog.pg_constraint c ' +
+      'JOIN pg_catalog.pg_class cl ON cl.oid = c.conrelid ' +
+      'JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace ' +
+      'JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) ' +
+      'LEFT JOIN pg_catalog.pg_class rc ON rc.oid = c.confrelid ' +
+      "WHERE n.nspname = :schema AND c.contype IN ('p', 'f')",
     params: { schema },
   }
 }

@@ -12,7 +12,7 @@ import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
 import type { Statement } from './redshift-session.js'
 import { stageTable } from './redshift-staging.js'
-import { HELD_SINCE_COLUMN } from '../table-ddl.js'
+import { heldSinceColumn, heldSinceStageColumn } from '../table-ddl.js'
 
 
 /**
@@ -38,7 +38,7 @@ export function hasHeldRowsSql(schema: string, spec: TableSpec): string {
 
 /** Staging phase: the stage gains the held-since column (after COPY, which maps columns by position). */
 export function addHeldSinceColumnSql(schema: string, runId: string, spec: TableSpec): string {
-  return `ALTER TABLE ${stageTable(schema, runId, spec)} ADD COLUMN ${quoteIdent(HELD_SINCE_COLUMN)} varchar(64)`
+  return `ALTER TABLE ${stageTable(schema, runId, spec)} ADD COLUMN ${quoteIdent(heldSinceStageColumn(spec))} varchar(64)`
 }
 
 /** Every held row rejoins the stage, keeping the run that first held it. */
@@ -46,7 +46,7 @@ export function releaseHeldSql(schema: string, runId: string, spec: TableSpec): 
   const held = qualify(schema, heldTableName(spec))
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
   return [
-    { sql: `INSERT INTO ${stageTable(schema, runId, spec)} (${columns}, ${quoteIdent(HELD_SINCE_COLUMN)}) SELECT ${columns}, "held_since_run" FROM ${held}` },
+    { sql: `INSERT INTO ${stageTable(schema, runId, spec)} (${columns}, ${quoteIdent(heldSinceStageColumn(spec))}) SELECT ${columns}, ${quoteIdent(heldSinceColumn(spec))} FROM ${held}` },
     { sql: `DELETE FROM ${held}` },
   ]
 }
@@ -60,8 +60,8 @@ export function holdUnresolvedSql(schema: string, runId: string, spec: TableSpec
   return [
     {
       sql:
-        `INSERT INTO ${qualify(schema, heldTableName(spec))} (${columns}, "held_since_run") ` +
-        `SELECT ${columns}, coalesce(${quoteIdent(HELD_SINCE_COLUMN)}, :run_id) FROM ${stage} WHERE ${predicate}`,
+        `INSERT INTO ${qualify(schema, heldTableName(spec))} (${columns}, ${quoteIdent(heldSinceColumn(spec))}) ` +
+        `SELECT ${columns}, coalesce(${quoteIdent(heldSinceStageColumn(spec))}, :run_id) FROM ${stage} WHERE ${predicate}`,
       params: { run_id: runId },
     },
     { sql: `DELETE FROM ${stage} WHERE ${predicate}` },

@@ -4,7 +4,7 @@ SELECT table_name FROM information_schema.tables WHERE table_schema = :schema;
 SELECT column_name FROM information_schema.columns WHERE table_schema = :schema AND table_name = :table AND column_name = 'last_record_id';
 -- params: {"schema":"star","table":"_starline_load_tables"}
 
-SELECT tc.table_name, tc.constraint_name, tc.constraint_type, kcu.column_name, ccu.table_name AS referenced FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage kcu ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name LEFT JOIN information_schema.constraint_column_usage ccu ON tc.constraint_type = 'FOREIGN KEY' AND ccu.constraint_schema = tc.constraint_schema AND ccu.constraint_name = tc.constraint_name WHERE tc.table_schema = :schema AND tc.constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY');
+SELECT CAST(cl.relname AS varchar) AS table_name, CAST(c.conname AS varchar) AS constraint_name, CASE c.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'FOREIGN KEY' END AS constraint_type, CAST(a.attname AS varchar) AS column_name, CAST(rc.relname AS varchar) AS referenced FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class cl ON cl.oid = c.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) LEFT JOIN pg_catalog.pg_class rc ON rc.oid = c.confrelid WHERE n.nspname = :schema AND c.contype IN ('p', 'f');
 -- params: {"schema":"star"}
 
 SELECT CAST(count(*) AS varchar) AS "n" FROM "star"."_starline_loads";

@@ -116,6 +116,35 @@ describe('history state', () => {
     assert.deepEqual(await listRunIds(pipeline.ctx.processed), runsBefore)
   })
 
+  it('refuses a snapshot swapped for another with its size and SHA-256 copied into the state, naming the manifest that wrote it', async () => {
+    const pipeline = await lakeWithSnapshots(4)
+    const newest = await newestState(pipeline.ctx.processed)
+    const snapshot = newest.manifest.state?.tables.address?.snapshot
+    assert.ok(snapshot && snapshot.runId < newest.manifest.runId, `an earlier run wrote the address snapshot: ${JSON.stringify(newest.manifest.state)}`)
+    // An older snapshot of the same table: a valid file, with other rows.
+    const older = (await listRunIds(pipeline.ctx.processed))
+      .filter((id) => id < snapshot.runId)
+      .map(async (id) => (await readManifest(pipeline.ctx.processed, id, 'transform')).manifest.state?.tables.address?.snapshot)
+    const other = (await Promise.all(older)).find((s) => s !== undefined && s.runId !== snapshot.runId)
+    assert.ok(other, 'an older address snapshot exists')
+    writeFileSync(fileOf(pipeline.ctx.processed, snapshot.key), readFileSync(fileOf(pipeline.ctx.processed, other.key)))
+    const path = fileOf(pipeline.ctx.processed, newest.key)
+    const json = JSON.parse(readFileSync(path, 'utf8'))
+    json.state.tables.address.snapshot = { ...json.state.tables.address.snapshot, bytes: other.bytes, sha256: other.sha256, rows: other.rows }
+    writeFileSync(path, `${JSON.stringify(json, null, 2)}\n`)
+    await changeAndExtract(pipeline, 9)
+    const runsBefore = await listRunIds(pipeline.ctx.processed)
+    await assert.rejects(transform(pipeline.ctx), (error: unknown) => {
+      assert.ok(error instanceof IntegrityError, `expected an IntegrityError, got ${String(error)}`)
+      assert.match(
+        error.message,
+        new RegExp(`^Manifest "${newest.key}" in \\S+ lists state snapshot "${snapshot.key}" of "address" other than the one processed manifest "_manifests/${snapshot.runId}\\.json" that wrote it recorded`),
+      )
+      return true
+    })
+    assert.deepEqual(await listRunIds(pipeline.ctx.processed), runsBefore)
+  })
+
   it('builds the first state of a lake written before states from its history, with the same content', async () => {
     const pipeline = await lakeWithSnapshots(3)
     const pending = await changeAndExtract(pipeline, 4)

@@ -231,6 +231,33 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
         ])
       })
 
+      it('holds and releases facts with columns named like the held table\'s and the stage\'s run columns', async () => {
+        // The fact's own held_since_run and _starline_held_since: the run columns take names the fact leaves free.
+        const clash: TableSpec = {
+          ...ORDER,
+          name: 'fact clash',
+          columns: [...ORDER.columns, { name: 'held_since_run', type: 'text', nullable: true }, { name: '_starline_held_since', type: 'text', nullable: true }],
+        }
+        await warehouse.ensureTables(HOSTILE_SCHEMA, [clash, CUSTOMER])
+        const clashPlan = (tables: readonly LoadTable[]): LoadPlan => ({ ...plan(tables), facts: [clash] })
+        const rowsOf = [
+          ['30', '2', '0.01', 'false', '2024-11-18 09:00:00.5', 'own run', 'own stage'],
+          ['31', '3', '7.00', 'true', '2024-11-18 08:30:00', 'kept', null],
+        ]
+        const first = clashPlan([await table(CUSTOMER, CUSTOMERS_1), await table(clash, rowsOf)])
+        await warehouse.loadRun(first)
+        const waiting = await fixture.rows(HOSTILE_SCHEMA, heldTableName(clash), ['order_id', 'held_since_run', '_starline_held_since', '_held_since_run'], ['order_id'])
+        assert.deepEqual(waiting, [['31', 'kept', null, first.runId]])
+        const detail = await warehouse.ledgerDetail?.(HOSTILE_SCHEMA, [clash])
+        if (detail) assert.deepEqual(detail.held, [{ table: clash.name, rows: 1, oldestRunId: first.runId }])
+        await warehouse.loadRun(clashPlan([await table(CUSTOMER, [['3', 'Cy', null, null]])]))
+        const rows = await fixture.rows(HOSTILE_SCHEMA, clash.name, [clash.recordId!, 'order_id', 'held_since_run', '_starline_held_since'], [clash.recordId!])
+        assert.deepEqual(rows, [
+          ['1', '30', 'own run', 'own stage'],
+          ['2', '31', 'kept', null],
+        ])
+      })
+
       it('keeps history: a new version of a fact is appended and the current view shows the newest', async () => {
         await firstRun()
         await warehouse.loadRun(plan([await table(ORDER, [['30', '2', '9.99', 'true', '2024-11-18 10:00:00']])]))

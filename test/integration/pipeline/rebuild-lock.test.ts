@@ -13,8 +13,10 @@ import { isRetryable } from '../../../src/core/retry.js'
 import { load } from '../../../src/pipeline/load.js'
 import { buildSchemaName, rebuild } from '../../../src/pipeline/rebuild.js'
 import type { Logger } from '../../../src/observe/logger.js'
+import { ledgerFingerprint, swapOutcome } from '../../../src/warehouse/postgres/postgres-rebuild-lock.js'
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/postgres-warehouse.js'
-import type { Warehouse } from '../../../src/warehouse/warehouse.js'
+import { qualify, quoteIdent } from '../../../src/sql/quote.js'
+import { LEDGER_TABLE, type Warehouse } from '../../../src/warehouse/warehouse.js'
 import { runCli } from '../../support/cli-process.js'
 import { PipelineFixture, type Pipeline } from '../../support/pipeline-fixture.js'
 import { assertWarehouseMatchesSource } from '../../support/source-comparison.js'
@@ -164,4 +166,23 @@ describe('rebuild lock on PostgreSQL', () => {
       }
     })
   }
+
+  it('tells a swap that took effect from one that did not, and says unknown when the read-back proves neither', async () => {
+    const client = new pg.Client({ connectionString: pipeline.warehouseUrl })
+    await client.connect()
+    try {
+      const live = await ledgerFingerprint(client, 'public')
+      assert.ok(live !== undefined && live.length > 0)
+      assert.equal(await swapOutcome(client, BUILD, 'public', live), 'swapped')
+      // The build gone, but the live ledger is not the build's: something else happened (another rebuild, a hand edit).
+      assert.equal(await swapOutcome(client, BUILD, 'public', `${live},x`), 'unknown')
+      await client.query(`CREATE SCHEMA ${quoteIdent(BUILD)}`)
+      await client.query(`CREATE TABLE ${qualify(BUILD, LEDGER_TABLE)} AS SELECT * FROM ${qualify('public', LEDGER_TABLE)} WHERE run_id = (SELECT min(run_id) FROM ${qualify('public', LEDGER_TABLE)})`)
+      const built = (await ledgerFingerprint(client, BUILD))!
+      assert.equal(await swapOutcome(client, BUILD, 'public', built), 'not-swapped')
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(BUILD)} CASCADE`)
+      await client.end()
+    }
+  })
 })

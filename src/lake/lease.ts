@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
+import { pidExists } from '../core/process-identity.js'
 import { LeaseHeldError, ObjectExistsError } from './errors.js'
 import { leaseKey } from './keys.js'
 import type { ObjectStore, VersionedBytes } from './object-store.js'
@@ -301,15 +302,5 @@ function thisHost(): string {
  */
 function isStale(holder: LeaseRecord, now: Date): boolean {
   if (Date.parse(holder.expiresAt) <= now.getTime()) return true
-  return holder.host === thisHost() && !holder.host.startsWith('lambda:') && !processExists(holder.pid)
-}
-
-function processExists(pid: number): boolean {
-  if (pid === process.pid) return true
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+  return holder.host === thisHost() && !holder.host.startsWith('lambda:') && !pidExists(holder.pid)
 }

@@ -33,7 +33,15 @@ export interface StageContext {
  * leftovers do not pile up until the disk is full.
  */
 export async function removeDeadScratch(ctx: StageContext): Promise<void> {
-  const removed = await removeDeadScratchDirs(ctx.scratchDir)
+  const removed = await removeDeadScratchDirs(ctx.scratchDir, {
+    onUnknownOwnerRemoved: (dir, owner, ageMs) =>
+      ctx.logger.warn('removed an old scratch directory whose owner cannot be checked from here (another host or container)', {
+        dir,
+        host: owner.host,
+        pid: owner.pid,
+        days: Math.floor(ageMs / 86_400_000),
+      }),
+  })
   if (removed.length > 0) ctx.logger.info('removed scratch files left by runs that were killed', { directories: removed.length, scratchDir: ctx.scratchDir })
 }
 

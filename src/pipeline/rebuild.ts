@@ -5,7 +5,9 @@
  * engine swaps the build's tables in for the target's in one transaction
  * (Warehouse.replaceSchema). Until that commits the target is untouched: a
  * rebuild killed midway leaves the old warehouse, and the next rebuild
- * starts its build schema afresh.
+ * starts its build schema afresh. Engines with a schema lock
+ * (Warehouse.lockSchema) hold the target's load lock throughout, so a load
+ * or a second rebuild waits (within its bound) instead of interleaving.
  */
 import { listRunIds } from '../lake/manifest.js'
 import { sideSchemaName } from '../warehouse/table-ddl.js'
@@ -59,18 +61,31 @@ export async function rebuild(ctx: StageContext, options: RebuildOptions): Promi
         'Load the lake into an empty schema instead (STARLINE_WAREHOUSE_SCHEMA), then point readers at it.',
     )
   }
-  const runIds = await listRunIds(ctx.processed)
-  const ledger = await retryStep(ctx, 'read the ledger', () => warehouse.loadedRuns(schema))
-  // The lake must be the one that fed the warehouse: rebuilding from another would replace the warehouse with other data.
-  await assertSameLake(ctx, ledger, runIds)
-  const specs = ctx.dataset.models.map((m) => m.table)
-  const drift = await retryStep(ctx, 'check the warehouse against its ledger', () => warehouse.checkAgainstLedger(schema, specs))
-  const base = { stage: 'rebuild' as const, schema, buildSchema, runs: runIds.length, previousRuns: ledger.length, drift }
-  if (options.dryRun) return { ...base, dryRun: true, durationMs: Date.now() - started }
-  ctx.logger.info('rebuild: loading the lake into the build schema', { schema: buildSchema, runs: runIds.length })
-  await retryStep(ctx, 'clear the build schema', () => warehouse.dropSchema!(buildSchema))
-  const loaded = await load(ctx, { warehouse, schema: buildSchema })
-  ctx.logger.info('rebuild: swapping the rebuilt tables in', { schema })
-  await retryStep(ctx, 'swap the rebuilt tables in', () => warehouse.replaceSchema!(buildSchema, schema, specs))
-  return { ...base, dryRun: false, load: loaded, durationMs: Date.now() - started }
+  // The target's load lock, held from the first read to the swap: no load and no other rebuild interleaves
+  // (two rebuilds share the build schema). A dry run reads only, and takes none.
+  const lock = options.dryRun ? undefined : await warehouse.lockSchema?.(schema, options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs })
+  try {
+    const runIds = await listRunIds(ctx.processed)
+    const ledger = await retryStep(ctx, 'read the ledger', () => warehouse.loadedRuns(schema))
+    // The lake must be the one that fed the warehouse: rebuilding from another would replace the warehouse with other data.
+    await assertSameLake(ctx, ledger, runIds)
+    const specs = ctx.dataset.models.map((m) => m.table)
+    const drift = await retryStep(ctx, 'check the warehouse against its ledger', () => warehouse.checkAgainstLedger(schema, specs))
+    const base = { stage: 'rebuild' as const, schema, buildSchema, runs: runIds.length, previousRuns: ledger.length, drift }
+    if (options.dryRun) return { ...base, dryRun: true, durationMs: Date.now() - started }
+    ctx.logger.info('rebuild: loading the lake into the build schema', { schema: buildSchema, runs: runIds.length })
+    await retryStep(ctx, 'clear the build schema', () => warehouse.dropSchema!(buildSchema))
+    const loaded = await load(ctx, { warehouse, schema: buildSchema })
+    ctx.logger.info('rebuild: swapping the rebuilt tables in', { schema })
+    if (lock === undefined) {
+      await retryStep(ctx, 'swap the rebuilt tables in', () => warehouse.replaceSchema!(buildSchema, schema, specs))
+    } else {
+      // Not retried here: the lock retries a swap that provably did not happen, and reports one that may have.
+      const { answerLost } = await lock.replaceSchema(buildSchema, specs)
+      if (answerLost) ctx.logger.warn('rebuild: the answer to the swap was lost; read back, the swap had taken effect', { schema })
+    }
+    return { ...base, dryRun: false, load: loaded, durationMs: Date.now() - started }
+  } finally {
+    await lock?.release()
+  }
 }

@@ -155,7 +155,28 @@ export interface Warehouse {
   replaceSchema?(build: string, target: string, tables: readonly TableSpec[]): Promise<void>
   /** Drops a schema left by a rebuild that did not finish (nothing if it does not exist). */
   dropSchema?(schema: string): Promise<void>
+  /**
+   * Takes the load lock of `schema` (the one each `loadRun` holds) and keeps
+   * it until `release`, across calls: `starline rebuild` holds it from its
+   * first step to its swap, so no load and no other rebuild interleaves.
+   * Waits at most `waitMs` (default the engine's), then fails retryably.
+   * Optional: without it, a rebuild relies on the swap's own check.
+   */
+  lockSchema?(schema: string, options?: { readonly waitMs?: number }): Promise<SchemaLock>
   close(): Promise<void>
+}
+
+/** A schema's load lock held across calls (Warehouse.lockSchema). */
+export interface SchemaLock {
+  /**
+   * Warehouse.replaceSchema under this lock. When the answer to its COMMIT
+   * is lost (the connection dropped after COMMIT was sent), it reconnects
+   * and checks whether the swap took effect: resolves with `answerLost`
+   * when it did, fails retryably when it did not or cannot tell.
+   */
+  replaceSchema(build: string, tables: readonly TableSpec[]): Promise<{ readonly answerLost: boolean }>
+  /** Lets the lock go (also when the connection holding it is already gone). */
+  release(): Promise<void>
 }
 
 /** One way a warehouse differs from what its ledger vouches for. */

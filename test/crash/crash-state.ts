@@ -82,12 +82,8 @@ export async function pipelineState(pipeline: CrashPipeline): Promise<PipelineSt
   for (const zone of ['ingestion', 'processed']) {
     const dir = join(pipeline.lakeDir, zone)
     const keys = walk(dir).sort()
-    // KNOWN DEFECT, left visible in the notes: a lease write killed midway leaves its claim token or replace
-    // file (`_leases/.starline-tmp-<random>`, a few bytes, never listed or read). Everything else must match.
-    files[zone] = keys
-      .filter((key) => !/^_leases\/\.starline-tmp-[0-9a-f]{12}$/.test(key))
-      .map(normalise)
-      .sort()
+    // Every file counts, hidden ones included: a lease write killed midway must leave nothing once the rerun is done.
+    files[zone] = keys.map(normalise).sort()
     manifests[zone] = keys
       // Published manifests only: a stray temporary file shows up in `files` instead.
       .filter((key) => /^_manifests\/[^./][^/]*\.json$/.test(key))

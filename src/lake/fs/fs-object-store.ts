@@ -10,32 +10,28 @@
  * filesystem has no call for: fs-swap.ts builds one from exclusive links and
  * atomic renames.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs'
 import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ObjectExistsError, ObjectNotFoundError } from '../errors.js'
-import { STALE_CLAIM_MS, versionOf, whileClaimed } from './fs-swap.js'
+import { STALE_CLAIM_MS, versionOf, whileClaimed, type SwapOptions } from './fs-swap.js'
+import { parseTempName, tempPath } from './fs-temp-names.js'
 import { assertValidKey, assertValidPrefix } from '../keys.js'
 import type { ListOptions, ObjectInfo, ObjectStore, PutInfo, VersionedBytes } from '../object-store.js'
 
 const TEMP_PREFIX = '.starline-tmp-'
 
-/** A put's temporary file names its key, so deleting the key also removes what a killed put of it left. */
-function putTempPrefix(target: string): string {
-  return `${TEMP_PREFIX}put-${basename(target)}.`
-}
-
 /**
  * Removes the temporary files of puts of this key that never finished (a
  * killed run's). Safe: keys are never overwritten, so whoever deletes a key
- * owns it, and no live put of it can be under way.
+ * owns it, and no live put of it can be under way. A put's temporary file
+ * names its key (fs-temp-names.ts), exactly: those of a longer key are kept.
  */
 async function removePutTemporaries(target: string): Promise<void> {
-  const prefix = putTempPrefix(target)
   let names: string[]
   try {
     names = await readdir(dirname(target))
@@ -43,20 +39,29 @@ async function removePutTemporaries(target: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
     throw error
   }
-  for (const name of names.filter((n) => n.startsWith(prefix))) await unlink(join(dirname(target), name)).catch(() => {})
+  const base = target.slice(dirname(target).length + 1)
+  for (const name of names) {
+    const parsed = parseTempName(name, TEMP_PREFIX)
+    if (parsed?.kind === 'put' && parsed.base === base) await unlink(join(dirname(target), name)).catch(() => {})
+  }
 }
 
 export class FsObjectStore implements ObjectStore {
   readonly root: string
   readonly #dir: string
-  readonly #swap: { readonly hiddenPrefix: string; readonly staleClaimMs: number }
+  readonly #swap: SwapOptions
 
   /**
    * @param root a `file://` URL or an absolute path.
    * @param options.staleClaimMs when a swap claim counts as left by a dead process (default 10 s; tests shorten it).
+   * @param options.deadTempMs when a swap's temporary file of an owner that cannot be checked counts as dead (default 60 s).
    */
-  constructor(root: string, options: { readonly staleClaimMs?: number } = {}) {
-    this.#swap = { hiddenPrefix: TEMP_PREFIX, staleClaimMs: options.staleClaimMs ?? STALE_CLAIM_MS }
+  constructor(root: string, options: { readonly staleClaimMs?: number; readonly deadTempMs?: number } = {}) {
+    this.#swap = {
+      hiddenPrefix: TEMP_PREFIX,
+      staleClaimMs: options.staleClaimMs ?? STALE_CLAIM_MS,
+      ...(options.deadTempMs !== undefined ? { deadTempMs: options.deadTempMs } : {}),
+    }
     this.#dir = root.startsWith('file:') ? fileURLToPath(root) : root
     this.root = pathToFileURL(this.#dir).href
   }
@@ -64,7 +69,7 @@ export class FsObjectStore implements ObjectStore {
   async put(key: string, body: Readable | Uint8Array | string): Promise<PutInfo> {
     const target = this.#path(key)
     await mkdir(dirname(target), { recursive: true })
-    const temp = join(dirname(target), `${putTempPrefix(target)}${randomBytes(6).toString('hex')}`)
+    const temp = tempPath(target, TEMP_PREFIX, 'put')
     const hash = createHash('sha256')
     let size = 0
     try {
@@ -156,7 +161,8 @@ export class FsObjectStore implements ObjectStore {
   async replaceIf(key: string, body: string | Uint8Array, version: string): Promise<string | undefined> {
     const target = this.#path(key)
     const bytes = Buffer.from(body)
-    const temp = join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
+    // Named after the key and this process, so the next claim holder can remove it if a kill leaves it.
+    const temp = tempPath(target, TEMP_PREFIX, 'replace')
     try {
       await writeFile(temp, bytes, { flag: 'wx', flush: true })
     } catch (error) {
@@ -166,7 +172,16 @@ export class FsObjectStore implements ObjectStore {
     }
     try {
       // rename replaces the key atomically: it is never absent, so no put can slip in.
-      const swapped = await whileClaimed(target, version, this.#swap, () => rename(temp, target))
+      const swapped = await whileClaimed(target, version, this.#swap, async () => {
+        try {
+          await rename(temp, target)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+          // Removed while this swapper waited for the claim (judged dead, or by hand): write it again.
+          await writeFile(temp, bytes, { flag: 'w', flush: true })
+          await rename(temp, target)
+        }
+      })
       return swapped ? versionOf(bytes) : undefined
     } finally {
       await unlink(temp).catch(() => {})

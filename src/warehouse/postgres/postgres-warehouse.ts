@@ -15,7 +15,7 @@ import { redactUrl } from '../../core/redact.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'
-import { DEFAULT_CAPABILITIES, type DriftFinding, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
+import { DEFAULT_CAPABILITIES, type DriftFinding, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type SchemaLock, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
 import type { PostgresWarehouseConfig } from './postgres-config.js'
 import { createCurrentViewSql, createHeldTableSql, createTableSql } from '../table-ddl.js'
 import { createLedgerSql, postgresColumnType } from './postgres-ddl.js'
@@ -29,6 +29,7 @@ import { inConversionOrder, ParquetToCsv } from './postgres-staging.js'
 import { compareWithLedger } from '../drift.js'
 import { observeWarehouse } from './postgres-drift.js'
 import { swapInBuild } from './postgres-rebuild.js'
+import { holdSchemaLock } from './postgres-rebuild-lock.js'
 
 export class PostgresWarehouse implements Warehouse {
   readonly capabilities: WarehouseCapabilities = DEFAULT_CAPABILITIES
@@ -127,6 +128,10 @@ export class PostgresWarehouse implements Warehouse {
     await this.#transaction(target, undefined, (client) => swapInBuild(client, build, target, tables))
   }
 
+  async lockSchema(schema: string, options: { readonly waitMs?: number } = {}): Promise<SchemaLock> {
+    return holdSchemaLock(this.#pool, schema, this.#place, options.waitMs ?? this.#lockWaitMs)
+  }
+
   async dropSchema(schema: string): Promise<void> {
     await this.#withClient((client) => client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`))
   }
@@ -189,7 +194,7 @@ async function takeSchemaLock(client: pg.ClientBase, schema: string, place: Erro
   } catch (error) {
     if (sqlStateOf(error) !== '55P03') throw error
     throw new WarehouseError(
-      `Another session has held the load lock of schema "${schema}" in ${place.describe} for ${waitMs / 1000} s: another starline load is running, ` +
+      `Another session has held the load lock of schema "${schema}" in ${place.describe} for ${waitMs / 1000} s: another starline load or rebuild is running, ` +
         'or a session holding pg_advisory_xact_lock on it was left open. Wait for it and run again (see pg_locks where locktype = \'advisory\').',
       { cause: error, retryable: true },
     )

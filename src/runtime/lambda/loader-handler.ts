@@ -5,6 +5,8 @@
  * in one transaction with its ledger row, under the schema's lock, so a run
  * already in the ledger is skipped.
  */
+// First, before anything loads pg (see define-navigator.ts): on Node 20 it saves each cold start loading undici.
+import '../define-navigator.js'
 import { PipelineError } from '../../pipeline/errors.js'
 import { load } from '../../pipeline/load.js'
 import type { LoadSummary } from '../../schema/summaries.js'

@@ -90,10 +90,12 @@ interface LedgerTableRow {
  * only the part it reads).
  */
 export interface LedgerReader {
-  loadedRuns(schema: string): Promise<readonly { readonly runId: string }[]>
+  /** With a range, only those runs (see Warehouse.loadedRuns); a reader may ignore it and answer every run. */
+  loadedRuns(schema: string, range?: { readonly from?: string; readonly newest?: boolean }): Promise<readonly { readonly runId: string }[]>
   ledgerDetail?(
     schema: string,
     facts: readonly TableSpec[],
+    range?: { readonly from?: string },
   ): Promise<{ readonly tables: readonly LedgerTableRow[]; readonly held: readonly { readonly table: string; readonly rows: number; readonly oldestRunId: string }[] }>
 }
 
@@ -119,8 +121,8 @@ export async function collectStatus(inputs: StatusInputs): Promise<PipelineStatu
   const now = inputs.now ?? new Date()
   const facts = inputs.dataset.models.map((m) => m.table).filter((t) => t.kind === 'fact')
   // A warehouse that cannot be read is part of the picture, not a reason to show nothing.
-  const ledger = await readLedger(inputs, facts)
   const read = inputs.manifestsRead ?? MANIFESTS_READ
+  const ledger = await readLedger(inputs, facts, read === 0)
   const from = read === 0 && !('error' in ledger) ? ledger.loadedRuns.at(-1)?.runId : undefined
   const extracted = await listRunIdsFrom(inputs.ingestion, from)
   const processedIds = await listRunIdsFrom(inputs.processed, from)
@@ -156,11 +158,26 @@ export async function collectStatus(inputs: StatusInputs): Promise<PipelineStatu
   }
 }
 
-async function readLedger(inputs: StatusInputs, facts: readonly TableSpec[]) {
-  if (!inputs.warehouse) return { loadedRuns: [], detail: { tables: [], held: [] } }
+/**
+ * The ledger: all of it for `starline status`; for the alerts (`recent`),
+ * only what they need, so a cycle's cost does not grow with the ledger: the
+ * newest loaded run (the zones are listed from it), the per-table rows from
+ * it on, and the runs since the oldest held fact came (how long it waited).
+ */
+async function readLedger(inputs: StatusInputs, facts: readonly TableSpec[], recent: boolean) {
+  const warehouse = inputs.warehouse
+  if (!warehouse) return { loadedRuns: [], detail: { tables: [], held: [] } }
   try {
-    const loadedRuns = await inputs.warehouse.loadedRuns(inputs.schema)
-    const detail = inputs.warehouse.ledgerDetail ? await inputs.warehouse.ledgerDetail(inputs.schema, facts) : { tables: [], held: [] }
+    if (!recent) {
+      const loadedRuns = await warehouse.loadedRuns(inputs.schema)
+      const detail = warehouse.ledgerDetail ? await warehouse.ledgerDetail(inputs.schema, facts) : { tables: [], held: [] }
+      return { loadedRuns, detail }
+    }
+    const newest = (await warehouse.loadedRuns(inputs.schema, { newest: true })).at(-1)?.runId
+    const detail = warehouse.ledgerDetail ? await warehouse.ledgerDetail(inputs.schema, facts, newest === undefined ? {} : { from: newest }) : { tables: [], held: [] }
+    const oldestHeld = detail.held.map((h) => h.oldestRunId).sort()[0]
+    const from = oldestHeld !== undefined && (newest === undefined || oldestHeld < newest) ? oldestHeld : newest
+    const loadedRuns = from === undefined ? [] : await warehouse.loadedRuns(inputs.schema, { from })
     return { loadedRuns, detail }
   } catch (error) {
     return { error: messageOf(error).replace(/\s*\n\s*/g, ' ') }

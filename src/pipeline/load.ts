@@ -39,12 +39,13 @@ async function loadPending(ctx: StageContext, options: LoadOptions): Promise<Loa
   // Before anything is created or written: a dropped table must not come back empty, deleted facts must not free their ids.
   if (!options.driftChecked) await assertNoDrift(ctx, options)
   await retryStep(ctx, 'create the warehouse tables', () => options.warehouse.ensureTables(options.schema, specs, options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }))
-  const ledger = await retryStep(ctx, 'read the ledger', () => options.warehouse.loadedRuns(options.schema))
-  ctx.logger.debug('ledger read', { runs: ledger.length })
-  // What the warehouse remembers of each manifest it loaded: the anchor of the processed zone's chain.
+  // Runs are loaded in order: only the newest loaded one and those after it matter, so only it is read.
+  const newest = await retryStep(ctx, 'read the ledger', () => options.warehouse.newestLoadedRun(options.schema))
+  const ledger = newest === undefined ? [] : [newest]
+  ctx.logger.debug('ledger read', { newest: newest?.runId })
+  // What the warehouse remembers of the manifest it loaded last: the anchor of the processed zone's chain.
   const loadedSha = new Map(ledger.map((row) => [row.runId, row.manifestSha256]))
-  // Runs are loaded in order: only the newest loaded one and those after it matter.
-  const all = await listRunIdsFrom(ctx.processed, ledger.at(-1)?.runId)
+  const all = await listRunIdsFrom(ctx.processed, newest?.runId)
   await assertSameLake(ctx, ledger, all)
   const runs: LoadedRun[] = []
   // Whether each manifest read here links to its predecessor: one that does not, after one that does, was tampered with.

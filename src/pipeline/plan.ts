@@ -4,7 +4,7 @@
  * one read-only snapshot of the source; the transform and load plans read
  * manifests and the ledger.
  */
-import { latestManifest, listRunIds, readManifest } from '../lake/manifest.js'
+import { latestManifest, listRunIdsFrom, newestRunId, readManifest } from '../lake/manifest.js'
 import type { SchemaChange } from '../schema/schema-change.js'
 import type { WatermarkRange } from '../schema/watermark.js'
 import { breakingChanges, compareSchemas, schemaDriftError } from '../source/schema-drift.js'
@@ -74,8 +74,11 @@ export async function planExtract(ctx: StageContext, options: ExtractOptions): P
 }
 
 export async function planTransform(ctx: StageContext): Promise<RunsPlan> {
-  const done = new Set(await listRunIds(ctx.processed))
-  const pending = (await listRunIds(ctx.ingestion)).filter((id) => !done.has(id))
+  // As the transform lists: from the newest processed run, since every run before it was transformed.
+  const from = await newestRunId(ctx.processed)
+  const [ingested, processed] = await Promise.all([listRunIdsFrom(ctx.ingestion, from), listRunIdsFrom(ctx.processed, from)])
+  const done = new Set(processed)
+  const pending = ingested.filter((id) => !done.has(id))
   return runsPlan('transform', await Promise.all(pending.map((id) => plannedRun(ctx, 'ingestion', id))))
 }
 
@@ -87,11 +90,11 @@ export async function planLoad(ctx: StageContext, options: LoadOptions): Promise
   // A dry run refuses what the load would refuse: a warehouse that drifted from its ledger, another lake.
   const drift = await options.warehouse.checkAgainstLedger(options.schema, ctx.dataset.models.map((m) => m.table))
   if (drift.length > 0) throw new WarehouseDriftError(options.schema, drift)
-  const ledger = await options.warehouse.loadedRuns(options.schema)
-  const processed = await listRunIds(ctx.processed)
-  await assertSameLake(ctx, ledger, processed)
-  const loaded = new Set(ledger.map((r) => r.runId))
-  const pending = processed.filter((id) => !loaded.has(id))
+  // As the load lists: from the newest loaded run, the only one after which runs can be pending.
+  const newest = await options.warehouse.newestLoadedRun(options.schema)
+  const processed = await listRunIdsFrom(ctx.processed, newest?.runId)
+  await assertSameLake(ctx, newest === undefined ? [] : [newest], processed)
+  const pending = processed.filter((id) => id !== newest?.runId)
   return runsPlan('load', await Promise.all(pending.map((id) => plannedRun(ctx, 'processed', id))))
 }
 

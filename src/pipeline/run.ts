@@ -27,8 +27,9 @@ export async function runCycle(ctx: StageContext, options: RunOptions): Promise<
   // Before anything is extracted: the two zones must be one lake, and the lake the one that fed this
   // warehouse; a new or mistyped lake would otherwise be filled with a full extract and loaded twice.
   // The warehouse's newest loaded run is where the zones are listed from: the checks cost the same after any number of runs.
-  const ledger = await retryStep(ctx, 'read the ledger', () => options.load.warehouse.loadedRuns(options.load.schema))
-  const loadedUpTo = ledger.at(-1)?.runId
+  const newestLoaded = await retryStep(ctx, 'read the ledger', () => options.load.warehouse.newestLoadedRun(options.load.schema))
+  const ledger = newestLoaded === undefined ? [] : [newestLoaded]
+  const loadedUpTo = newestLoaded?.runId
   const [ingested, processed] = await Promise.all([listRunIdsFrom(ctx.ingestion, loadedUpTo), listRunIdsFrom(ctx.processed, loadedUpTo)])
   assertProcessedRunsWereIngested(ctx, ingested, processed)
   const newest = processed.at(-1)

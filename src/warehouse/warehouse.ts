@@ -96,6 +96,12 @@ export interface LedgerRow {
   readonly loadedAt: Date
 }
 
+/** Which ledger rows to read: `from` a run (inclusive), or only the `newest`. */
+export interface LedgerRange {
+  readonly from?: string
+  readonly newest?: boolean
+}
+
 /** A row of `_starline_load_tables`: what one load did to one table. */
 export interface LedgerTableRow {
   readonly runId: string
@@ -132,12 +138,25 @@ export interface Warehouse {
   ensureTables(schema: string, tables: readonly TableSpec[], options?: { readonly lockWaitMs?: number }): Promise<void>
   /** Loads one processed run and its ledger row in one transaction, unless the ledger already has it. */
   loadRun(plan: LoadPlan): Promise<LoadResult>
-  loadedRuns(schema: string): Promise<readonly LedgerRow[]>
+  /**
+   * The ledger's runs, oldest first: every one, or with `range.from` only
+   * that run and later ones (a range on the ledger's key, so a caller that
+   * knows a run pays only for what came since). Empty when the ledger does
+   * not exist yet.
+   */
+  loadedRuns(schema: string, range?: LedgerRange): Promise<readonly LedgerRow[]>
+  /**
+   * The newest loaded run (the highest run id), or undefined when nothing was
+   * loaded: one row however long the ledger, which is all a load, a cycle and
+   * the loader Lambda need to know where to list the processed zone from.
+   */
+  newestLoadedRun(schema: string): Promise<LedgerRow | undefined>
   /**
    * The ledger per table and the facts held now, for `starline status` and
-   * the alerts. Optional: without it, status shows loaded runs only.
+   * the alerts. Optional: without it, status shows loaded runs only. With
+   * `range.from`, only the per-table rows of that run and later ones.
    */
-  ledgerDetail?(schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail>
+  ledgerDetail?(schema: string, facts: readonly TableSpec[], range?: Pick<LedgerRange, 'from'>): Promise<LedgerDetail>
   /**
    * Compares the warehouse with what its ledger vouches for (tables, views,
    * held tables and their keys present; row counts, newest record ids, held

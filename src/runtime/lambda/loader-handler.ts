@@ -5,6 +5,8 @@
  * in one transaction with its ledger row, under the schema's lock, so a run
  * already in the ledger is skipped.
  */
+// First, before anything loads pg (see define-navigator.ts): on Node 20 it saves each cold start loading undici.
+import '../define-navigator.js'
 import { PipelineError } from '../../pipeline/errors.js'
 import { load } from '../../pipeline/load.js'
 import type { LoadSummary } from '../../schema/summaries.js'
@@ -24,7 +26,8 @@ export async function handler(event: unknown, context?: LambdaContext): Promise<
     const lockWaitMs = lockWaitWithin(context)
     const options = { ...loadOptions(runtime.config, warehouse), ...(lockWaitMs === undefined ? {} : { lockWaitMs }) }
     const summary = await load(ctx, options)
-    const ledger = (await warehouse.loadedRuns(options.schema)).map((row) => row.runId).sort()
+    // Only the ledger from the oldest announced run on: its last row is the newest loaded run whenever the announced ones are loaded.
+    const ledger = (await warehouse.loadedRuns(options.schema, { from: [...announced].sort()[0]! })).map((row) => row.runId).sort()
     const loaded = new Set(ledger)
     const missing = announced.filter((runId) => !loaded.has(runId))
     if (missing.length > 0) {

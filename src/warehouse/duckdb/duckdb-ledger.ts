@@ -9,7 +9,7 @@ import { qualify, quoteIdent } from '../../sql/quote.js'
 import { heldSinceColumn } from '../table-ddl.js'
 import { lastRecordIdSql } from '../drift.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
-import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRow, type LoadPlan } from '../warehouse.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRange, type LedgerRow, type LoadPlan } from '../warehouse.js'
 
 export async function isLoaded(db: DuckDb, schema: string, runId: string): Promise<boolean> {
   return (await db.all(`SELECT 1 FROM ${qualify(schema, LEDGER_TABLE)} WHERE run_id = $1`, [runId])).length > 0
@@ -31,16 +31,22 @@ export async function recordLoad(db: DuckDb, plan: LoadPlan, loaded: readonly Lo
   }
 }
 
-/** Every run the schema's ledger holds, in run order; none if the ledger does not exist yet. */
-export async function readLedger(db: DuckDb, schema: string): Promise<LedgerRow[]> {
+/** The runs in `range` (all by default) the schema's ledger holds, in run order; none if the ledger does not exist yet. */
+export async function readLedger(db: DuckDb, schema: string, range: LedgerRange = {}): Promise<LedgerRow[]> {
   const exists = await db.all(
     `SELECT 1 FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2`,
     [schema, LEDGER_TABLE],
   )
   if (exists.length === 0) return []
+  const select = `SELECT run_id, dataset, manifest_sha256, "rows"::VARCHAR AS "rows", status, epoch_ms(loaded_at)::VARCHAR AS loaded_at
+       FROM ${qualify(schema, LEDGER_TABLE)}`
   const rows = await db.all<{ run_id: string; dataset: string; manifest_sha256: string; rows: string; status: string; loaded_at: string }>(
-    `SELECT run_id, dataset, manifest_sha256, "rows"::VARCHAR AS "rows", status, epoch_ms(loaded_at)::VARCHAR AS loaded_at
-       FROM ${qualify(schema, LEDGER_TABLE)} ORDER BY run_id`,
+    range.newest
+      ? `${select} ORDER BY run_id DESC LIMIT 1`
+      : range.from === undefined
+        ? `${select} ORDER BY run_id`
+        : `${select} WHERE run_id >= $1 ORDER BY run_id`,
+    range.newest || range.from === undefined ? [] : [range.from],
   )
   return rows.map((r) => ({
     runId: r.run_id,
@@ -52,8 +58,8 @@ export async function readLedger(db: DuckDb, schema: string): Promise<LedgerRow[
   }))
 }
 
-/** What `starline status` reads: the ledger per table, and the facts waiting in the held tables. */
-export async function readLedgerDetail(db: DuckDb, schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {
+/** What `starline status` reads: the ledger per table (of runs from `from` on, or all), and the facts waiting in the held tables. */
+export async function readLedgerDetail(db: DuckDb, schema: string, facts: readonly TableSpec[], from?: string): Promise<LedgerDetail> {
   const present = async (table: string) =>
     (await db.all(`SELECT 1 FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2`, [schema, table])).length > 0
   if (!(await present(LEDGER_TABLES_TABLE))) return { tables: [], held: [] }
@@ -61,7 +67,9 @@ export async function readLedgerDetail(db: DuckDb, schema: string, facts: readon
     `SELECT t.run_id, t.table_name, t."rows"::VARCHAR AS "rows", t.inserted::VARCHAR AS inserted, t.updated::VARCHAR AS updated,
             t.held::VARCHAR AS held, epoch_ms(l.loaded_at)::VARCHAR AS loaded_at
        FROM ${qualify(schema, LEDGER_TABLES_TABLE)} t JOIN ${qualify(schema, LEDGER_TABLE)} l USING (run_id)
+      ${from === undefined ? '' : 'WHERE t.run_id >= $1'}
       ORDER BY t.run_id, t.table_name`,
+    from === undefined ? [] : [from],
   )
   const held: HeldRows[] = []
   for (const spec of facts) {

@@ -17,7 +17,7 @@ import { openDuckDb, type DuckDb } from '../../engines/duckdb/duckdb-engine.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'
-import { DEFAULT_CAPABILITIES, type DriftFinding, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
+import { DEFAULT_CAPABILITIES, type DriftFinding, type LedgerDetail, type LedgerRange, type LedgerRow, type LoadPlan, type LoadResult, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
 import type { DuckDbWarehouseConfig } from './duckdb-config.js'
 import { createCurrentViewSql, createHeldTableSql, createTableSql } from '../table-ddl.js'
 import { createLedgerSql, duckDbColumnType } from './duckdb-ddl.js'
@@ -111,15 +111,19 @@ export class DuckDbWarehouse implements Warehouse {
     await this.#session(false, (db) => db.run(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`))
   }
 
-  async ledgerDetail(schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {
+  async ledgerDetail(schema: string, facts: readonly TableSpec[], range?: Pick<LedgerRange, 'from'>): Promise<LedgerDetail> {
     if (!existsSync(this.#config.path)) return { tables: [], held: [] }
-    return this.#session(false, (db) => readLedgerDetail(db, schema, facts))
+    return this.#session(false, (db) => readLedgerDetail(db, schema, facts, range?.from))
   }
 
-  async loadedRuns(schema: string): Promise<readonly LedgerRow[]> {
+  async loadedRuns(schema: string, range?: LedgerRange): Promise<readonly LedgerRow[]> {
     // Reading never creates the file: a warehouse never loaded has no runs.
     if (!existsSync(this.#config.path)) return []
-    return this.#session(false, (db) => readLedger(db, schema))
+    return this.#session(false, (db) => readLedger(db, schema, range))
+  }
+
+  async newestLoadedRun(schema: string): Promise<LedgerRow | undefined> {
+    return (await this.loadedRuns(schema, { newest: true })).at(-1)
   }
 
   async close(): Promise<void> {

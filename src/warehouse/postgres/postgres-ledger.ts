@@ -9,7 +9,7 @@ import { qualify, quoteIdent } from '../../sql/quote.js'
 import { heldSinceColumn } from '../table-ddl.js'
 import { lastRecordIdSql } from '../drift.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
-import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRow, type LedgerTableRow, type LoadPlan } from '../warehouse.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRange, type LedgerRow, type LedgerTableRow, type LoadPlan } from '../warehouse.js'
 
 export async function isLoaded(client: pg.ClientBase, plan: LoadPlan): Promise<boolean> {
   const found = await client.query(`SELECT 1 FROM ${qualify(plan.schema, LEDGER_TABLE)} WHERE run_id = $1`, [plan.runId])
@@ -31,12 +31,22 @@ export async function recordLoad(client: pg.ClientBase, plan: LoadPlan, loaded: 
   }
 }
 
-/** Every loaded run, oldest first; empty when the ledger does not exist yet. */
-export async function readLedger(client: pg.ClientBase, schema: string): Promise<LedgerRow[]> {
+/**
+ * The loaded runs in `range` (all by default), oldest first; empty when the
+ * ledger does not exist yet. A range reads through the primary key's index:
+ * its cost does not grow with the ledger.
+ */
+export async function readLedger(client: pg.ClientBase, schema: string, range: LedgerRange = {}): Promise<LedgerRow[]> {
   const exists = await client.query('SELECT to_regclass($1) AS t', [qualify(schema, LEDGER_TABLE)])
   if (!exists.rows[0]?.t) return []
+  const select = `SELECT run_id, dataset, manifest_sha256, rows::text AS rows, status, loaded_at FROM ${qualify(schema, LEDGER_TABLE)}`
   const result = await client.query<{ run_id: string; dataset: string; manifest_sha256: string; rows: string; status: string; loaded_at: Date }>(
-    `SELECT run_id, dataset, manifest_sha256, rows::text AS rows, status, loaded_at FROM ${qualify(schema, LEDGER_TABLE)} ORDER BY run_id`,
+    range.newest
+      ? `${select} ORDER BY run_id DESC LIMIT 1`
+      : range.from === undefined
+        ? `${select} ORDER BY run_id`
+        : `${select} WHERE run_id >= $1 ORDER BY run_id`,
+    range.newest || range.from === undefined ? [] : [range.from],
   )
   return result.rows.map((r) => ({
     runId: r.run_id,
@@ -48,15 +58,17 @@ export async function readLedger(client: pg.ClientBase, schema: string): Promise
   }))
 }
 
-/** What `starline status` reads: the ledger per table, and the facts waiting in the held tables. */
-export async function readLedgerDetail(client: pg.ClientBase, schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {
+/** What `starline status` reads: the ledger per table (of runs from `from` on, or all), and the facts waiting in the held tables. */
+export async function readLedgerDetail(client: pg.ClientBase, schema: string, facts: readonly TableSpec[], from?: string): Promise<LedgerDetail> {
   const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [qualify(schema, LEDGER_TABLES_TABLE)])
   if (!exists.rows[0]?.t) return { tables: [], held: [] }
   const ledger = await client.query<{ run_id: string; table_name: string; rows: string; inserted: string; updated: string; held: string; loaded_at: Date }>(
     `SELECT t.run_id, t.table_name, t.rows::text AS rows, t.inserted::text AS inserted, t.updated::text AS updated,
             t.held::text AS held, l.loaded_at
        FROM ${qualify(schema, LEDGER_TABLES_TABLE)} t JOIN ${qualify(schema, LEDGER_TABLE)} l USING (run_id)
+      ${from === undefined ? '' : 'WHERE t.run_id >= $1'}
       ORDER BY t.run_id, t.table_name`,
+    from === undefined ? [] : [from],
   )
   const tables: LedgerTableRow[] = ledger.rows.map((r) => ({
     runId: r.run_id,

@@ -15,7 +15,7 @@ import { redactUrl } from '../../core/redact.js'
 import type { LoadedTable } from '../../schema/summaries.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import { quoteIdent } from '../../sql/quote.js'
-import { DEFAULT_CAPABILITIES, type DriftFinding, type LedgerDetail, type LedgerRow, type LoadPlan, type LoadResult, type SchemaLock, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
+import { DEFAULT_CAPABILITIES, type DriftFinding, type LedgerDetail, type LedgerRange, type LedgerRow, type LoadPlan, type LoadResult, type SchemaLock, type Warehouse, type WarehouseCapabilities } from '../warehouse.js'
 import type { PostgresWarehouseConfig } from './postgres-config.js'
 import { createCurrentViewSql, createHeldTableSql, createTableSql } from '../table-ddl.js'
 import { createLedgerSql, postgresColumnType } from './postgres-ddl.js'
@@ -136,12 +136,16 @@ export class PostgresWarehouse implements Warehouse {
     await this.#withClient((client) => client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`))
   }
 
-  async ledgerDetail(schema: string, facts: readonly TableSpec[]): Promise<LedgerDetail> {
-    return this.#withClient((client) => readLedgerDetail(client, schema, facts))
+  async ledgerDetail(schema: string, facts: readonly TableSpec[], range?: Pick<LedgerRange, 'from'>): Promise<LedgerDetail> {
+    return this.#withClient((client) => readLedgerDetail(client, schema, facts, range?.from))
   }
 
-  async loadedRuns(schema: string): Promise<readonly LedgerRow[]> {
-    return this.#withClient((client) => readLedger(client, schema))
+  async loadedRuns(schema: string, range?: LedgerRange): Promise<readonly LedgerRow[]> {
+    return this.#withClient((client) => readLedger(client, schema, range))
+  }
+
+  async newestLoadedRun(schema: string): Promise<LedgerRow | undefined> {
+    return (await this.loadedRuns(schema, { newest: true })).at(-1)
   }
 
   async close(): Promise<void> {

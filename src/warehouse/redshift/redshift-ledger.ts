@@ -7,7 +7,7 @@
  * whole run rolls back, and the warehouse reports it as already loaded.
  */
 import { qualify } from '../../sql/quote.js'
-import { LEDGER_TABLE, LEDGER_TABLES_TABLE } from '../warehouse.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type LedgerRange } from '../warehouse.js'
 import type { Statement } from './redshift-session.js'
 
 export function lockLedgerSql(schema: string): Statement {
@@ -57,13 +57,17 @@ export function ledgerHasRunSql(schema: string, runId: string): Statement {
   return { sql: `SELECT "run_id" FROM ${qualify(schema, LEDGER_TABLE)} WHERE "run_id" = :run_id`, params: { run_id: runId } }
 }
 
-/** Every loaded run; numbers as text so 64-bit counts stay exact through the Data API's JSON. */
-export function loadedRunsSql(schema: string): Statement {
-  return {
-    sql:
-      'SELECT "run_id", "dataset", "manifest_sha256", "rows"::varchar AS "rows", "status", ' +
-      `to_char("loaded_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "loaded_at" FROM ${qualify(schema, LEDGER_TABLE)} ORDER BY "run_id"`,
-  }
+/**
+ * The loaded runs in `range` (all by default), oldest first; numbers as text
+ * so 64-bit counts stay exact through the Data API's JSON.
+ */
+export function loadedRunsSql(schema: string, range: LedgerRange = {}): Statement {
+  const select =
+    'SELECT "run_id", "dataset", "manifest_sha256", "rows"::varchar AS "rows", "status", ' +
+    `to_char("loaded_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "loaded_at" FROM ${qualify(schema, LEDGER_TABLE)}`
+  if (range.newest) return { sql: `${select} ORDER BY "run_id" DESC LIMIT 1` }
+  if (range.from !== undefined) return { sql: `${select} WHERE "run_id" >= :from_run ORDER BY "run_id"`, params: { from_run: range.from } }
+  return { sql: `${select} ORDER BY "run_id"` }
 }
 
 /** The per-table rows one run wrote: what loadRun reports. */

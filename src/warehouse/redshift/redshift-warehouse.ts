@@ -17,7 +17,7 @@ import { objectUrlOf, type ObjectStore } from '../../lake/object-store.js'
 import { quoteIdent } from '../../sql/quote.js'
 import { inDependencyOrder, type TableSpec } from '../../schema/table-spec.js'
 import type { LoadedTable } from '../../schema/summaries.js'
-import type { DriftFinding, LedgerRow, LoadPlan, LoadResult, LoadTable, Warehouse, WarehouseCapabilities } from '../warehouse.js'
+import type { DriftFinding, LedgerRange, LedgerRow, LoadPlan, LoadResult, LoadTable, Warehouse, WarehouseCapabilities } from '../warehouse.js'
 import { WarehouseLoadError } from '../errors.js'
 import { parseIamRole, parseRedshiftUrl, type RedshiftWarehouseConfig } from './redshift-config.js'
 import { RedshiftDataApiSession } from './redshift-data-api-session.js'
@@ -170,10 +170,10 @@ export class RedshiftWarehouse implements Warehouse {
     }
   }
 
-  async loadedRuns(schema: string): Promise<readonly LedgerRow[]> {
+  async loadedRuns(schema: string, range?: LedgerRange): Promise<readonly LedgerRow[]> {
     try {
       if (!(await this.#ledgerExists(schema))) return []
-      const { rows } = await this.#session.query(loadedRunsSql(schema))
+      const { rows } = await this.#session.query(loadedRunsSql(schema, range))
       return rows.map((r) => ({
         runId: r.run_id!,
         dataset: r.dataset!,
@@ -185,6 +185,10 @@ export class RedshiftWarehouse implements Warehouse {
     } catch (error) {
       throw warehouseError(error, this.#place())
     }
+  }
+
+  async newestLoadedRun(schema: string): Promise<LedgerRow | undefined> {
+    return (await this.loadedRuns(schema, { newest: true })).at(-1)
   }
 
   async checkAgainstLedger(schema: string, tables: readonly TableSpec[]): Promise<readonly DriftFinding[]> {

@@ -29,7 +29,8 @@ describe('load after a lost commit acknowledgement', () => {
       capabilities: warehouse.capabilities,
       ensureTables: (schema, tables, options) => warehouse.ensureTables(schema, tables, options),
       checkAgainstLedger: (schema, tables) => warehouse.checkAgainstLedger(schema, tables),
-      loadedRuns: (schema) => warehouse.loadedRuns(schema),
+      loadedRuns: (schema, range) => warehouse.loadedRuns(schema, range),
+      newestLoadedRun: (schema) => warehouse.newestLoadedRun(schema),
       ledgerDetail: (schema, facts) => warehouse.ledgerDetail!(schema, facts),
       close: () => warehouse.close(),
       loadRun: async (plan) => {

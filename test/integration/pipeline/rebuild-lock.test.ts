@@ -67,7 +67,8 @@ describe('rebuild lock on PostgreSQL', () => {
         await gate
         return warehouse.loadRun(plan)
       },
-      loadedRuns: (schema) => warehouse.loadedRuns(schema),
+      loadedRuns: (schema, range) => warehouse.loadedRuns(schema, range),
+      newestLoadedRun: (schema) => warehouse.newestLoadedRun(schema),
       checkAgainstLedger: (schema, tables) => warehouse.checkAgainstLedger(schema, tables),
       replaceSchema: (build, target, tables) => warehouse.replaceSchema(build, target, tables),
       dropSchema: (schema) => warehouse.dropSchema(schema),

@@ -176,6 +176,11 @@ describe('RedshiftWarehouse SQL on a real PostgreSQL', () => {
         ['20241119T100000Z', 3, 'loaded', '2024-11-19T09:31:02.123Z'],
       ],
     )
+    // The ranges the load, the cycle and the loader Lambda read: their cost does not grow with the ledger.
+    assert.deepEqual(await warehouse.loadedRuns(PG_SCHEMA, { from: '20241119T100000Z' }), ledger.slice(1))
+    assert.deepEqual(await warehouse.loadedRuns(PG_SCHEMA, { from: '20241119T093000Z' }), ledger.slice(1))
+    assert.deepEqual(await warehouse.loadedRuns(PG_SCHEMA, { newest: true }), ledger.slice(1))
+    assert.deepEqual(await warehouse.newestLoadedRun(PG_SCHEMA), ledger[1])
   })
 
   it('rolls the whole run back when a statement fails, and the guard rejects a run in the ledger twice', async () => {

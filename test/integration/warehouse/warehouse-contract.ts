@@ -383,6 +383,38 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
 
       it('is empty for a schema never loaded', async () => {
         assert.deepEqual(await warehouse.loadedRuns('never loaded'), [])
+        assert.deepEqual(await warehouse.loadedRuns('never loaded', { from: '20241118T000000Z' }), [])
+        assert.deepEqual(await warehouse.loadedRuns('never loaded', { newest: true }), [])
+      })
+
+      it('lists from a given run on, that run included, and only the newest when asked', async () => {
+        const first = await firstRun()
+        const second = plan([await table(CUSTOMER, [['3', 'Cy', null, null]])])
+        const third = plan([await table(CUSTOMER, [['4', 'Di', null, null]])])
+        await warehouse.loadRun(second)
+        await warehouse.loadRun(third)
+        const all = await warehouse.loadedRuns(HOSTILE_SCHEMA)
+        assert.deepEqual(all.map((r) => r.runId), [first.runId, second.runId, third.runId])
+        assert.deepEqual(await warehouse.loadedRuns(HOSTILE_SCHEMA, { from: second.runId }), all.slice(1))
+        // A run between two loaded ones: the ones after it.
+        assert.deepEqual(await warehouse.loadedRuns(HOSTILE_SCHEMA, { from: `${second.runId}0` }), all.slice(2))
+        assert.deepEqual(await warehouse.loadedRuns(HOSTILE_SCHEMA, { from: '99990101T000000Z' }), [])
+        assert.deepEqual(await warehouse.loadedRuns(HOSTILE_SCHEMA, { newest: true }), all.slice(2))
+      })
+    })
+
+    describe('newestLoadedRun', () => {
+      it('is the loaded run with the highest run id, whatever the order it was loaded in', async () => {
+        const first = await firstRun()
+        // Loaded after the first but with an earlier id (a run id is a time; the ledger's order is by id).
+        await warehouse.loadRun(plan([await table(CUSTOMER, [['3', 'Cy', null, null]])], '20241117T235959Z'))
+        const newest = await warehouse.newestLoadedRun(HOSTILE_SCHEMA)
+        assert.deepEqual(newest, (await warehouse.loadedRuns(HOSTILE_SCHEMA)).at(-1))
+        assert.deepEqual(newest && { runId: newest.runId, manifestSha256: newest.manifestSha256, rows: newest.rows }, { runId: first.runId, manifestSha256: first.manifestSha256, rows: 6 })
+      })
+
+      it('is undefined for a schema never loaded', async () => {
+        assert.equal(await warehouse.newestLoadedRun('never loaded'), undefined)
       })
     })
 
@@ -410,6 +442,18 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
         const waiting = await held()
         assert.ok(waiting.length > 0, 'the first run holds a fact')
         assert.deepEqual(detail.held, [{ table: ORDER.name, rows: waiting.length, oldestRunId: first.runId }])
+      })
+
+      it('gives only the per-table rows of runs from a given one on, and every held fact, when asked', async () => {
+        const first = await firstRun()
+        const second = plan([await table(CUSTOMER, CUSTOMERS_1.slice(0, 1))])
+        await warehouse.loadRun(second)
+        const all = await warehouse.ledgerDetail!(HOSTILE_SCHEMA, [ORDER])
+        const recent = await warehouse.ledgerDetail!(HOSTILE_SCHEMA, [ORDER], { from: second.runId })
+        assert.ok(all.tables.some((t) => t.runId === first.runId))
+        assert.deepEqual(recent.tables, all.tables.filter((t) => t.runId === second.runId))
+        assert.ok(recent.tables.length > 0)
+        assert.deepEqual(recent.held, all.held)
       })
 
       it('is empty for a schema never loaded', async () => {

@@ -8,7 +8,7 @@ import type { LoadPlan, LoadTable } from '../warehouse.js'
 import { copyCsvInto, createStage } from './postgres-staging.js'
 
 /** From this many rows, building an empty dimension's keys once, sorted, beats maintaining them row by row. */
-const BULK_ROWS = 10_000
+const BULK_ROWS = 1_000
 
 /**
  * Loads a dimension from `csvPath`. An empty dimension takes its first load

@@ -7,6 +7,9 @@ import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
 import { copyCsvInto, createStage } from './postgres-staging.js'
 
+/** From this many rows, building an empty dimension's keys once, sorted, beats maintaining them row by row. */
+const BULK_ROWS = 1_000
+
 /**
  * Loads a dimension from `csvPath`. An empty dimension takes its first load
  * straight, without staging: its keys are unique (the transform checked
@@ -17,7 +20,8 @@ export async function loadDimension(client: pg.ClientBase, plan: LoadPlan, table
   const target = qualify(plan.schema, spec.name)
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
   if (!(await client.query(`SELECT 1 FROM ${target} LIMIT 1`)).rowCount) {
-    await copyCsvInto(client, plan, table, target, columns, csvPath)
+    const copy = () => copyCsvInto(client, plan, table, target, columns, csvPath)
+    await (table.rows >= BULK_ROWS ? withKeysBuiltAfter(client, target, copy) : copy())
     return { table: spec.name, rows: table.rows, inserted: table.rows, updated: 0, held: 0 }
   }
   const stage = await createStage(client, plan, spec)
@@ -51,4 +55,38 @@ async function upsertDimension(client: pg.ClientBase, target: string, stage: str
     `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM ${stage} s WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${matches})`,
   )
   return { table: spec.name, rows: table.rows, inserted: inserted.rowCount ?? 0, updated, held: 0 }
+}
+
+/**
+ * Runs `copy` into an empty dimension without its primary and unique keys,
+ * then builds them in one sorted pass (measured at scale 30: dim_transaction's
+ * 476k rows, COPY with the key in place 1.7-2.7 s, COPY then key 0.9-1.2 s).
+ * The foreign keys that reference the dimension depend on its key, so they
+ * go too and come back exactly as they were (validated or NOT VALID): the
+ * dimension was empty, so every row they cover has NULL in that column, and
+ * dropping them locks those tables until commit, so nothing changes there
+ * meanwhile (validating them again reads rows that can only be NULL there;
+ * on a first load the tables are empty). A duplicate key fails the key's
+ * build as it would have failed the COPY, and the transaction rolls back.
+ */
+async function withKeysBuiltAfter(client: pg.ClientBase, target: string, copy: () => Promise<void>): Promise<void> {
+  // With only pg_catalog on the path, the definitions and table names come out schema-qualified.
+  const [{ was }] = (await client.query<{ was: string }>("SELECT current_setting('search_path') AS was")).rows as [{ was: string }]
+  await client.query("SELECT set_config('search_path', 'pg_catalog', true)")
+  const keys = await client.query<{ owner: string; name: string; definition: string; own: boolean }>(
+    `SELECT conrelid::regclass::text AS owner, conname AS name, pg_get_constraintdef(oid) AS definition, contype <> 'f' AS own
+       FROM pg_constraint
+      WHERE (conrelid = $1::regclass AND contype IN ('p', 'u')) OR (confrelid = $1::regclass AND contype = 'f')
+      ORDER BY own, owner, conname`,
+    [target],
+  )
+  const own = keys.rows.filter((k) => k.own)
+  const referencing = keys.rows.filter((k) => !k.own)
+  // NOTE: no finally: after a failure the transaction rolls back, search_path (set LOCAL) with it.
+  for (const key of referencing) await client.query(`ALTER TABLE ${key.owner} DROP CONSTRAINT ${quoteIdent(key.name)}`)
+  if (own.length > 0) await client.query(`ALTER TABLE ${target} ${own.map((k) => `DROP CONSTRAINT ${quoteIdent(k.name)}`).join(', ')}`)
+  await copy()
+  if (own.length > 0) await client.query(`ALTER TABLE ${target} ${own.map((k) => `ADD CONSTRAINT ${quoteIdent(k.name)} ${k.definition}`).join(', ')}`)
+  for (const key of referencing) await client.query(`ALTER TABLE ${key.owner} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`)
+  await client.query("SELECT set_config('search_path', $1, true)", [was])
 }

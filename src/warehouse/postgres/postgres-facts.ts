@@ -86,7 +86,7 @@ async function copyFactsDirect(client: pg.ClientBase, plan: LoadPlan, table: Loa
   let held = 0
   // The new rows' references, all keys in one pass (the proof the keys come back NOT VALID on).
   const moveUnresolved = async () => {
-    held = await moveUnresolvedToHeld(client, plan, spec, target, { where: `s.${recordId} > ${Math.trunc(base)}`, heldSince: '$1' })
+    held = await moveUnresolvedToHeld(client, plan, spec, target, { where: `s.${recordId} > ${Math.trunc(base)}`, heldSince: '$1', countFirst: true })
   }
   await withoutForeignKeyTriggers(
     client,

@@ -33,10 +33,22 @@ export async function moveUnresolvedToHeld(
   plan: LoadPlan,
   spec: TableSpec,
   relation: string,
-  options: { readonly where?: string; readonly heldSince: string },
+  options: {
+    readonly where?: string
+    readonly heldSince: string
+    /** Count the unresolved rows before moving them: worth it on a real table, whose scan may run in parallel (not on a temporary one). */
+    readonly countFirst?: boolean
+  },
 ): Promise<number> {
   const unresolved = unresolvedRowsSql(plan, spec, relation, options.where)
   if (unresolved === undefined) return 0
+  if (options.countFirst) {
+    // A read-only query may run on parallel workers, a DELETE never does (measured at scale 30:
+    // 1.2 s against 2.3-4.5 s for fact_payment). Nearly always nothing is missing, and then the
+    // count is the whole check; the move below runs only when there is something to move.
+    const counted = await client.query<{ missing: string }>(`SELECT count(*)::text AS missing FROM (${unresolved}) u`)
+    if (counted.rows[0]?.missing === '0') return 0
+  }
   const columns = quoteIdentList(spec.columns.map((c) => c.name))
   const moved = await client.query(
     `WITH waiting AS (DELETE FROM ${relation} WHERE ctid IN (${unresolved}) RETURNING *)

@@ -41,7 +41,10 @@ export class ParquetToCsv {
     this.#duckdb ??= (async () => {
       const dir = await makeScratchDir(this.#options.scratchDir ?? tmpdir(), 'starline-load')
       const memoryLimit = this.#options.memoryLimit
-      return { db: await openDuckDb({ scratchDir: dir, ...(memoryLimit ? { memoryLimit } : {}) }), dir }
+      // One thread: the conversion runs beside PostgreSQL's COPY of the previous table, which
+      // wants the other core, and a fact's numbering sort then holds one thread's buffers, not
+      // one per core (measured on fact_payment at scale 100: peak RSS 438 -> 333 MB, CPU 2.8 -> 2.2 s).
+      return { db: await openDuckDb({ scratchDir: dir, threads: 1, ...(memoryLimit ? { memoryLimit } : {}) }), dir }
     })()
     const { db, dir } = await this.#duckdb
     if (table.path === undefined) throw new Error(`No local file for "${table.spec.name}": this engine reads local Parquet files.`)

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { PostgresWarehouse } from '../../../src/warehouse/postgres/postgres-warehouse.js'
 import { PipelineFixture } from '../../support/pipeline-fixture.js'
 
 const fixture = new PipelineFixture()
@@ -47,5 +48,42 @@ describe('foreign keys after a bulk fact load on PostgreSQL', () => {
     for (const k of keys) await pipeline.warehouse(`ALTER TABLE ${k.table} VALIDATE CONSTRAINT "${k.name}"`)
     const invalid = await pipeline.warehouse("SELECT conname FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")
     assert.deepEqual(invalid, [])
+  })
+})
+
+interface Constraint {
+  readonly table: string
+  readonly name: string
+  readonly definition: string
+}
+
+describe('keys after a bulk first load of a dimension on PostgreSQL', () => {
+  it('are the keys the tables were created with, and the dimension key refuses a duplicate', async () => {
+    const pipeline = await fixture.pipeline({ scale: 0.3 })
+    const specs = pipeline.ctx.dataset.models.map((m) => m.table)
+    const warehouse = new PostgresWarehouse({ url: pipeline.warehouseUrl })
+    try {
+      await warehouse.ensureTables('public', specs)
+    } finally {
+      await warehouse.close()
+    }
+    // Foreign keys come back NOT VALID from the fact path; everything else must match exactly.
+    const constraints = async () =>
+      (
+        await pipeline.warehouse<Constraint>(
+          `SELECT conrelid::regclass::text AS table, conname AS name, pg_get_constraintdef(oid) AS definition
+             FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2`,
+        )
+      ).map((c) => ({ ...c, definition: c.definition.replace(/ NOT VALID$/, '') }))
+    const created = await constraints()
+    await pipeline.cycle()
+    const [dimension] = await pipeline.warehouse<{ n: string }>('SELECT count(*)::text AS n FROM dim_transaction')
+    assert.ok(Number(dimension!.n) >= 1_000, `dim_transaction is a bulk first load: ${dimension!.n} rows`)
+    assert.ok(created.some((c) => c.definition.includes('REFERENCES public.dim_transaction') || c.definition.includes('REFERENCES dim_transaction')))
+    assert.deepEqual(await constraints(), created)
+    await assert.rejects(
+      pipeline.warehouse('INSERT INTO dim_transaction SELECT * FROM dim_transaction ORDER BY transaction_id LIMIT 1'),
+      (error: { code?: string }) => error.code === '23505',
+    )
   })
 })

@@ -144,7 +144,7 @@ async function main(): Promise<number> {
         BENCH_BASELINE_RUNS: String(baselineRuns),
         historyUntil: until.toISOString().slice(0, 10),
         STARLINE_EXTRACT_LAG: '0ms',
-        STARLINE_DUCKDB_MEMORY: passed.STARLINE_DUCKDB_MEMORY ?? '512MB (default)',
+        STARLINE_DUCKDB_MEMORY: passed.STARLINE_DUCKDB_MEMORY ?? '256MB (default)',
         STARLINE_RECONCILE_INTERVAL: passed.STARLINE_RECONCILE_INTERVAL ?? '1h (default: the first run reconciles)',
         ...Object.fromEntries(Object.entries(passed).filter(([k]) => k !== 'STARLINE_DUCKDB_MEMORY' && k !== 'STARLINE_RECONCILE_INTERVAL')),
       },

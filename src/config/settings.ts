@@ -164,8 +164,8 @@ export const SETTINGS = {
   duckdbMemory: setting({
     env: 'STARLINE_DUCKDB_MEMORY',
     file: 'duckdb.memory',
-    default: () => '512MB',
-    defaultText: '`512MB`',
+    default: () => '256MB',
+    defaultText: '`256MB`',
     description: "DuckDB's memory limit; past it DuckDB spills to the scratch dir",
     parse: parseMemorySize,
   }),

@@ -11,7 +11,7 @@
  * its reasons. Each model becomes a table, is checked against its contract,
  * and, when it has rows, is written to a Parquet file.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Dataset, ModelSpec } from '../schema/dataset.js'
 import type { ManifestColumn } from '../lake/manifest.js'
@@ -66,7 +66,8 @@ export interface ModelRunOutput {
 
 /** Runs every model of `dataset` for one ingestion run, in an in-process DuckDB of its own. */
 export async function runModels(dataset: Dataset, input: ModelRunInput): Promise<ModelRunOutput> {
-  const db = await openDuckDb({ scratchDir: input.outputDir, ...(input.memoryLimit ? { memoryLimit: input.memoryLimit } : {}) })
+  // No model output depends on row order: the load numbers facts in their table's append order, by ORDER BY.
+  const db = await openDuckDb({ scratchDir: input.outputDir, preserveInsertionOrder: false, ...(input.memoryLimit ? { memoryLimit: input.memoryLimit } : {}) })
   try {
     return await runModelsIn(db, dataset, input)
   } catch (error) {
@@ -102,29 +103,37 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
     const triggers = modelTriggers(sql.get(name) ?? '', sourceNames, earlier)
     const triggered = triggers.some((trigger) => produced.has(trigger))
     if (triggered && triggers.some((trigger) => late.has(trigger))) late.add(name)
-    if (triggered) {
-      try {
-        await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} AS ${stripTrailingSemicolon(sql.get(name) ?? '')}`)
-      } catch (error) {
-        throw new TransformError(
-          `Model "${name}" failed on run ${input.runId}: ${driverMessage(error)}. ` +
-            `Fix ${fileName(model)} (after a source schema change, the columns it reads may be gone).`,
-          { cause: error, context: { model: name, runId: input.runId } },
-        )
-      }
-    } else {
+    if (!triggered) {
       await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} (${contractColumnsDdl(model)})`)
+      outputs.push({ model, rows: 0, columns: await checkContract(db, model, quoteIdent(name)) })
+      continue
     }
-    const columns = await checkContract(db, model)
-    const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*)::varchar AS rows FROM ${quoteIdent(name)}`)) as [{ rows: string }]
-    const rowCount = Number(rows)
+    // Streamed: the model's rows go straight to their Parquet file (never a DuckDB table, which would hold
+    // the whole output in memory), and later models and the contract's checks read that file back.
+    const modelSql = stripTrailingSemicolon(sql.get(name) ?? '')
+    const path = join(input.outputDir, `${name}.parquet`)
+    let rowCount: number
+    let columns: ManifestColumn[]
+    try {
+      columns = await checkColumns(db, model, `DESCRIBE (${modelSql})`)
+      rowCount = await db.run(`COPY (${modelSql}) TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
+    } catch (error) {
+      if (error instanceof StarlineError) throw error
+      throw new TransformError(
+        `Model "${name}" failed on run ${input.runId}: ${driverMessage(error)}. ` +
+          `Fix ${fileName(model)} (after a source schema change, the columns it reads may be gone).`,
+        { cause: error, context: { model: name, runId: input.runId } },
+      )
+    }
     if (rowCount === 0) {
+      await rm(path, { force: true })
+      await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} (${contractColumnsDdl(model)})`)
       outputs.push({ model, rows: 0, columns })
       continue
     }
+    await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS SELECT * FROM read_parquet(${quoteLiteral(path)})`)
+    await checkContract(db, model, quoteIdent(name))
     produced.add(name)
-    const path = join(input.outputDir, `${name}.parquet`)
-    await db.run(`COPY ${quoteIdent(name)} TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
     outputs.push({ model, rows: rowCount, path, columns, ...(late.has(name) ? { repeatsVersions: true } : {}) })
   }
   return { models: outputs, quarantine, snapshots: await writeSnapshots(db, input) }
@@ -172,8 +181,9 @@ async function createSourceViews(db: DuckDb, dataset: Dataset, input: ModelRunIn
     const view = quoteIdent(table.name)
     const internal = internalNames([knownColumns, ...history.map((f) => f.columns), changed?.columns ?? []])
     if (changed) {
-      const checked = quoteIdent(`_checked_${table.name}`)
-      await createChecked(db, checked, changed, knownColumns, checks, internal)
+      const checkedName = `_checked_${table.name}`
+      const checked = quoteIdent(checkedName)
+      await createChecked(db, checkedName, changed, knownColumns, checks, internal, join(input.outputDir, `${checkedName}.parquet`))
       await db.run(`CREATE OR REPLACE VIEW ${view} AS SELECT ${names} FROM ${checked} WHERE len(${quoteIdent(internal.reasons)}) = 0`)
       const bad = await writeQuarantine(db, checked, table.name, changed, input.outputDir, internal)
       if (bad) quarantine.push(bad)
@@ -214,10 +224,10 @@ function contractColumnsDdl(model: ModelSpec): string {
   return model.table.columns.map((c) => `${quoteIdent(c.name)} ${duckdbTypeForColumn(c.type)}`).join(', ')
 }
 
-/** Names, order and types must match the contract; NOT NULL columns hold no null; dimension keys are unique. */
-async function checkContract(db: DuckDb, model: ModelSpec): Promise<ManifestColumn[]> {
+/** Names, order and types of `described` (a DESCRIBE statement) must match the model's contract. */
+async function checkColumns(db: DuckDb, model: ModelSpec, describe: string): Promise<ManifestColumn[]> {
   const name = model.table.name
-  const described = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${quoteIdent(name)}`)
+  const described = await db.all<{ column_name: string; column_type: string }>(describe)
   const actual = described.map((d) => `${d.column_name} ${d.column_type}`)
   const expected = model.table.columns.map((c) => `${c.name} ${duckdbTypeForColumn(c.type)}`)
   if (actual.join(', ') !== expected.join(', ')) {
@@ -227,28 +237,38 @@ async function checkContract(db: DuckDb, model: ModelSpec): Promise<ManifestColu
       { context: { model: name } },
     )
   }
-  const notNull = model.table.columns.filter((c) => !c.nullable)
-  const checks = [
-    ...notNull.map((c) => `count(*) FILTER (WHERE ${quoteIdent(c.name)} IS NULL)::varchar AS ${quoteIdent(`null:${c.name}`)}`),
-    ...(model.table.primaryKey
-      ? [`(count(*) - count(DISTINCT (${model.table.primaryKey.map(quoteIdent).join(', ')})))::varchar AS "duplicate key"`]
-      : []),
-  ]
-  if (checks.length > 0) {
-    const [result] = await db.all<Record<string, string>>(`SELECT ${checks.join(', ')} FROM ${quoteIdent(name)}`)
-    const broken = Object.entries(result ?? {}).filter(([, count]) => Number(count) > 0)
-    if (broken.length > 0) {
-      throw new ModelContractError(
-        `Model "${name}" broke its contract: ${broken.map(([check, count]) => `${count} rows with ${check}`).join('; ')}.`,
-        { context: { model: name } },
-      )
-    }
-  }
   return described.map((d) => ({
     name: d.column_name,
     type: d.column_type,
     nullable: model.table.columns.find((c) => c.name === d.column_name)?.nullable ?? true,
   }))
+}
+
+/** The contract on a model's rows (`relation`): its columns, no null in a NOT NULL column, dimension keys unique. */
+async function checkContract(db: DuckDb, model: ModelSpec, relation: string): Promise<ManifestColumn[]> {
+  const columns = await checkColumns(db, model, `DESCRIBE ${relation}`)
+  const notNull = model.table.columns.filter((c) => !c.nullable)
+  const checks = notNull.map((c) => `count(*) FILTER (WHERE ${quoteIdent(c.name)} IS NULL)::varchar AS ${quoteIdent(`null:${c.name}`)}`)
+  const broken: [string, string][] = []
+  if (checks.length > 0) {
+    const [result] = await db.all<Record<string, string>>(`SELECT ${checks.join(', ')} FROM ${relation}`)
+    broken.push(...Object.entries(result ?? {}).filter(([, count]) => Number(count) > 0))
+  }
+  const key = model.table.primaryKey
+  if (key) {
+    // GROUP BY rather than count(DISTINCT ...): the grouping spills past the memory limit, a distinct aggregate does not.
+    const [result] = await db.all<{ duplicates: string }>(
+      `SELECT coalesce(sum(n - 1), 0)::varchar AS duplicates FROM (SELECT count(*) AS n FROM ${relation} GROUP BY ${key.map(quoteIdent).join(', ')} HAVING count(*) > 1)`,
+    )
+    if (Number(result?.duplicates ?? 0) > 0) broken.push(['duplicate key', result!.duplicates])
+  }
+  if (broken.length > 0) {
+    throw new ModelContractError(
+      `Model "${model.table.name}" broke its contract: ${broken.map(([check, count]) => `${count} rows with ${check}`).join('; ')}.`,
+      { context: { model: model.table.name } },
+    )
+  }
+  return columns
 }
 
 function fileName(model: ModelSpec): string {

@@ -14,7 +14,25 @@ export interface DuckDbOptions {
   readonly threads?: number
   /** A database file to open (created if missing; one writing process at a time). Default: in memory. */
   readonly path?: string
+  /**
+   * Whether a query without ORDER BY returns rows in the order they were
+   * read (DuckDB's default, true). False lets each thread write its own part
+   * of a COPY or CREATE TABLE at once, where true holds the parts that
+   * finish early in memory until their turn: a scale-100 transform peaked
+   * at 465 MB of RSS with true, 276 MB with false. Set false only where no
+   * reader depends on row order; an explicit ORDER BY still orders.
+   */
+  readonly preserveInsertionOrder?: boolean
 }
+
+/**
+ * After a query, DuckDB's allocator keeps freed memory for the next one up
+ * to this much (DuckDB's default 128 MiB, and 512 MiB after a bulk free)
+ * before giving it back to the system: memory outside the memory limit that
+ * counts in the process's RSS. 32 MB took a scale-100 transform from 276 to
+ * 232 MB of peak RSS.
+ */
+const ALLOCATOR_FLUSH_THRESHOLD = '32MB'
 
 /** A value bound to `$1`, `$2`...: numbers bind as DOUBLE, so cast them in SQL where an integer is meant. */
 export type DuckDbParameter = string | number | bigint | boolean | null
@@ -56,6 +74,11 @@ export async function openDuckDb(options: DuckDbOptions): Promise<DuckDb> {
     await db.run(`SET temp_directory = ${quoteLiteral(options.scratchDir)}`)
     if (options.memoryLimit) await db.run(`SET memory_limit = ${quoteLiteral(options.memoryLimit)}`)
     if (options.threads) await db.run(`SET threads = ${Number(options.threads)}`)
+    if (options.preserveInsertionOrder === false) await db.run('SET preserve_insertion_order = false')
+    // Every file DuckDB reads here is local (lake objects are fetched first): the OS already caches them.
+    await db.run('SET enable_external_file_cache = false')
+    await db.run(`SET allocator_flush_threshold = ${quoteLiteral(ALLOCATOR_FLUSH_THRESHOLD)}`)
+    await db.run(`SET allocator_bulk_deallocation_flush_threshold = ${quoteLiteral(ALLOCATOR_FLUSH_THRESHOLD)}`)
   } catch (error) {
     db.close()
     throw error

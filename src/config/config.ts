@@ -35,6 +35,8 @@ export interface StarlineConfig {
   readonly scratchDir: string
   /** DuckDB's memory limit; past it, DuckDB spills to scratchDir. */
   readonly duckdbMemory: string
+  /** A DuckDB warehouse's memory limit. */
+  readonly warehouseDuckdbMemory: string
   readonly logLevel: LogLevel
   /** Where alerts go: a webhook URL, an SNS topic ARN, or `stderr`; unset = stderr in continuous mode, nowhere one-shot. */
   readonly alertSink?: string
@@ -91,6 +93,7 @@ export function loadConfig(options: LoadConfigOptions = {}): StarlineConfig {
     retries: read('retries')!,
     scratchDir: read('scratchDir')!,
     duckdbMemory: read('duckdbMemory')!,
+    warehouseDuckdbMemory: read('warehouseDuckdbMemory')!,
     logLevel: read('logLevel')!,
     freshnessTargetMs: read('freshnessTargetMs')!,
     heldAlertRuns: read('heldAlertRuns')!,

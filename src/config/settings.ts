@@ -166,7 +166,16 @@ export const SETTINGS = {
     file: 'duckdb.memory',
     default: () => '256MB',
     defaultText: '`256MB`',
-    description: "DuckDB's memory limit; past it DuckDB spills to the scratch dir",
+    description: "DuckDB's memory limit in the transform and the load's file conversion; past it DuckDB spills to the scratch dir",
+    parse: parseMemorySize,
+  }),
+  warehouseDuckdbMemory: setting({
+    env: 'STARLINE_WAREHOUSE_DUCKDB_MEMORY',
+    file: 'warehouse.duckdb_memory',
+    // Higher than the transform's: a DuckDB warehouse keeps its key indexes in memory, counted against the limit.
+    default: () => '512MB',
+    defaultText: '`512MB`',
+    description: "A DuckDB warehouse's memory limit (its key indexes count against it)",
     parse: parseMemorySize,
   }),
   logLevel: setting({

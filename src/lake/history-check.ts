@@ -15,7 +15,7 @@
  * rebuild) is compared with the whole ingestion history, once.
  */
 import { isDeepStrictEqual } from 'node:util'
-import { advanceState, stateFromHistory, type HistoryState, type StateFile, type StateSnapshot, type TableHistory } from './history-state.js'
+import { advanceState, stateFromHistory, trackedTables, type HistoryState, type StateFile, type StateSnapshot, type TableHistory } from './history-state.js'
 import { checkChain, editedManifestError } from './integrity.js'
 import { readManifest, type StoredManifest } from './manifest.js'
 import type { ObjectStore } from './object-store.js'
@@ -27,8 +27,6 @@ export interface HistoryCheck {
   readonly newest: StoredManifest
   /** The ingestion manifest it was built from, as stored now. */
   readonly covered: StoredManifest
-  /** The tables whose history models read. */
-  readonly withHistory: ReadonlySet<string>
   /** Every ingestion manifest up to the newest processed run, oldest first, chain checked (read only when needed). */
   readonly everyIngestion: () => Promise<readonly StoredManifest[]>
 }
@@ -64,19 +62,23 @@ export async function checkHistoryState(check: HistoryCheck): Promise<void> {
   }
 
   // What the state must hold: the one before it advanced by this run, or (no usable predecessor) the whole history.
+  // Judged by the tables the state says it follows: the models' reads may have changed since (an upgrade).
+  const tracked = trackedTables(state)
   let full: HistoryState | undefined
   const fromHistory = async (): Promise<HistoryState> => {
-    full ??= stateFromHistory([...(await check.everyIngestion())], check.withHistory) ?? { covers: state.covers, columns: {}, tables: {} }
+    full ??= stateFromHistory([...(await check.everyIngestion())], tracked) ?? { covers: state.covers, columns: {}, tables: {} }
     return full
   }
   const link = newest.manifest.previous
   const before = link === undefined ? undefined : await processed(link.runId)
   if (before !== undefined) checkChain(newest, { runId: before.manifest.runId, sha256: before.sha256, chained: before.manifest.previous !== undefined }, check.processed.root)
-  const expected = before?.manifest.state === undefined ? await fromHistory() : advanceState(before.manifest.state, covered, check.withHistory)
+  const expected = before?.manifest.state === undefined ? await fromHistory() : advanceState(before.manifest.state, covered, tracked)
+  // Tables this state started to follow (its run rebuilt their history from every ingestion manifest).
+  const started = before?.manifest.state === undefined ? new Set<string>() : new Set([...tracked].filter((t) => !trackedTables(before.manifest.state!).has(t)))
   if (!isDeepStrictEqual(state.columns, expected.columns)) refuse('lists source table columns other than its runs published')
   for (const table of new Set([...Object.keys(expected.tables), ...Object.keys(state.tables)])) {
     const actual = state.tables[table]
-    const wanted = expected.tables[table]
+    const wanted = started.has(table) ? (await fromHistory()).tables[table] : expected.tables[table]
     if (actual === undefined) refuse(`leaves out the history of "${table}"`)
     if (wanted === undefined) refuse(`lists a history of "${table}" that no run up to ${runId} changed`)
     if (actual!.snapshot?.runId === runId) {

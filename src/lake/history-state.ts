@@ -52,6 +52,18 @@ export interface HistoryState {
   readonly columns: Readonly<Record<string, readonly ManifestColumn[]>>
   /** Per table whose history models read. */
   readonly tables: Readonly<Record<string, TableHistory>>
+  /**
+   * The tables whose history the state follows (the models' reads when it
+   * was written). Absent in states written before it: those in `tables`.
+   * A table the models start reading after an upgrade is not in it, and its
+   * history is then rebuilt from the ingestion manifests, not taken as empty.
+   */
+  readonly tracked?: readonly string[]
+}
+
+/** The tables a state follows the history of. */
+export function trackedTables(state: HistoryState): ReadonlySet<string> {
+  return new Set(state.tracked ?? Object.keys(state.tables))
 }
 
 /** The same columns and the same checks give the same typed, validated rows. */
@@ -84,7 +96,7 @@ export function advanceState(state: HistoryState, stored: StoredManifest, withHi
     const before = tables[table.table] ?? { since: [] }
     tables[table.table] = { ...before, since: [...before.since, fileOf(manifest, table)] }
   }
-  return { covers: { runId: manifest.runId, manifestSha256: stored.sha256 }, columns, tables }
+  return { covers: { runId: manifest.runId, manifestSha256: stored.sha256 }, columns, tables, tracked: [...withHistory].sort() }
 }
 
 function fileOf(manifest: RunManifest, table: RunManifest['tables'][number]): StateFile {

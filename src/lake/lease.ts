@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { pidExists } from '../core/process-identity.js'
+import { currentProcess, ownerState, pidExists } from '../core/process-identity.js'
 import { LeaseHeldError, ObjectExistsError } from './errors.js'
 import { leaseKey } from './keys.js'
 import type { ObjectStore, VersionedBytes } from './object-store.js'
@@ -27,6 +27,14 @@ export interface LeaseRecord {
   readonly pid: number
   readonly acquiredAt: string
   readonly expiresAt: string
+  /**
+   * The holder's pid namespace, boot and start time (core/process-identity.ts):
+   * with them, a pid is judged only where it means the same process (absent
+   * in records of earlier versions and where the system cannot tell).
+   */
+  readonly pidNamespace?: string
+  readonly bootId?: string
+  readonly startTicks?: string
   /** When the holder last extended the lease (absent until its first renewal). */
   readonly renewedAt?: string
   /**
@@ -87,6 +95,7 @@ export async function acquireLease(store: ObjectStore, stage: string, runId: str
     runId,
     host: options.holder?.host ?? thisHost(),
     pid: options.holder?.pid ?? process.pid,
+    ...(options.holder === undefined ? placeOfThisProcess() : {}),
     acquiredAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + options.ttlMs).toISOString(),
     nonce: randomBytes(8).toString('hex'),
@@ -302,5 +311,13 @@ function thisHost(): string {
  */
 function isStale(holder: LeaseRecord, now: Date): boolean {
   if (Date.parse(holder.expiresAt) <= now.getTime()) return true
-  return holder.host === thisHost() && !holder.host.startsWith('lambda:') && !pidExists(holder.pid)
+  if (holder.host !== thisHost() || holder.host.startsWith('lambda:')) return false
+  // Containers sharing a host name each have their own pids: only a holder in this namespace and boot is judged by pid.
+  if (holder.pidNamespace !== undefined) return ownerState({ ...holder, host: hostname() }) === 'dead'
+  return !pidExists(holder.pid)
+}
+
+function placeOfThisProcess(): Pick<LeaseRecord, 'pidNamespace' | 'bootId' | 'startTicks'> {
+  const { pidNamespace, bootId, startTicks } = currentProcess()
+  return { ...(pidNamespace ? { pidNamespace } : {}), ...(bootId ? { bootId } : {}), ...(startTicks ? { startTicks } : {}) }
 }

@@ -85,7 +85,7 @@ export function formatLoad(summary: LoadSummary): string {
         indent(formatTable(['table', 'rows', 'inserted', 'updated', 'held'], run.tables.map((t) => [t.table, t.rows, t.inserted, t.updated, t.held]))) +
         run.tables
           .filter((t) => (t.alreadyHeld ?? 0) > 0)
-          .map((t) => `\nload: ${t.alreadyHeld} late "${t.table}" rows were versions the warehouse already holds (rewritten in the source without a new stamp); skipped`)
+          .map((t) => `\nload: ${t.alreadyHeld} late "${t.table}" rows were versions the warehouse already holds (rewritten in the source without a new stamp, or re-read by the late-row check as possibly late); skipped`)
           .join(''),
     )
     .join('\n')

@@ -77,6 +77,7 @@ export function openConfiguredWarehouse(config: StarlineConfig): Promise<Warehou
     setting: 'STARLINE_WAREHOUSE_URL',
     scratchDir: config.scratchDir,
     duckdbMemory: config.duckdbMemory,
+    warehouseDuckdbMemory: config.warehouseDuckdbMemory,
     ...(config.redshiftIamRole ? { redshiftIamRole: config.redshiftIamRole } : {}),
   })
 }

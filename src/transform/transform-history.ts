@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs'
 import type { Dataset } from '../schema/dataset.js'
 import { IntegrityError } from '../lake/errors.js'
-import { advanceState, COMPACT_AFTER, stateFromHistory, stateSignature, type HistoryState, type StateFile, type TableHistory } from '../lake/history-state.js'
+import { advanceState, COMPACT_AFTER, stateFromHistory, stateSignature, trackedTables, type HistoryState, type StateFile, type TableHistory } from '../lake/history-state.js'
 import { checkHistoryState } from '../lake/history-check.js'
 import { checkChain, checkTransformedInput, verifiedLocalPath } from '../lake/integrity.js'
 import { stateKey } from '../lake/keys.js'
@@ -71,7 +71,7 @@ export class TransformHistory {
           { context: { key: previous.key } },
         )
       }
-      this.#state = state
+      this.#state = await this.#withUntracked(state)
       // The state anchors the chain, but the manifest it covers is read as it is now: one rewritten since is refused.
       const anchor = await readManifest(this.#ingestion, previous.manifest.runId, 'extract')
       this.#tip = { runId: anchor.manifest.runId, sha256: anchor.sha256, chained: anchor.manifest.previous !== undefined }
@@ -82,10 +82,23 @@ export class TransformHistory {
           processed: this.#processed,
           newest: previous,
           covered: anchor,
-          withHistory: this.#withHistory,
           everyIngestion: () => this.#earlierManifests(),
         })
     }
+  }
+
+  /**
+   * A table the models read the history of but the state did not follow
+   * (the models changed with an upgrade): its whole history, from every
+   * ingestion manifest, once. Taken as empty, its `current_` view would hold
+   * only rows changed from now on.
+   */
+  async #withUntracked(state: HistoryState): Promise<HistoryState> {
+    const tracked = trackedTables(state)
+    const untracked = new Set([...this.#withHistory].filter((table) => !tracked.has(table)))
+    if (untracked.size === 0) return state
+    const rebuilt = stateFromHistory(await this.#earlierManifests(), untracked)
+    return { ...state, tables: { ...state.tables, ...rebuilt?.tables }, tracked: [...new Set([...tracked, ...untracked])].sort() }
   }
 
   /**
@@ -155,7 +168,7 @@ export class TransformHistory {
     }
     const columns = { ...(this.#state?.columns ?? {}) }
     for (const table of input.manifest.tables) columns[table.table] = table.columns
-    this.#state = { covers: { runId, manifestSha256: input.sha256 }, columns, tables }
+    this.#state = { covers: { runId, manifestSha256: input.sha256 }, columns, tables, tracked: [...this.#withHistory].sort() }
     return this.#state
   }
 

@@ -14,6 +14,8 @@ export interface OpenWarehouseOptions {
   readonly scratchDir?: string
   /** DuckDB's memory limit where an engine uses DuckDB (e.g. '512MB'). */
   readonly duckdbMemory?: string
+  /** A DuckDB warehouse's own memory limit (default: duckdbMemory). */
+  readonly warehouseDuckdbMemory?: string
   /** The role Redshift assumes for `COPY ... IAM_ROLE` (STARLINE_REDSHIFT_IAM_ROLE). */
   readonly redshiftIamRole?: string
 }
@@ -27,7 +29,7 @@ export async function openWarehouse(url: string, options: OpenWarehouseOptions =
     return new DuckDbWarehouse({
       path: duckDbPathOf(url),
       ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
-      ...(options.duckdbMemory ? { memoryLimit: options.duckdbMemory } : {}),
+      ...(options.warehouseDuckdbMemory || options.duckdbMemory ? { memoryLimit: options.warehouseDuckdbMemory ?? options.duckdbMemory } : {}),
     })
   }
   const scheme = new URL(url).protocol

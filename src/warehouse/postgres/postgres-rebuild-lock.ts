@@ -109,6 +109,9 @@ class PostgresSchemaLock implements SchemaLock {
         // Held already when this is the lock's own session; taken afresh after a lost connection let it go.
         await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(this.waitMs))}`)
         await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`, [this.target])
+        // The wait bounds the lock only: the swap waits for readers of the live tables as long as they read
+        // (as a load does), rather than throw a finished build away with advice about another starline.
+        await client.query('SET LOCAL lock_timeout = DEFAULT')
         fingerprint = await ledgerFingerprint(client, build)
         await swapInBuild(client, build, this.target, tables)
         commitSent = true

@@ -7,6 +7,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import type { S3Client } from '@aws-sdk/client-s3'
+import { currentProcess } from '../../../src/core/process-identity.js'
 import { LeaseHeldError, ObjectExistsError } from '../../../src/lake/errors.js'
 import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.js'
 import { leaseKey } from '../../../src/lake/keys.js'
@@ -104,6 +105,9 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
           runId: RUN_A,
           host: hostname(),
           pid: process.pid,
+          ...(currentProcess().pidNamespace ? { pidNamespace: currentProcess().pidNamespace } : {}),
+          ...(currentProcess().bootId ? { bootId: currentProcess().bootId } : {}),
+          ...(currentProcess().startTicks ? { startTicks: currentProcess().startTicks } : {}),
           acquiredAt: '2026-11-22T09:30:00.000Z',
           expiresAt: '2026-11-22T09:31:00.000Z',
           nonce: lease.record.nonce,
@@ -175,6 +179,23 @@ function describeLeases(backend: string, newStore: () => Promise<ObjectStore>): 
         const lease = await acquireLease(store, STAGE, RUN_B, { ttlMs: TTL_MS, now: NOW })
         assert.equal(lease.replaced?.runId, expired.runId)
         assert.equal((await storedLease())?.runId, RUN_B)
+      })
+
+      it('keeps an unexpired lease whose pid is gone here but was taken in another pid namespace (a container sharing the host name)', async () => {
+        const elsewhere = record({ pid: deadPid, pidNamespace: 'pid:[4026599999]', bootId: currentProcess().bootId ?? 'b', startTicks: '1' })
+        await store.put(KEY, JSON.stringify(elsewhere))
+        await assert.rejects(acquireLease(store, STAGE, RUN_B, { ttlMs: TTL_MS, now: NOW }), LeaseHeldError)
+        assert.deepEqual(await storedLease(), elsewhere)
+      })
+
+      it('records where its holder runs, and a holder in this namespace whose pid is gone is replaced', async () => {
+        const lease = await acquireLease(store, STAGE, RUN_A, { ttlMs: TTL_MS, now: NOW })
+        assert.equal(lease.record.pidNamespace, currentProcess().pidNamespace)
+        await store.delete(KEY)
+        const dead = record({ pid: deadPid, ...(currentProcess().pidNamespace ? { pidNamespace: currentProcess().pidNamespace } : {}), ...(currentProcess().bootId ? { bootId: currentProcess().bootId } : {}) })
+        await store.put(KEY, JSON.stringify(dead))
+        const next = await acquireLease(store, STAGE, RUN_B, { ttlMs: TTL_MS, now: NOW })
+        assert.deepEqual(next.replaced, dead)
       })
 
       it('keeps an unexpired lease of a live process on this host', async () => {

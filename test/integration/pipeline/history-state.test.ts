@@ -167,4 +167,40 @@ describe('history state', () => {
     assert.ok(Object.keys(want).length > 0, 'the pending run produced tables')
     assert.deepEqual(await processedContent(old.processed, pending), want)
   })
+
+  it('follows the whole history of a table the models start reading after an upgrade, run after run', async () => {
+    const pipeline = await fixture.pipeline()
+    await pipeline.cycle()
+    // Changed while no model read the history of design: the state does not follow it.
+    await pipeline.source("UPDATE design SET design_name = design_name || ' v2', last_updated = now() WHERE design_id = 1")
+    await pipeline.cycle()
+    // The upgrade: dim_design now reads current_design, the whole current table.
+    const models = join(mkdtempSync(join(tmpdir(), 'starline-models-')), 'dim_design.sql')
+    writeFileSync(models, 'select design_id::integer as design_id, design_name::varchar as design_name, file_location::varchar as file_location, file_name::varchar as file_name from current_design\n')
+    const { dataset } = pipeline.ctx
+    const upgraded: StageContext = {
+      ...pipeline.ctx,
+      dataset: { ...dataset, models: dataset.models.map((m) => (m.table.name === 'dim_design' ? { ...m, sqlFile: pathToFileURL(models) } : m)) },
+    }
+    const designs = async () => (await pipeline.source<{ r: string }>('SELECT design_id::text || design_name AS r FROM design ORDER BY 1')).map((row) => row.r).sort()
+    const dimDesign = async (runId: string) => {
+      const db = await openDuckDb({ scratchDir: tmpdir() })
+      try {
+        const table = (await readManifest(pipeline.ctx.processed, runId, 'transform')).manifest.tables.find((t) => t.table === 'dim_design')
+        assert.ok(table, `run ${runId} built dim_design`)
+        const rows = await db.all<{ r: string }>(`SELECT design_id::VARCHAR || design_name AS r FROM read_parquet('${fileOf(pipeline.ctx.processed, table.key)}') ORDER BY 1`)
+        return rows.map((row) => row.r).sort()
+      } finally {
+        db.close()
+      }
+    }
+    for (const round of [2, 3]) {
+      await pipeline.source('UPDATE design SET design_name = design_name || $1, last_updated = now() WHERE design_id = $2', [` r${round}`, round])
+      const { runId } = await extract(pipeline.ctx, extractOptions(pipeline.config))
+      assert.ok(runId)
+      const summary = await transform(upgraded)
+      assert.deepEqual(summary.runs.map((run) => run.runId), [runId])
+      assert.deepEqual(await dimDesign(runId), await designs(), `round ${round}: every current design, not only those changed since the upgrade`)
+    }
+  })
 })

@@ -186,4 +186,23 @@ describe('rebuild lock on PostgreSQL', () => {
       await client.end()
     }
   })
+
+  it('waits for a reader of the live tables at the swap, longer than its lock wait, and swaps', async () => {
+    const reader = new pg.Client({ connectionString: pipeline.warehouseUrl })
+    await reader.connect()
+    const warehouse = new PostgresWarehouse({ url: pipeline.warehouseUrl })
+    await reader.query('BEGIN')
+    await reader.query('SELECT count(*) FROM public.fact_sales_order')
+    // The reader holds the table well past the rebuild's lock wait, then lets go.
+    const released = new Promise<void>((resolve) => setTimeout(() => void reader.query('ROLLBACK').then(() => resolve()), 4_000))
+    try {
+      await rebuild(pipeline.ctx, { warehouse, schema: 'public', lockWaitMs: 300 })
+      assert.equal(await buildSchemaExists(), false)
+      await assertWarehouseMatchesSource(pipeline)
+    } finally {
+      await released
+      await reader.end()
+      await warehouse.close()
+    }
+  })
 })

@@ -40,9 +40,11 @@ async function removePutTemporaries(target: string): Promise<void> {
     throw error
   }
   const base = target.slice(dirname(target).length + 1)
+  // Named by earlier versions without their owner: `<prefix>put-<key's file name>.<12 hex>`.
+  const earlier = (name: string) => name.startsWith(`${TEMP_PREFIX}put-${base}.`) && /^[0-9a-f]{12}$/.test(name.slice(`${TEMP_PREFIX}put-${base}.`.length))
   for (const name of names) {
     const parsed = parseTempName(name, TEMP_PREFIX)
-    if (parsed?.kind === 'put' && parsed.base === base) await unlink(join(dirname(target), name)).catch(() => {})
+    if ((parsed?.kind === 'put' && parsed.base === base) || earlier(name)) await unlink(join(dirname(target), name)).catch(() => {})
   }
 }
 

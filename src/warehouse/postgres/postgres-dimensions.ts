@@ -73,8 +73,9 @@ async function withKeysBuiltAfter(client: pg.ClientBase, target: string, copy: (
   // With only pg_catalog on the path, the definitions and table names come out schema-qualified.
   const [{ was }] = (await client.query<{ was: string }>("SELECT current_setting('search_path') AS was")).rows as [{ was: string }]
   await client.query("SELECT set_config('search_path', 'pg_catalog', true)")
-  const keys = await client.query<{ owner: string; name: string; definition: string; own: boolean }>(
-    `SELECT conrelid::regclass::text AS owner, conname AS name, pg_get_constraintdef(oid) AS definition, contype <> 'f' AS own
+  const keys = await client.query<{ owner: string; name: string; definition: string; own: boolean; here: boolean }>(
+    `SELECT conrelid::regclass::text AS owner, conname AS name, pg_get_constraintdef(oid) AS definition, contype <> 'f' AS own,
+            (SELECT relnamespace FROM pg_class WHERE oid = conrelid) = (SELECT relnamespace FROM pg_class WHERE oid = $1::regclass) AS here
        FROM pg_constraint
       WHERE (conrelid = $1::regclass AND contype IN ('p', 'u')) OR (confrelid = $1::regclass AND contype = 'f')
       ORDER BY own, owner, conname`,
@@ -82,6 +83,12 @@ async function withKeysBuiltAfter(client: pg.ClientBase, target: string, copy: (
   )
   const own = keys.rows.filter((k) => k.own)
   const referencing = keys.rows.filter((k) => !k.own)
+  // Only where the referencing tables are starline's and empty (a first load): anything else keeps its keys in place,
+  // rather than lock and re-validate filled tables or alter tables of other owners.
+  if (!(await onlyEmptyStarlineTables(client, referencing))) {
+    await client.query("SELECT set_config('search_path', $1, true)", [was])
+    return copy()
+  }
   // NOTE: no finally: after a failure the transaction rolls back, search_path (set LOCAL) with it.
   for (const key of referencing) await client.query(`ALTER TABLE ${key.owner} DROP CONSTRAINT ${quoteIdent(key.name)}`)
   if (own.length > 0) await client.query(`ALTER TABLE ${target} ${own.map((k) => `DROP CONSTRAINT ${quoteIdent(k.name)}`).join(', ')}`)
@@ -89,4 +96,14 @@ async function withKeysBuiltAfter(client: pg.ClientBase, target: string, copy: (
   if (own.length > 0) await client.query(`ALTER TABLE ${target} ${own.map((k) => `ADD CONSTRAINT ${quoteIdent(k.name)} ${k.definition}`).join(', ')}`)
   for (const key of referencing) await client.query(`ALTER TABLE ${key.owner} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`)
   await client.query("SELECT set_config('search_path', $1, true)", [was])
+}
+
+async function onlyEmptyStarlineTables(client: pg.ClientBase, referencing: readonly { owner: string; here: boolean }[]): Promise<boolean> {
+  for (const key of referencing) {
+    if (!key.here) return false
+    // `owner` is PostgreSQL's own rendering of a regclass: quoted as an identifier needs.
+    const [{ filled }] = (await client.query<{ filled: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${key.owner}) AS filled`)).rows as [{ filled: boolean }]
+    if (filled) return false
+  }
+  return true
 }

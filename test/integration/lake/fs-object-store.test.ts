@@ -67,6 +67,16 @@ describe('FsObjectStore on disk', () => {
     assert.deepEqual(await filesUnder(root), [])
   })
 
+  it("removes, with a key, the temporary files of its killed puts, also those named by earlier versions", async () => {
+    const root = join(dir, 'leftovers')
+    const store = new FsObjectStore(root)
+    await store.put('t/x.parquet', 'x')
+    await writeFile(join(root, 't', '.starline-tmp-put-x.parquet.0123456789ab'), 'partial')
+    await writeFile(join(root, 't', '.starline-tmp-put-x.parquet.old.0123456789ab'), 'another key')
+    await store.delete('t/x.parquet')
+    assert.deepEqual(await filesUnder(root), [join('t', '.starline-tmp-put-x.parquet.old.0123456789ab')])
+  })
+
   it('removes its temporary file from disk when the key already exists', async () => {
     const root = join(dir, 'exists')
     const store = new FsObjectStore(root)

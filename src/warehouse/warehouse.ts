@@ -102,6 +102,13 @@ export interface LedgerRange {
   readonly newest?: boolean
 }
 
+/** `select` (the ledger's rows) narrowed to `range`, in run order; `$1` binds `from` (PostgreSQL and DuckDB). */
+export function ledgerRangeQuery(select: string, range: LedgerRange): { readonly sql: string; readonly params: string[] } {
+  if (range.newest) return { sql: `${select} ORDER BY run_id DESC LIMIT 1`, params: [] }
+  if (range.from === undefined) return { sql: `${select} ORDER BY run_id`, params: [] }
+  return { sql: `${select} WHERE run_id >= $1 ORDER BY run_id`, params: [range.from] }
+}
+
 /** A row of `_starline_load_tables`: what one load did to one table. */
 export interface LedgerTableRow {
   readonly runId: string

@@ -9,7 +9,7 @@ import { qualify, quoteIdent } from '../../sql/quote.js'
 import { heldSinceColumn } from '../table-ddl.js'
 import { lastRecordIdSql } from '../drift.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
-import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRange, type LedgerRow, type LoadPlan } from '../warehouse.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE, ledgerRangeQuery, type HeldRows, type LedgerDetail, type LedgerRange, type LedgerRow, type LoadPlan } from '../warehouse.js'
 
 export async function isLoaded(db: DuckDb, schema: string, runId: string): Promise<boolean> {
   return (await db.all(`SELECT 1 FROM ${qualify(schema, LEDGER_TABLE)} WHERE run_id = $1`, [runId])).length > 0
@@ -40,13 +40,10 @@ export async function readLedger(db: DuckDb, schema: string, range: LedgerRange 
   if (exists.length === 0) return []
   const select = `SELECT run_id, dataset, manifest_sha256, "rows"::VARCHAR AS "rows", status, epoch_ms(loaded_at)::VARCHAR AS loaded_at
        FROM ${qualify(schema, LEDGER_TABLE)}`
+  const query = ledgerRangeQuery(select, range)
   const rows = await db.all<{ run_id: string; dataset: string; manifest_sha256: string; rows: string; status: string; loaded_at: string }>(
-    range.newest
-      ? `${select} ORDER BY run_id DESC LIMIT 1`
-      : range.from === undefined
-        ? `${select} ORDER BY run_id`
-        : `${select} WHERE run_id >= $1 ORDER BY run_id`,
-    range.newest || range.from === undefined ? [] : [range.from],
+    query.sql,
+    query.params,
   )
   return rows.map((r) => ({
     runId: r.run_id,

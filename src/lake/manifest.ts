@@ -93,6 +93,11 @@ export interface RunManifest {
   readonly silentEdits?: Readonly<Record<string, number>>
   /** Extract runs: the source snapshot the run read in (opaque), so a later check can tell versions committed after it. */
   readonly sourceSnapshot?: string
+  /**
+   * Extract runs whose window took every row the source held: the source's change counters before the
+   * snapshot (opaque). A later run that finds them unchanged keeps this window end without reading the tables.
+   */
+  readonly sourceActivity?: string
   /** Extract runs: the latest id range summaries (carried forward from earlier runs when not retaken). */
   readonly lateRows?: LateRowsState
   /** Extract runs: rows extracted because they appeared behind the watermark (late commits, back-dated stamps), per table. */

@@ -25,7 +25,7 @@ import {
 import type { ObjectStore } from '../lake/object-store.js'
 import { nonEmptyCsv } from '../source/non-empty-csv.js'
 import { parseHashes, reconcileTable, type ReconciledTable } from '../source/reconcile.js'
-import type { Source, SourceSnapshot } from '../source/source.js'
+import type { Source, SourceSnapshot, WindowEnd } from '../source/source.js'
 import { breakingChanges, compareSchemas, schemaDriftError } from '../source/schema-drift.js'
 import { retryStep, type StageContext } from './context.js'
 import { checkLateRows, isLateRowsCheckDue, lateRowsSummary, writeLateRowsState } from './late-rows.js'
@@ -88,7 +88,9 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
       throw new PipelineError(`Another extract run (${previous.runId}) committed while this one was starting. Run again.`, { retryable: true })
     }
     ownsRunKeys = true
-    snapshot = await retryStep(ctx, 'open the source snapshot', () => options.source.openSnapshot())
+    const tables = ctx.dataset.sourceTables
+    const watch = tables.map((t) => t.name)
+    snapshot = await retryStep(ctx, 'open the source snapshot', () => options.source.openSnapshot({ watch }))
     ctx.logger.debug('source snapshot opened', { runId })
     const { openTransactions } = snapshot
     seesAllSessions = openTransactions.seesAllSessions
@@ -97,8 +99,7 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
         "the source user cannot see other users' transactions (grant it pg_read_all_stats): rows they commit later than STARLINE_EXTRACT_LAG after stamping could be missed",
       )
     }
-    const tables = ctx.dataset.sourceTables
-    const columns = await snapshot.columns(tables.map((t) => t.name))
+    const columns = await snapshot.columns(watch)
 
     // Drift is judged before any data moves: a breaking change stops here.
     const schemaChanges = compareSchemas(previous?.sourceSchema ?? {}, columns)
@@ -106,7 +107,11 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
     if (breaking.length > 0 && !options.acceptSchemaChange) throw schemaDriftError(breaking, previous!.runId)
     if (schemaChanges.length > 0) ctx.logger.warn('the source schema changed', { changes: schemaChanges })
 
-    const end = await snapshot.windowEnd(tables, options.lagMs)
+    const activity = snapshot.activity
+    // Nothing written since a run whose window took every row: its window end stands, and no table is read for it.
+    const unchanged = previous?.sourceActivity !== undefined && activity?.quiet === true && activity.mark === previous.sourceActivity
+    if (unchanged) ctx.logger.debug('the source is unchanged since the last run; its window end stands', { runId, since: previous!.runId })
+    const end: WindowEnd = unchanged ? { to: previous!.watermark?.to ?? null, caughtUp: true } : await snapshot.windowEnd(tables, options.lagMs)
     const heldBack = {
       ...(end.heldBackByTransactionMs === undefined ? {} : { heldBackByTransactionMs: end.heldBackByTransactionMs }),
       ...(end.stampedInFuture === undefined ? {} : { stampedInFuture: end.stampedInFuture }),
@@ -127,11 +132,17 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
       : undefined
     const silentEdits = new Map((reconciled ?? []).filter((r) => r.changedKeys.length > 0).map((r) => [r.table, r.changedKeys]))
     const sourceSnapshot = await snapshot.snapshotMark()
-    const late = to !== null && isLateRowsCheckDue(previous?.lateRows, options.lateRowsIntervalMs)
-      ? await checkLateRows(ctx, snapshot, columns, previous?.lateRows, to)
+    const checking = to !== null && isLateRowsCheckDue(previous?.lateRows, options.lateRowsIntervalMs)
+      ? checkLateRows(ctx, snapshot, columns, previous?.lateRows, to)
       : undefined
-    if (late) lateRowsChecked = { lateRows: lateRowsSummary(late) }
-    const lateKeys = new Map((late ?? []).filter((r) => r.lateKeys.length > 0).map((r) => [r.table, r.lateKeys]))
+    // Handled where awaited; this only keeps a failure while the copies run from being reported as unhandled.
+    checking?.catch(() => {})
+    // Without stored summaries (a first extract) the check finds no late row and only takes the first summaries:
+    // the copies need nothing from it, so it runs beside them (one server process each) instead of before them.
+    const beside = checking !== undefined && previous?.lateRows === undefined && !windowIsEmpty
+    const checkedFirst = beside ? undefined : await checking
+    if (checkedFirst) lateRowsChecked = { lateRows: lateRowsSummary(checkedFirst) }
+    const lateKeys = new Map((checkedFirst ?? []).filter((r) => r.lateKeys.length > 0).map((r) => [r.table, r.lateKeys]))
     if (windowIsEmpty && silentEdits.size === 0 && lateKeys.size === 0 && !(breaking.length > 0)) {
       return summary({ schemaChanges, ...heldBack, ...(reconciled ? { reconciled: reconcileSummary(reconciled) } : {}) })
     }
@@ -158,6 +169,8 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
       return { table: table.name, key, format: 'csv', rows: copy.rowCount, bytes: info.size, sha256: info.sha256, columns: tableColumns }
     })
     const written = copied.filter((t): t is ManifestTable => t !== undefined)
+    const late = beside ? await checking : checkedFirst
+    if (late) lateRowsChecked = { lateRows: lateRowsSummary(late) }
     await snapshot.close()
     snapshot = undefined
     if (written.length === 0 && breaking.length === 0) {
@@ -183,6 +196,8 @@ async function extractOnce(ctx: StageContext, options: ExtractOptions): Promise<
       ...(reconciliation ? { reconciliation } : {}),
       ...(silentEdits.size > 0 ? { silentEdits: Object.fromEntries([...silentEdits].map(([t, keys]) => [t, keys.length])) } : {}),
       sourceSnapshot,
+      // Only a window that took every row may stand for the next run: rows above it would otherwise wait for a write.
+      ...(end.caughtUp === true && activity !== undefined ? { sourceActivity: activity.mark } : {}),
       ...(lateRows ? { lateRows } : {}),
       ...(lateKeys.size > 0 ? { lateRowsFound: Object.fromEntries([...lateKeys].map(([t, keys]) => [t, keys.length])) } : {}),
     }

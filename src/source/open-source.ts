@@ -34,6 +34,6 @@ export function openSource(url: string, options: OpenSourceOptions): Source {
   }
   return {
     describe: 'the source database',
-    openSnapshot: async (): Promise<SourceSnapshot> => (await load()).openSnapshot(),
+    openSnapshot: async (snapshotOptions): Promise<SourceSnapshot> => (await load()).openSnapshot(snapshotOptions),
   }
 }

@@ -16,9 +16,22 @@ export interface Source {
   /**
    * Opens a read-only snapshot. Open transactions are read before it is
    * taken (see OpenTransactions), so a commit in between is visible to the
-   * snapshot instead of slipping past both.
+   * snapshot instead of slipping past both; so is the activity of `watch`.
    */
-  openSnapshot(): Promise<SourceSnapshot>
+  openSnapshot(options?: { readonly watch?: readonly string[] }): Promise<SourceSnapshot>
+}
+
+/**
+ * The source's change counters for the watched tables, read before the
+ * snapshot. Two equal marks, the later one read while `quiet`, prove that
+ * no row of those tables was written between them (PostgreSQL: see
+ * source/postgres/postgres-activity.ts); anything else proves nothing.
+ */
+export interface SourceActivity {
+  /** Opaque; compared for equality only. */
+  readonly mark: string
+  /** Every other session of the source has been idle long enough for its counts to be in the mark. */
+  readonly quiet: boolean
 }
 
 /** The oldest transaction open in the source database when the snapshot was opened. */
@@ -43,6 +56,8 @@ export interface WatermarkedTable {
 export interface WindowEnd {
   /** Inclusive upper bound for this run, `YYYY-MM-DD HH24:MI:SS.MS`, or null for an empty source. */
   readonly to: string | null
+  /** True when `to` is the newest value present: no row of the snapshot lies above it. */
+  readonly caughtUp?: boolean
   /** Set when an open transaction held the window back: its age in ms. */
   readonly heldBackByTransactionMs?: number
   /** Tables with rows stamped later than the source's clock (or at infinity): they wait until their time comes. */
@@ -100,6 +115,8 @@ export interface LateInRanges extends LateKeys {
 
 export interface SourceSnapshot {
   readonly openTransactions: OpenTransactions
+  /** The watched tables' activity before the snapshot; undefined when the source cannot tell. */
+  readonly activity?: SourceActivity
   /** Column names and types of each table, in table order; refuses when a table is missing. */
   columns(tables: readonly string[]): Promise<Map<string, ManifestColumn[]>>
   /**

@@ -14,7 +14,8 @@ import type { ManifestColumn } from '../../lake/manifest.js'
 import type { WatermarkRange } from '../../schema/watermark.js'
 import { SourceTableMissingError, SourceUnreachableError } from '../errors.js'
 import { sourceError } from './postgres-errors.js'
-import type { CsvStream, KeyedTable, OpenTransactions, RowHash, Source, SourceSnapshot, WatermarkedTable, WindowEnd, WindowMark } from '../source.js'
+import type { CsvStream, KeyedTable, OpenTransactions, RowHash, Source, SourceActivity, SourceSnapshot, WatermarkedTable, WindowEnd, WindowMark } from '../source.js'
+import { readOpenTransactions, readSourceActivity } from './postgres-activity.js'
 import { canTellVersions, lateInRanges, lateInWindows, readSnapshotMark, summarizeRanges } from './postgres-late-rows.js'
 import { exportSnapshot, SnapshotLanes } from './postgres-snapshot-lanes.js'
 import { copyTableRange } from './postgres-copy-range.js'
@@ -42,7 +43,7 @@ export class PostgresSource implements Source {
     this.describe = `the source database ${redactUrl(config.url)}`
   }
 
-  async openSnapshot(): Promise<SourceSnapshot> {
+  async openSnapshot(options: { readonly watch?: readonly string[] } = {}): Promise<SourceSnapshot> {
     // A TimeZone asked for by the URL or PGOPTIONS would shift the session's clock: the session
     // is pinned below, to the configured zone or the database's own.
     const connect = async () => {
@@ -58,11 +59,12 @@ export class PostgresSource implements Source {
     const client = await connect()
     try {
       const openTransactions = await readOpenTransactions(client)
+      const activity = options.watch === undefined ? undefined : await readSourceActivity(client, this.#config.schema, options.watch)
       await beginSnapshot(client)
       const size = this.#config.copyConnections ?? DEFAULT_COPY_CONNECTIONS
       const snapshotId = size > 1 ? await exportSnapshot(client, () => beginSnapshot(client)) : undefined
       const lanes = new SnapshotLanes(client, snapshotId, connect, size)
-      return new PostgresSnapshot(client, lanes, this.#config.schema, this.describe, openTransactions)
+      return new PostgresSnapshot(client, lanes, this.#config.schema, this.describe, openTransactions, activity)
     } catch (error) {
       await client.end().catch(() => {})
       throw sourceError(error, this.describe, 'the open transactions')
@@ -76,13 +78,15 @@ class PostgresSnapshot implements SourceSnapshot {
   readonly #schema: string
   readonly #describe: string
   readonly openTransactions: OpenTransactions
+  readonly activity?: SourceActivity
 
-  constructor(client: pg.Client, lanes: SnapshotLanes, schema: string, describe: string, openTransactions: OpenTransactions) {
+  constructor(client: pg.Client, lanes: SnapshotLanes, schema: string, describe: string, openTransactions: OpenTransactions, activity: SourceActivity | undefined) {
     this.#client = client
     this.#lanes = lanes
     this.#schema = schema
     this.#describe = describe
     this.openTransactions = openTransactions
+    if (activity !== undefined) this.activity = activity
   }
 
   columns(tables: readonly string[]) {
@@ -289,34 +293,6 @@ async function readSourceColumns(
 }
 
 /**
- * Reads the start of the oldest open transaction in the database. An
- * application that stamps last_updated with now() writes its transaction's
- * start, and the row becomes visible only at commit: the window must stay
- * below it. NOTE: call this before the snapshot is taken, so that a
- * transaction committing in between is visible to the snapshot instead of
- * slipping past both.
- */
-async function readOpenTransactions(client: pg.ClientBase): Promise<OpenTransactions> {
-  const result = await client.query<{ bound: string | null; age_ms: string | null; sees_all: boolean }>(
-    `WITH open_tx AS (
-       SELECT min(xact_start) AS started FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
-          AND backend_type = 'client backend')
-     SELECT to_char(date_trunc('milliseconds', started::timestamp) - interval '1 millisecond', 'YYYY-MM-DD HH24:MI:SS.MS') AS bound,
-            (extract(epoch FROM clock_timestamp() - started) * 1000)::bigint::text AS age_ms,
-            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-              OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees_all
-       FROM open_tx`,
-  )
-  const row = result.rows[0]
-  return {
-    bound: row?.bound ?? null,
-    ...(row?.age_ms == null ? {} : { oldestAgeMs: Number(row.age_ms) }),
-    seesAllSessions: row?.sees_all ?? false,
-  }
-}
-
-/**
  * The newest watermark value this run may take, chosen so that no row can
  * later appear at or below it: at most the newest value present (nothing is
  * claimed beyond what exists), at most now - lag (rows stamped just now may
@@ -330,12 +306,14 @@ async function readWindowEnd(
   const perTable = options.tables
     .map((t, i) => `SELECT $${i + 3}::text AS t, max(${quoteIdent(t.watermarkColumn)})::timestamp(3) AS v FROM ${qualify(options.schema, t.name)}`)
     .join(' UNION ALL ')
-  const result = await client.query<{ to: string | null; newest: string | null; ahead: string[] | null }>(
+  const result = await client.query<{ to: string | null; newest: string | null; ahead: string[] | null; caught_up: boolean }>(
     `WITH per_table AS (${perTable}), newest AS (SELECT max(v) AS v FROM per_table), ${REPEATED_HOUR_CTES}
      SELECT to_char(date_trunc('milliseconds', LEAST((SELECT v FROM newest),
                     localtimestamp - make_interval(secs => $1::double precision / 1000),
                     $2::timestamp, (SELECT cap FROM repeated_hour))), 'YYYY-MM-DD HH24:MI:SS.MS') AS to,
             to_char((SELECT v FROM newest), 'YYYY-MM-DD HH24:MI:SS.MS') AS newest,
+            (SELECT v FROM newest) IS NULL OR (SELECT v FROM newest) <= LEAST(localtimestamp - make_interval(secs => $1::double precision / 1000),
+              $2::timestamp, (SELECT cap FROM repeated_hour)) AS caught_up,
             (SELECT array_agg(t) FROM per_table WHERE v > localtimestamp + (SELECT replayed FROM repeated_hour)) AS ahead`,
     [options.lagMs, options.openTransactions.bound, ...options.tables.map((t) => t.name)],
   )
@@ -354,6 +332,7 @@ async function readWindowEnd(
   }
   return {
     to,
+    caughtUp: row?.caught_up === true,
     ...(heldBack ? { heldBackByTransactionMs: oldestAgeMs } : {}),
     ...(future.length > 0 ? { stampedInFuture: future } : {}),
   }

@@ -104,6 +104,7 @@ export async function benchScale(options: ScaleOptions): Promise<ScaleResult> {
       wallMs: m.wallMs,
       peakRssBytes: m.peakRssBytes,
       ...(m.cpuMs === undefined ? {} : { cpuMs: m.cpuMs }),
+      ...(options.cpu.available ? { serverCpuMs: after.serverMs - before.serverMs } : {}),
       ...(othersCores === undefined ? {} : { othersCores }),
     }
     stages.push(figure)

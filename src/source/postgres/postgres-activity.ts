@@ -11,8 +11,10 @@
  * within 10 s (PostgreSQL 15 and later: PGSTAT_IDLE_INTERVAL). So equal
  * counters prove "nothing written" only when every other session of the
  * database has been idle for longer than that (`quiet`); they start from
- * zero after a crash, a restart without a clean shutdown or pg_stat_reset(),
- * so the mark names the server's start and the database's last stats reset;
+ * zero after a restart without a clean shutdown or pg_stat_reset(), so the
+ * mark names the server's start and the database's last stats reset (a
+ * backend crash resets them without changing either: the rows it wrote wait
+ * for the next counted write, see docs/performance.md);
  * and they mean nothing with track_counts off, or before PostgreSQL 15
  * (its statistics collector could drop counts under load).
  */
@@ -53,8 +55,11 @@ export async function readOpenTransactions(client: pg.ClientBase): Promise<OpenT
 /**
  * The change counters of `tables` (in `schema`) as one mark, and whether the
  * database is quiet. Undefined where counters cannot vouch for anything:
- * track_counts off, PostgreSQL before 15, or a table that is not a plain
- * table (a view or a partitioned table has no counters of its own). NOTE:
+ * track_counts off, PostgreSQL before 15, a standby (replaying the
+ * primary's writes moves no counter, and the replay is no session), or a
+ * table that is not a plain table without children (a view or a partitioned
+ * table has no counters of its own; rows written into an inheritance child
+ * count against the child, yet `FROM parent` reads them). NOTE:
  * read before the snapshot, as the open transactions are: a commit after
  * this read is then either in the snapshot or counted against the next
  * run's mark, never counted here and missed by the snapshot.
@@ -65,9 +70,9 @@ export async function readSourceActivity(client: pg.ClientBase, schema: string, 
           counted AS (
             SELECT w.n, s.relid, concat_ws(':', s.relid, s.n_tup_ins, s.n_tup_upd, s.n_tup_del) AS counters
               FROM wanted w
-              LEFT JOIN (pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid AND c.relkind = 'r')
+              LEFT JOIN (pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid AND c.relkind = 'r' AND NOT c.relhassubclass)
                 ON s.schemaname = $1 AND s.relname = w.name)
-     SELECT current_setting('track_counts')::boolean AND current_setting('server_version_num')::int >= 150000
+     SELECT current_setting('track_counts')::boolean AND current_setting('server_version_num')::int >= 150000 AND NOT pg_is_in_recovery()
               AND (SELECT bool_and(relid IS NOT NULL) FROM counted) AS usable,
             concat_ws(';', 'v1', pg_postmaster_start_time(),
               (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),

@@ -55,6 +55,8 @@ export interface ModelOutput {
   readonly columns: readonly ManifestColumn[]
   /** The model read (directly or through earlier models) a source table with late rows: its rows may repeat loaded versions. */
   readonly repeatsVersions?: boolean
+  /** A fact's rows lie in the file in this order: its table's append order. */
+  readonly orderedBy?: readonly string[]
 }
 
 export interface ModelRunOutput {
@@ -112,11 +114,15 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
     // the whole output in memory), and later models and the contract's checks read that file back.
     const modelSql = stripTrailingSemicolon(sql.get(name) ?? '')
     const path = join(input.outputDir, `${name}.parquet`)
+    const orderedBy = appendOrderOf(model)
     let rowCount: number
     let columns: ManifestColumn[]
     try {
       columns = await checkColumns(db, model, `DESCRIBE (${modelSql})`)
-      rowCount = await db.run(`COPY (${modelSql}) TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
+      rowCount =
+        orderedBy === undefined
+          ? await db.run(`COPY (${modelSql}) TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
+          : await writeInOrder(db, modelSql, orderedBy, path)
     } catch (error) {
       if (error instanceof StarlineError) throw error
       throw new TransformError(
@@ -134,9 +140,54 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
     await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS SELECT * FROM read_parquet(${quoteLiteral(path)})`)
     await checkContract(db, model, quoteIdent(name))
     produced.add(name)
-    outputs.push({ model, rows: rowCount, path, columns, ...(late.has(name) ? { repeatsVersions: true } : {}) })
+    outputs.push({
+      model,
+      rows: rowCount,
+      path,
+      columns,
+      ...(late.has(name) ? { repeatsVersions: true } : {}),
+      ...(orderedBy === undefined ? {} : { orderedBy }),
+    })
   }
   return { models: outputs, quarantine, snapshots: await writeSnapshots(db, input) }
+}
+
+/**
+ * A fact's append order, in which its output file is written: the load then
+ * numbers its rows by position in the file (a stream) instead of sorting the
+ * whole file in the load process (a window over one partition, held outside
+ * the memory limit).
+ */
+function appendOrderOf(model: ModelSpec): readonly string[] | undefined {
+  const order = model.table.appendOrder
+  return model.table.kind === 'fact' && order !== undefined && order.length > 0 ? order : undefined
+}
+
+/**
+ * Writes the rows of `sql` to `path` sorted by `order`; returns how many.
+ * In two steps: the model's rows to a file of their own first (streamed, as
+ * any model), then that file sorted on one thread. DuckDB's sort spills past
+ * the memory limit, but its buffers and the ordered write's add up per
+ * thread and beside the model's own joins: one statement on two threads
+ * took a scale-100 transform from 239 to 381 MB of peak RSS.
+ */
+async function writeInOrder(db: DuckDb, sql: string, order: readonly string[], path: string): Promise<number> {
+  const unsorted = `${path}.unsorted`
+  try {
+    const rows = await db.run(`COPY (${sql}) TO ${quoteLiteral(unsorted)} (FORMAT parquet, COMPRESSION zstd)`)
+    const [setting] = await db.all<{ threads: string }>("SELECT current_setting('threads')::VARCHAR AS threads")
+    await db.run('SET threads = 1')
+    try {
+      await db.run(
+        `COPY (SELECT * FROM read_parquet(${quoteLiteral(unsorted)}) ORDER BY ${quoteIdentList(order)}) TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`,
+      )
+    } finally {
+      await db.run(`SET threads = ${Number(setting?.threads ?? 1)}`)
+    }
+    return rows
+  } finally {
+    await rm(unsorted, { force: true })
+  }
 }
 
 /** Source tables whose `current_` view some model reads: the only ones whose earlier runs' files are needed. */

@@ -9,16 +9,21 @@ import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quo
 import { heldSinceStageColumn } from '../table-ddl.js'
 import { WarehouseLoadError } from '../errors.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
+import { numberedParquetSelect } from '../record-ids.js'
 
 /** The Parquet file of `table` as a relation (a path cannot be bound; it goes through quoteLiteral). */
 function parquetSource(table: LoadTable): string {
+  return `read_parquet(${quoteLiteral(localPath(table))})`
+}
+
+function localPath(table: LoadTable): string {
   // NOTE: DuckDB streams from a local copy (capability copyFromObjectStore is false), so the load stage gives a path.
   if (table.path === undefined) {
     throw new WarehouseLoadError(`Cannot load "${table.spec.name}" into DuckDB: no local copy of ${table.objectUrl} was made.`, {
       context: { table: table.spec.name },
     })
   }
-  return `read_parquet(${quoteLiteral(table.path)})`
+  return table.path
 }
 
 /**
@@ -52,9 +57,7 @@ export async function insertParquet(db: DuckDb, plan: LoadPlan, table: LoadTable
   const sql =
     recordIdBase === undefined
       ? `INSERT INTO ${relation} (${columns}) SELECT ${columns} FROM ${parquetSource(table)}`
-      : `INSERT INTO ${relation} (${quoteIdent(spec.recordId!)}, ${columns})
-         SELECT ${Math.trunc(recordIdBase)}::BIGINT + row_number() OVER (ORDER BY ${quoteIdentList(spec.appendOrder ?? [])}), ${columns}
-           FROM ${parquetSource(table)}`
+      : `INSERT INTO ${relation} (${quoteIdent(spec.recordId!)}, ${columns}) ${numberedParquetSelect(table, localPath(table), recordIdBase, columns)}`
   const inserted = await db.run(sql)
   assertCount(plan, spec, inserted, table.rows)
   return inserted

@@ -29,8 +29,8 @@ function localPath(table: LoadTable): string {
 /**
  * A temporary staging table with the target's data columns and types,
  * without its constraints; optionally with the fact's record id first, or a
- * held-since column (heldSinceStageColumn) for rows released from the held table. Dropped with
- * the connection at the end of the load.
+ * held-since column (heldSinceStageColumn) for rows released from the held table. Dropped by
+ * dropStage once loaded, or with the connection at the end of the load.
  */
 export async function createStage(
   db: DuckDb,
@@ -44,6 +44,15 @@ export async function createStage(
   await db.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT ${columns} FROM ${qualify(plan.schema, spec.name)} LIMIT 0`)
   if (extra.heldSince) await db.run(`ALTER TABLE ${stage} ADD COLUMN ${quoteIdent(heldSinceStageColumn(spec))} VARCHAR`)
   return stage
+}
+
+/**
+ * Drops a staging table once its rows are in the target. A temporary table
+ * lives in memory until dropped: kept to the end of the load, the three
+ * fact stages of a scale-100 first load held ~330 MB beside each other.
+ */
+export async function dropStage(db: DuckDb, stage: string): Promise<void> {
+  await db.run(`DROP TABLE IF EXISTS ${stage}`)
 }
 
 /**

@@ -164,36 +164,45 @@ function appendOrderOf(model: ModelSpec): readonly string[] | undefined {
 }
 
 /**
- * DuckDB's memory limit while a fact file is sorted. The sort spills past
- * it, but the process holds about 110 MB more than the limit beside (the
- * ordered Parquet write, one thread's sort buffers), so at 256 MB the sort
- * alone reached 359 MB of peak RSS at scale 300 (224 MB at scale 100); at
- * 64 MB it held 172 MB at both scales, about as fast.
+ * DuckDB's memory limit (and one thread) for the statements whose work grows
+ * with a table and spills: a fact file's sort and a dimension's key check.
+ * Past the limit, the process holds about 110 MB more than it (the ordered
+ * Parquet write, each thread's buffers), so under the stage's 256 MB the
+ * sort of fact_payment alone reached 359 MB of peak RSS at scale 300 (224 MB
+ * at scale 100), and dim_transaction's key check 300 MB; under 64 MB they
+ * held 172 and 174 MB, about as fast.
  */
-const SORT_MEMORY_LIMIT = '64MB'
+const SPILLING_MEMORY_LIMIT = '64MB'
+
+/** Runs `work` on one thread under SPILLING_MEMORY_LIMIT, then puts back the thread count and `memoryLimit`. */
+async function withSmallMemory<T>(db: DuckDb, memoryLimit: string | undefined, work: () => Promise<T>): Promise<T> {
+  const [setting] = await db.all<{ threads: string }>("SELECT current_setting('threads')::VARCHAR AS threads")
+  await db.run('SET threads = 1')
+  await db.run(`SET memory_limit = ${quoteLiteral(SPILLING_MEMORY_LIMIT)}`)
+  try {
+    return await work()
+  } finally {
+    await db.run(`SET threads = ${Number(setting?.threads ?? 1)}`)
+    await db.run(memoryLimit ? `SET memory_limit = ${quoteLiteral(memoryLimit)}` : 'RESET memory_limit')
+  }
+}
 
 /**
  * Writes the rows of `sql` to `path` sorted by `order`; returns how many.
  * In two steps: the model's rows to a file of their own first (streamed, as
- * any model), then that file sorted on one thread under SORT_MEMORY_LIMIT.
- * One statement on two threads (the sort beside the model's own joins)
- * took a scale-100 transform from 239 to 381 MB of peak RSS.
+ * any model), then that file sorted under withSmallMemory. One statement on
+ * two threads (the sort beside the model's own joins) took a scale-100
+ * transform from 239 to 381 MB of peak RSS.
  */
 async function writeInOrder(db: DuckDb, sql: string, order: readonly string[], path: string, memoryLimit: string | undefined): Promise<number> {
   const unsorted = `${path}.unsorted`
   try {
     const rows = await db.run(`COPY (${sql}) TO ${quoteLiteral(unsorted)} (FORMAT parquet, COMPRESSION zstd)`)
-    const [setting] = await db.all<{ threads: string }>("SELECT current_setting('threads')::VARCHAR AS threads")
-    await db.run(`SET threads = 1`)
-    await db.run(`SET memory_limit = ${quoteLiteral(SORT_MEMORY_LIMIT)}`)
-    try {
-      await db.run(
+    await withSmallMemory(db, memoryLimit, () =>
+      db.run(
         `COPY (SELECT * FROM read_parquet(${quoteLiteral(unsorted)}) ORDER BY ${quoteIdentList(order)}) TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`,
-      )
-    } finally {
-      await db.run(`SET threads = ${Number(setting?.threads ?? 1)}`)
-      await db.run(memoryLimit ? `SET memory_limit = ${quoteLiteral(memoryLimit)}` : 'RESET memory_limit')
-    }
+      ),
+    )
     return rows
   } finally {
     await rm(unsorted, { force: true })

@@ -24,6 +24,7 @@ import { modelTriggers, relationsReadBy } from './model-inputs.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
 import { checkedRelation, createChecked, internalNames, writeQuarantine, type QuarantineOutput, type SourceFile } from './checked-rows.js'
 import { freeName } from './csv-reading.js'
+import { appendOrderOf, withSmallMemory, writeInOrder } from './fact-order.js'
 
 export type { QuarantineOutput, SourceFile } from './checked-rows.js'
 
@@ -107,7 +108,7 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
     if (triggered && triggers.some((trigger) => late.has(trigger))) late.add(name)
     if (!triggered) {
       await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} (${contractColumnsDdl(model)})`)
-      outputs.push({ model, rows: 0, columns: await checkContract(db, model, quoteIdent(name)) })
+      outputs.push({ model, rows: 0, columns: await checkContract(db, model, quoteIdent(name), input.memoryLimit) })
       continue
     }
     // Streamed: the model's rows go straight to their Parquet file (never a DuckDB table, which would hold
@@ -138,7 +139,7 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
       continue
     }
     await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS SELECT * FROM read_parquet(${quoteLiteral(path)})`)
-    await checkContract(db, model, quoteIdent(name))
+    await checkContract(db, model, quoteIdent(name), input.memoryLimit)
     produced.add(name)
     outputs.push({
       model,
@@ -150,63 +151,6 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
     })
   }
   return { models: outputs, quarantine, snapshots: await writeSnapshots(db, input) }
-}
-
-/**
- * A fact's append order, in which its output file is written: the load then
- * numbers its rows by position in the file (a stream) instead of sorting the
- * whole file in the load process (a window over one partition, held outside
- * the memory limit).
- */
-function appendOrderOf(model: ModelSpec): readonly string[] | undefined {
-  const order = model.table.appendOrder
-  return model.table.kind === 'fact' && order !== undefined && order.length > 0 ? order : undefined
-}
-
-/**
- * DuckDB's memory limit (and one thread) for the statements whose work grows
- * with a table and spills: a fact file's sort and a dimension's key check.
- * Past the limit, the process holds about 110 MB more than it (the ordered
- * Parquet write, each thread's buffers), so under the stage's 256 MB the
- * sort of fact_payment alone reached 359 MB of peak RSS at scale 300 (224 MB
- * at scale 100), and dim_transaction's key check 300 MB; under 64 MB they
- * held 172 and 174 MB, about as fast.
- */
-const SPILLING_MEMORY_LIMIT = '64MB'
-
-/** Runs `work` on one thread under SPILLING_MEMORY_LIMIT, then puts back the thread count and `memoryLimit`. */
-async function withSmallMemory<T>(db: DuckDb, memoryLimit: string | undefined, work: () => Promise<T>): Promise<T> {
-  const [setting] = await db.all<{ threads: string }>("SELECT current_setting('threads')::VARCHAR AS threads")
-  await db.run('SET threads = 1')
-  await db.run(`SET memory_limit = ${quoteLiteral(SPILLING_MEMORY_LIMIT)}`)
-  try {
-    return await work()
-  } finally {
-    await db.run(`SET threads = ${Number(setting?.threads ?? 1)}`)
-    await db.run(memoryLimit ? `SET memory_limit = ${quoteLiteral(memoryLimit)}` : 'RESET memory_limit')
-  }
-}
-
-/**
- * Writes the rows of `sql` to `path` sorted by `order`; returns how many.
- * In two steps: the model's rows to a file of their own first (streamed, as
- * any model), then that file sorted under withSmallMemory. One statement on
- * two threads (the sort beside the model's own joins) took a scale-100
- * transform from 239 to 381 MB of peak RSS.
- */
-async function writeInOrder(db: DuckDb, sql: string, order: readonly string[], path: string, memoryLimit: string | undefined): Promise<number> {
-  const unsorted = `${path}.unsorted`
-  try {
-    const rows = await db.run(`COPY (${sql}) TO ${quoteLiteral(unsorted)} (FORMAT parquet, COMPRESSION zstd)`)
-    await withSmallMemory(db, memoryLimit, () =>
-      db.run(
-        `COPY (SELECT * FROM read_parquet(${quoteLiteral(unsorted)}) ORDER BY ${quoteIdentList(order)}) TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`,
-      ),
-    )
-    return rows
-  } finally {
-    await rm(unsorted, { force: true })
-  }
 }
 
 /** Source tables whose `current_` view some model reads: the only ones whose earlier runs' files are needed. */
@@ -315,7 +259,7 @@ async function checkColumns(db: DuckDb, model: ModelSpec, describe: string): Pro
 }
 
 /** The contract on a model's rows (`relation`): its columns, no null in a NOT NULL column, dimension keys unique. */
-async function checkContract(db: DuckDb, model: ModelSpec, relation: string): Promise<ManifestColumn[]> {
+async function checkContract(db: DuckDb, model: ModelSpec, relation: string, memoryLimit: string | undefined): Promise<ManifestColumn[]> {
   const columns = await checkColumns(db, model, `DESCRIBE ${relation}`)
   const notNull = model.table.columns.filter((c) => !c.nullable)
   const checks = notNull.map((c) => `count(*) FILTER (WHERE ${quoteIdent(c.name)} IS NULL)::varchar AS ${quoteIdent(`null:${c.name}`)}`)
@@ -327,8 +271,10 @@ async function checkContract(db: DuckDb, model: ModelSpec, relation: string): Pr
   const key = model.table.primaryKey
   if (key) {
     // GROUP BY rather than count(DISTINCT ...): the grouping spills past the memory limit, a distinct aggregate does not.
-    const [result] = await db.all<{ duplicates: string }>(
-      `SELECT coalesce(sum(n - 1), 0)::varchar AS duplicates FROM (SELECT count(*) AS n FROM ${relation} GROUP BY ${key.map(quoteIdent).join(', ')} HAVING count(*) > 1)`,
+    const [result] = await withSmallMemory(db, memoryLimit, () =>
+      db.all<{ duplicates: string }>(
+        `SELECT coalesce(sum(n - 1), 0)::varchar AS duplicates FROM (SELECT count(*) AS n FROM ${relation} GROUP BY ${key.map(quoteIdent).join(', ')} HAVING count(*) > 1)`,
+      ),
     )
     if (Number(result?.duplicates ?? 0) > 0) broken.push(['duplicate key', result!.duplicates])
   }

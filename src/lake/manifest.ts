@@ -35,6 +35,13 @@ export interface ManifestTable {
    * (older manifests too): every row is new, and a repeat is refused.
    */
   readonly repeatsVersions?: true
+  /**
+   * Processed fact tables: the file's rows lie in this order (the transform
+   * sorted them by the table's append order), so the load numbers them by
+   * row position instead of sorting the whole file again. Absent (older
+   * manifests too): the load numbers by sorting.
+   */
+  readonly orderedBy?: readonly string[]
 }
 
 /** Rows a transform run set aside because they failed validation (see the model runner). */

@@ -138,6 +138,7 @@ async function loadRun(
         ...(path === undefined ? {} : { path }),
         // Marked by the transform: the run re-read late rows, some may be versions already loaded (skipped, not refused).
         ...(entry.repeatsVersions === true && spec.kind === 'fact' ? { repeatsVersions: true } : {}),
+        ...(entry.orderedBy !== undefined && spec.kind === 'fact' ? { orderedBy: entry.orderedBy } : {}),
       })
     }
     const unknown = manifest.tables.filter((t) => !specs.some((s) => s.name === t.table))

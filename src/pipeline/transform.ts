@@ -126,6 +126,7 @@ async function transformRun(
         columns: output.columns,
         // Late rows re-read may be versions the warehouse holds: the load skips those for marked facts only.
         ...(output.repeatsVersions && output.model.table.kind === 'fact' ? { repeatsVersions: true as const } : {}),
+        ...(output.orderedBy === undefined ? {} : { orderedBy: output.orderedBy }),
       })
       ctx.logger.debug('transformed table', { runId, table: output.model.table.name, rows: output.rows })
     }

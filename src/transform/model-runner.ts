@@ -24,6 +24,7 @@ import { modelTriggers, relationsReadBy } from './model-inputs.js'
 import { duckdbTypeForColumn, duckdbTypeForPostgres } from './source-types.js'
 import { checkedRelation, createChecked, internalNames, writeQuarantine, type QuarantineOutput, type SourceFile } from './checked-rows.js'
 import { freeName } from './csv-reading.js'
+import { appendOrderOf, withSmallMemory, writeInOrder } from './fact-order.js'
 
 export type { QuarantineOutput, SourceFile } from './checked-rows.js'
 
@@ -55,6 +56,8 @@ export interface ModelOutput {
   readonly columns: readonly ManifestColumn[]
   /** The model read (directly or through earlier models) a source table with late rows: its rows may repeat loaded versions. */
   readonly repeatsVersions?: boolean
+  /** A fact's rows lie in the file in this order: its table's append order. */
+  readonly orderedBy?: readonly string[]
 }
 
 export interface ModelRunOutput {
@@ -105,18 +108,22 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
     if (triggered && triggers.some((trigger) => late.has(trigger))) late.add(name)
     if (!triggered) {
       await db.run(`CREATE OR REPLACE TABLE ${quoteIdent(name)} (${contractColumnsDdl(model)})`)
-      outputs.push({ model, rows: 0, columns: await checkContract(db, model, quoteIdent(name)) })
+      outputs.push({ model, rows: 0, columns: await checkContract(db, model, quoteIdent(name), input.memoryLimit) })
       continue
     }
     // Streamed: the model's rows go straight to their Parquet file (never a DuckDB table, which would hold
     // the whole output in memory), and later models and the contract's checks read that file back.
     const modelSql = stripTrailingSemicolon(sql.get(name) ?? '')
     const path = join(input.outputDir, `${name}.parquet`)
+    const orderedBy = appendOrderOf(model)
     let rowCount: number
     let columns: ManifestColumn[]
     try {
       columns = await checkColumns(db, model, `DESCRIBE (${modelSql})`)
-      rowCount = await db.run(`COPY (${modelSql}) TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
+      rowCount =
+        orderedBy === undefined
+          ? await db.run(`COPY (${modelSql}) TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`)
+          : await writeInOrder(db, modelSql, orderedBy, path, input.memoryLimit)
     } catch (error) {
       if (error instanceof StarlineError) throw error
       throw new TransformError(
@@ -132,9 +139,16 @@ async function runModelsIn(db: DuckDb, dataset: Dataset, input: ModelRunInput): 
       continue
     }
     await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS SELECT * FROM read_parquet(${quoteLiteral(path)})`)
-    await checkContract(db, model, quoteIdent(name))
+    await checkContract(db, model, quoteIdent(name), input.memoryLimit)
     produced.add(name)
-    outputs.push({ model, rows: rowCount, path, columns, ...(late.has(name) ? { repeatsVersions: true } : {}) })
+    outputs.push({
+      model,
+      rows: rowCount,
+      path,
+      columns,
+      ...(late.has(name) ? { repeatsVersions: true } : {}),
+      ...(orderedBy === undefined ? {} : { orderedBy }),
+    })
   }
   return { models: outputs, quarantine, snapshots: await writeSnapshots(db, input) }
 }
@@ -245,7 +259,7 @@ async function checkColumns(db: DuckDb, model: ModelSpec, describe: string): Pro
 }
 
 /** The contract on a model's rows (`relation`): its columns, no null in a NOT NULL column, dimension keys unique. */
-async function checkContract(db: DuckDb, model: ModelSpec, relation: string): Promise<ManifestColumn[]> {
+async function checkContract(db: DuckDb, model: ModelSpec, relation: string, memoryLimit: string | undefined): Promise<ManifestColumn[]> {
   const columns = await checkColumns(db, model, `DESCRIBE ${relation}`)
   const notNull = model.table.columns.filter((c) => !c.nullable)
   const checks = notNull.map((c) => `count(*) FILTER (WHERE ${quoteIdent(c.name)} IS NULL)::varchar AS ${quoteIdent(`null:${c.name}`)}`)
@@ -257,8 +271,10 @@ async function checkContract(db: DuckDb, model: ModelSpec, relation: string): Pr
   const key = model.table.primaryKey
   if (key) {
     // GROUP BY rather than count(DISTINCT ...): the grouping spills past the memory limit, a distinct aggregate does not.
-    const [result] = await db.all<{ duplicates: string }>(
-      `SELECT coalesce(sum(n - 1), 0)::varchar AS duplicates FROM (SELECT count(*) AS n FROM ${relation} GROUP BY ${key.map(quoteIdent).join(', ')} HAVING count(*) > 1)`,
+    const [result] = await withSmallMemory(db, memoryLimit, () =>
+      db.all<{ duplicates: string }>(
+        `SELECT coalesce(sum(n - 1), 0)::varchar AS duplicates FROM (SELECT count(*) AS n FROM ${relation} GROUP BY ${key.map(quoteIdent).join(', ')} HAVING count(*) > 1)`,
+      ),
     )
     if (Number(result?.duplicates ?? 0) > 0) broken.push(['duplicate key', result!.duplicates])
   }

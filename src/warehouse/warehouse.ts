@@ -49,6 +49,8 @@ export interface LoadTable {
    * re-read); they are skipped rather than refused. Absent: strict.
    */
   readonly repeatsVersions?: boolean
+  /** Facts: the order the file's rows lie in, as the processed manifest records it (see ManifestTable.orderedBy). */
+  readonly orderedBy?: readonly string[]
 }
 
 export interface LoadPlan {

@@ -17,7 +17,7 @@ import { qualify, quoteIdent, quoteIdentList } from '../../sql/quote.js'
 import { heldSinceStageColumn } from '../table-ddl.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
 import { hasHeldRows, moveUnresolvedToHeld, takeHeldRows } from './duckdb-held-rows.js'
-import { createStage, insertParquet } from './duckdb-staging.js'
+import { createStage, dropStage, insertParquet } from './duckdb-staging.js'
 
 export async function loadFacts(db: DuckDb, plan: LoadPlan, table: LoadTable): Promise<LoadedTable> {
   const { spec } = table
@@ -29,12 +29,14 @@ export async function loadFacts(db: DuckDb, plan: LoadPlan, table: LoadTable): P
     const held = await moveUnresolvedToHeld(db, plan, spec, stage, { sql: '$1', value: plan.runId })
     const columns = quoteIdentList([spec.recordId!, ...spec.columns.map((c) => c.name)])
     await db.run(`INSERT INTO ${qualify(plan.schema, spec.name)} (${columns}) SELECT ${columns} FROM ${stage}`)
+    await dropStage(db, stage)
     return { table: spec.name, rows: table.rows, inserted: table.rows - held, updated: 0, held }
   }
   const stage = await createStage(db, plan, spec, { heldSince: true })
   await insertParquet(db, plan, table, stage)
   const skipped = table.repeatsVersions ? await skipHeldVersions(db, plan, spec, stage) : 0
   const loaded = await appendFacts(db, plan, stage, spec, table.rows)
+  await dropStage(db, stage)
   return skipped > 0 ? { ...loaded, alreadyHeld: skipped } : loaded
 }
 
@@ -58,7 +60,9 @@ async function skipHeldVersions(db: DuckDb, plan: LoadPlan, spec: TableSpec, sta
 export async function releaseHeldFacts(db: DuckDb, plan: LoadPlan, spec: TableSpec): Promise<LoadedTable | undefined> {
   if (!(await hasHeldRows(db, plan, spec))) return undefined
   const stage = await createStage(db, plan, spec, { heldSince: true })
-  return appendFacts(db, plan, stage, spec, 0)
+  const released = await appendFacts(db, plan, stage, spec, 0)
+  await dropStage(db, stage)
+  return released
 }
 
 async function appendFacts(db: DuckDb, plan: LoadPlan, stage: string, spec: TableSpec, rows: number): Promise<LoadedTable> {

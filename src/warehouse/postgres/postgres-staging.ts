@@ -17,6 +17,7 @@ import { qualify, quoteIdent, quoteIdentList, quoteLiteral } from '../../sql/quo
 import type { TableSpec } from '../../schema/table-spec.js'
 import { WarehouseLoadError } from '../errors.js'
 import type { LoadPlan, LoadTable } from '../warehouse.js'
+import { numberedParquetSelect } from '../record-ids.js'
 
 export interface ParquetToCsvOptions {
   readonly scratchDir?: string
@@ -50,13 +51,11 @@ export class ParquetToCsv {
     if (table.path === undefined) throw new Error(`No local file for "${table.spec.name}": this engine reads local Parquet files.`)
     const out = join(dir, `${table.spec.name}-${randomUUID()}.csv`)
     const columns = quoteIdentList(table.spec.columns.map((c) => c.name))
-    const source = `read_parquet(${quoteLiteral(table.path)})`
+    // The CSV is positional: the record id goes first, under no name a model column could also have.
     const select =
       recordIdBase === undefined
-        ? `SELECT ${columns} FROM ${source}`
-        : // The CSV is positional: the record id goes first, under no name a model column could also have.
-          `SELECT ${Math.trunc(recordIdBase)}::BIGINT + row_number() OVER (ORDER BY ${quoteIdentList(table.spec.appendOrder ?? [])}), ${columns} ` +
-          `FROM ${source} ORDER BY 1`
+        ? `SELECT ${columns} FROM read_parquet(${quoteLiteral(table.path)})`
+        : numberedParquetSelect(table, table.path, recordIdBase, columns, true)
     await db.run(`COPY (${select}) TO ${quoteLiteral(out)} (FORMAT csv, HEADER false)`)
     return out
   }

@@ -17,7 +17,11 @@ import { extractOptions, loadOptions, openConfiguredWarehouse } from '../../../s
 import { openSource } from '../../../src/source/open-source.js'
 import { MOTO_MISSING } from '../../support/moto-server.js'
 import { LAKE_KINDS, PipelineFixture, warehouseSnapshot, type Pipeline } from '../../support/pipeline-fixture.js'
-import { quoteIdent } from '../../../src/sql/quote.js'
+import { quoteIdent, quoteIdentList, quoteLiteral } from '../../../src/sql/quote.js'
+import { fileURLToPath } from 'node:url'
+import { openDuckDb } from '../../../src/engines/duckdb/duckdb-engine.js'
+import { TOTESYS } from '../../../src/datasets/totesys/totesys-dataset.js'
+import { heldTableName } from '../../../src/schema/table-spec.js'
 import { assertWarehouseMatchesSource } from '../../support/source-comparison.js'
 
 const fixture = new PipelineFixture()
@@ -120,6 +124,38 @@ for (const lake of LAKE_KINDS) {
           manifest.tables.reduce((s, t) => s + t.rows, 0),
         )
         assert.equal(ledger[0]?.status, 'loaded')
+      })
+
+      it('writes each fact file in its append order, says so in the manifest, and numbers record ids in that order', async () => {
+        const [runId] = await listRunIds(pipeline.ctx.processed)
+        const { manifest } = await readManifest(pipeline.ctx.processed, runId!)
+        const facts = TOTESYS.models.map((m) => m.table).filter((spec) => spec.kind === 'fact')
+        assert.equal(facts.length, 3)
+        const db = lake === 'fs' ? await openDuckDb({ scratchDir: pipeline.lakeDir }) : undefined
+        try {
+          for (const spec of facts) {
+            const order = quoteIdentList(spec.appendOrder!)
+            const entry = manifest.tables.find((t) => t.table === spec.name)
+            assert.deepEqual(entry?.orderedBy, spec.appendOrder, spec.name)
+            if (db) {
+              const file = quoteLiteral(fileURLToPath(objectUrlOf(pipeline.ctx.processed, entry!.key)))
+              const [check] = await db.all<{ rows: string; misplaced: string }>(
+                `SELECT count(*)::VARCHAR AS rows, count(*) FILTER (WHERE file_row_number + 1 <> place)::VARCHAR AS misplaced
+                   FROM (SELECT file_row_number, row_number() OVER (ORDER BY ${order}) AS place FROM read_parquet(${file}, file_row_number = true))`,
+              )
+              assert.deepEqual(check, { rows: String(entry!.rows), misplaced: '0' }, spec.name)
+            }
+            // Independent of how the load numbered: one run, nothing held, so ids are 1.. in append order.
+            const [numbered] = await pipeline.warehouse<{ rows: string; wrong: string; held: string }>(
+              `SELECT count(*)::text AS rows, count(*) FILTER (WHERE ${quoteIdent(spec.recordId!)} <> place)::text AS wrong,
+                      (SELECT count(*) FROM ${quoteIdent(heldTableName(spec))})::text AS held
+                 FROM (SELECT ${quoteIdent(spec.recordId!)}, row_number() OVER (ORDER BY ${order}) AS place FROM ${quoteIdent(spec.name)}) AS f`,
+            )
+            assert.deepEqual(numbered, { rows: String(entry!.rows), wrong: '0', held: '0' }, spec.name)
+          }
+        } finally {
+          db?.close()
+        }
       })
     })
 

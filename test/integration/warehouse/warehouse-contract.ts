@@ -361,6 +361,48 @@ export function describeWarehouse(name: string, make: () => Promise<WarehouseFix
         assert.deepEqual(loaded[10]?.slice(0, 2), ['12', '1011'])
         assert.deepEqual(await held(), [['1010', '7', result.runId]])
       })
+
+      it('numbers a file in append order by its row position with the ids a sort would give, held rows and later runs included', async () => {
+        // Two bulk runs, the rows shuffled, order ids against the grain of time: a numbering by anything but
+        // (last_updated, order_id) shows. The second run's rows of customer 7 wait until a third run brings it.
+        const stamp = (n: number) => `2024-11-18 ${String(8 + Math.floor(n / 3600)).padStart(2, '0')}:${String(Math.floor(n / 60) % 60).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}.${String(n % 1000).padStart(3, '0')}`
+        const run = (from: number, count: number, waiting: boolean): Row[] =>
+          Array.from({ length: count }, (_, i) => from + ((i * 7919) % count)).map((n) => [String(5_000 - n), waiting && n % 97 === 0 ? '7' : '1', '1.00', 'true', stamp(Math.floor(n / 2))])
+        const runs = [run(0, 1500, false), run(1500, 1500, true)]
+        const waiting = runs[1]!.filter((row) => row[1] === '7')
+        assert.ok(waiting.length > 0)
+        // Independent of any engine: ids from 1 in append order, run by run, the released rows last.
+        const byAppendOrder = (a: Row, b: Row) => (a[4]! < b[4]! ? -1 : a[4]! > b[4]! ? 1 : Number(a[0]) - Number(b[0]))
+        const numbered = [...runs, waiting].flatMap((rows) => [...rows].sort(byAppendOrder)).map((row, i) => [String(i + 1), row[0]!, row[1]!] as Row)
+        const expected = [...numbered.slice(0, 3000).filter((row) => row[2] !== '7'), ...numbered.slice(3000)]
+        const loadAll = async (target: Warehouse, sorted: boolean) => {
+          await target.ensureTables(HOSTILE_SCHEMA, SPECS)
+          const results = []
+          for (const [index, rows] of runs.entries()) {
+            const orders = sorted ? { ...(await table(ORDER, [...rows].sort(byAppendOrder))), orderedBy: ORDER.appendOrder! } : await table(ORDER, rows)
+            const result = await target.loadRun(plan([...(index === 0 ? [await table(CUSTOMER, CUSTOMERS_1)] : []), orders]))
+            results.push(result.tables.at(-1))
+          }
+          await target.loadRun(plan([await table(CUSTOMER, [['7', 'Sev', null, null]])]))
+          return results
+        }
+        const loaded = await loadAll(warehouse, true)
+        assert.deepEqual(loaded, [
+          { table: ORDER.name, rows: 1500, inserted: 1500, updated: 0, held: 0 },
+          { table: ORDER.name, rows: 1500, inserted: 1500 - waiting.length, updated: 0, held: waiting.length },
+        ])
+        const columns = [ORDER.recordId!, 'order_id', 'customer_id']
+        assert.deepEqual(await fixture.rows(HOSTILE_SCHEMA, ORDER.name, columns, [ORDER.recordId!]), expected)
+        // The same rows unsorted, without the manifest's order: numbered by sorting, to the same ids.
+        const replay = await make()
+        try {
+          await loadAll(replay.warehouse, false)
+          assert.deepEqual(await replay.rows(HOSTILE_SCHEMA, ORDER.name, columns, [ORDER.recordId!]), expected)
+        } finally {
+          await replay.warehouse.close()
+          await replay.cleanup()
+        }
+      })
     })
 
     describe('loadedRuns', () => {

@@ -3,6 +3,7 @@
  * memory setting for the transform's statements that grow with a table.
  */
 import { rm } from 'node:fs/promises'
+import { messageOf } from '../core/starline-error.js'
 import type { DuckDb } from '../engines/duckdb/duckdb-engine.js'
 import type { ModelSpec } from '../schema/dataset.js'
 import { quoteIdentList, quoteLiteral } from '../sql/quote.js'
@@ -29,16 +30,30 @@ export function appendOrderOf(model: ModelSpec): readonly string[] | undefined {
  */
 const SPILLING_MEMORY_LIMIT = '64MB'
 
-/** Runs `work` on one thread under SPILLING_MEMORY_LIMIT, then puts back the thread count and `memoryLimit`. */
+/**
+ * Runs `work` on one thread under SPILLING_MEMORY_LIMIT, then puts back the
+ * thread count and `memoryLimit`. Rows whose strings DuckDB cannot keep
+ * inline (longer than 12 bytes) do not all spill: a sort of 600k rows with
+ * 32-character codes ran out of 64 MB. Out of memory, `work` runs once more
+ * under the stage's own limit (STARLINE_DUCKDB_MEMORY), so the setting the
+ * error names is the one that decides. `work` must be repeatable.
+ */
 export async function withSmallMemory<T>(db: DuckDb, memoryLimit: string | undefined, work: () => Promise<T>): Promise<T> {
+  const stageLimit = memoryLimit ? `SET memory_limit = ${quoteLiteral(memoryLimit)}` : 'RESET memory_limit'
   const [setting] = await db.all<{ threads: string }>("SELECT current_setting('threads')::VARCHAR AS threads")
   await db.run('SET threads = 1')
   await db.run(`SET memory_limit = ${quoteLiteral(SPILLING_MEMORY_LIMIT)}`)
   try {
-    return await work()
+    try {
+      return await work()
+    } catch (error) {
+      if (!/^Out of Memory Error/.test(messageOf(error))) throw error
+      await db.run(stageLimit)
+      return await work()
+    }
   } finally {
     await db.run(`SET threads = ${Number(setting?.threads ?? 1)}`)
-    await db.run(memoryLimit ? `SET memory_limit = ${quoteLiteral(memoryLimit)}` : 'RESET memory_limit')
+    await db.run(stageLimit)
   }
 }
 

@@ -57,4 +57,29 @@ describe('withSmallMemory', () => {
       db.close()
     }
   })
+
+  it('runs the work again under the stage limit when it runs out of the small one', async () => {
+    const db = await openDuckDb({ scratchDir: dir, memoryLimit: '200MB', threads: 2 })
+    try {
+      const before = await settings(db)
+      const seen: string[] = []
+      const result = await withSmallMemory(db, '200MB', async () => {
+        seen.push((await settings(db)).memory)
+        // The first attempt fails as DuckDB does past its limit; the second must run under the stage's 200MB.
+        if (seen.length === 1) throw new Error('Out of Memory Error: failed to allocate data of size 8.0 MiB (55.8 MiB/61.0 MiB used)')
+        return 'done'
+      })
+      assert.equal(result, 'done')
+      assert.equal(seen.length, 2)
+      assert.match(seen[0]!, /^6[0-9](\.\d+)? MiB$/)
+      assert.match(seen[1]!, /^19[0-9](\.\d+)? MiB$/)
+      assert.deepEqual(await settings(db), before)
+      // Any other error is not retried.
+      let calls = 0
+      await assert.rejects(withSmallMemory(db, '200MB', async () => { calls++; throw new Error('Binder Error: no such column') }), /Binder Error/)
+      assert.equal(calls, 1)
+    } finally {
+      db.close()
+    }
+  })
 })

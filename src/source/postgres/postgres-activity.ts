@@ -14,7 +14,7 @@
  * zero after a restart without a clean shutdown or pg_stat_reset(), so the
  * mark names the server's start and the database's last stats reset (a
  * backend crash resets them without changing either: the rows it wrote wait
- * for the next counted write, see docs/performance.md);
+ * for the next counted write, see docs/performance-idle-cycle.md);
  * and they mean nothing with track_counts off, or before PostgreSQL 15
  * (its statistics collector could drop counts under load).
  */

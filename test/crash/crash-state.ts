@@ -64,8 +64,8 @@ function scrub(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(scrub)
   if (value === null || typeof value !== 'object') return value
   const object = { ...(value as Record<string, unknown>) }
-  // sourceSnapshot: a txid snapshot of the source, which differs between two databases with equal rows.
-  for (const field of ['createdAt', 'at', 'manifestSha256', 'sourceSnapshot']) delete object[field]
+  // sourceSnapshot, sourceActivity: a txid snapshot and change counters of the source, which differ between two databases with equal rows.
+  for (const field of ['createdAt', 'at', 'manifestSha256', 'sourceSnapshot', 'sourceActivity']) delete object[field]
   const parquet = object.format === 'parquet' || (typeof object.key === 'string' && object.key.endsWith('.parquet'))
   // A link to the previous manifest is its hash; a Parquet file's bytes differ between equal runs.
   if (parquet || 'runId' in object && Object.keys(object).length <= 2) {

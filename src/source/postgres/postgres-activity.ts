@@ -12,7 +12,9 @@
  * counters prove "nothing written" only when every other session of the
  * database has been idle for longer than that (`quiet`); they start from
  * zero after a restart without a clean shutdown or pg_stat_reset(), so the
- * mark names the server's start and the database's last stats reset (a
+ * mark names the database (a copy made with CREATE DATABASE ... TEMPLATE
+ * has the same table oids and starts from zero counts, but a new oid), the
+ * server's start and the database's last stats reset (a
  * backend crash resets them without changing either: the rows it wrote wait
  * for the next counted write, see docs/performance-idle-cycle.md);
  * and they mean nothing with track_counts off, or before PostgreSQL 15
@@ -74,7 +76,7 @@ export async function readSourceActivity(client: pg.ClientBase, schema: string, 
                 ON s.schemaname = $1 AND s.relname = w.name)
      SELECT current_setting('track_counts')::boolean AND current_setting('server_version_num')::int >= 150000 AND NOT pg_is_in_recovery()
               AND (SELECT bool_and(relid IS NOT NULL) FROM counted) AS usable,
-            concat_ws(';', 'v1', pg_postmaster_start_time(),
+            concat_ws(';', 'v1', (SELECT oid FROM pg_database WHERE datname = current_database()), pg_postmaster_start_time(),
               (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
               (SELECT string_agg(counters, ',' ORDER BY n) FROM counted)) AS mark,
             NOT EXISTS (

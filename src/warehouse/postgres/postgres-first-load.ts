@@ -100,9 +100,11 @@ export async function loadFirst(lock: pg.ClientBase, plan: LoadPlan, context: Fi
     await inTransaction(first, async () => {
       for (const sql of createSideSchemaSql(side, specs)) await first.query(sql)
     })
+    plan.onStep?.('side schema created')
     const bases = new Map<string, number | undefined>()
     for (const table of plan.tables) if (table.spec.kind === 'fact') bases.set(table.spec.name, await directAppendBase(first, sidePlan, table))
     const loaded = await buildTables(builders.map((b) => b.client), sidePlan, bases, context)
+    plan.onStep?.('swapping the side schema in')
     await lock.query('SAVEPOINT starline_first_load')
     const swapped = (await targetIsEmpty(lock, plan)) && (await swapIn(lock, side, plan, specs, bases, loaded))
     if (!swapped) {

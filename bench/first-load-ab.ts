@@ -8,8 +8,10 @@
  *   npm run build && FIRST_LOAD_AB_A=/tmp/main/bin/starline.js FIRST_LOAD_AB_SCALE=30 \
  *     node --import tsx bench/first-load-ab.ts
  *
- * FIRST_LOAD_AB_RUNS pairs (default 3). The machine's other load is printed
- * per run (`others`, in cores): above ~0.2 the wall times are slowed down.
+ * FIRST_LOAD_AB_RUNS pairs (default 3). Each run waits up to
+ * FIRST_LOAD_AB_QUIET_S seconds (default 60) for the machine's other work to
+ * fall under 0.3 cores; what it used during the run is printed (`others`, in
+ * cores): above ~0.2 the wall times are slowed down.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -23,6 +25,17 @@ import { measure } from './measure.js'
 
 const scale = Number(process.env.FIRST_LOAD_AB_SCALE ?? '30')
 const runs = Number(process.env.FIRST_LOAD_AB_RUNS ?? '3')
+const quietMs = Number(process.env.FIRST_LOAD_AB_QUIET_S ?? '60') * 1000
+
+/** Waits (at most `quietMs`) for a second in which other processes use under 0.3 cores. */
+async function waitForQuiet(meter: CpuMeter): Promise<void> {
+  const until = Date.now() + quietMs
+  while (Date.now() < until) {
+    const before = await meter.snapshot()
+    await new Promise((done) => setTimeout(done, 1000))
+    if (otherCores(before, await meter.snapshot(), 0) < 0.3) return
+  }
+}
 const builds = { A: process.env.FIRST_LOAD_AB_A, B: resolve('bin/starline.js') }
 if (builds.A === undefined) throw new Error('Set FIRST_LOAD_AB_A to the CLI to compare with (bin/starline.js of another build).')
 
@@ -58,6 +71,7 @@ try {
     for (const name of run % 2 === 0 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
       const database = `ab_warehouse_${run}_${name}`
       await server.createDatabase(database, { replace: true })
+      await waitForQuiet(meter)
       const before = await meter.snapshot()
       const m = await measure(process.execPath, [builds[name]!, 'load', '--json'], { env: env(database), scratchDir: scratch, label: `load ${name}` })
       // Backends exit as the CLI closes its pool; give the postmaster a moment to reap them into its children's time.

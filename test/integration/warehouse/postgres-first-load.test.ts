@@ -103,7 +103,7 @@ for (const scale of [0.02, 0.3]) {
       await pipeline.cycle()
       const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
       const specs = pipeline.ctx.dataset.models.map((m) => m.table)
-      const urls = { twoConnections: await fixture.server.createDatabase(`first_two_${scale * 100}`), oneConnection: await fixture.server.createDatabase(`first_one_${scale * 100}`) }
+      const urls = { twoConnections: await fixture.server.createDatabase(`first_two_${Math.round(scale * 100)}`), oneConnection: await fixture.server.createDatabase(`first_one_${Math.round(scale * 100)}`) }
       try {
         const full = await planOf(pipeline, scratch, '20990101T000000000Z')
         const staff = full.tables.find((t) => t.spec.name === 'dim_staff')!

@@ -51,13 +51,22 @@ export function firstLoadSchemaName(schema: string): string {
 }
 
 /**
- * Whether `plan` may load as a first load: the pool lends at least one
- * builder beside `client`, every table the run's tables reference is in the
+ * Connections the pool can lend now without waiting: idle ones, and room to
+ * open more. A builder must never wait for a connection that a caller up the
+ * stack holds (`starline rebuild` keeps one for its lock while its load runs).
+ */
+export function spareConnections(pool: pg.Pool): number {
+  return pool.idleCount + Math.max(0, (pool.options.max ?? 10) - pool.totalCount)
+}
+
+/**
+ * Whether `plan` may load as a first load: the pool can lend a builder
+ * beside `client` at once, every table the run's tables reference is in the
  * run, and the schema holds no starline row (tables, held tables, ledger).
  * Call on the transaction holding the schema's load lock.
  */
-export async function firstLoadApplies(client: pg.ClientBase, plan: LoadPlan, poolSize: number): Promise<boolean> {
-  if (poolSize < 2 || plan.tables.length === 0 || firstLoadSchemaName(plan.schema) === plan.schema) return false
+export async function firstLoadApplies(client: pg.ClientBase, plan: LoadPlan, pool: pg.Pool): Promise<boolean> {
+  if (spareConnections(pool) < 1 || plan.tables.length === 0 || firstLoadSchemaName(plan.schema) === plan.schema) return false
   const names = new Set(plan.tables.map((t) => t.spec.name))
   if (firstLoadSpecs(plan).some((spec) => spec.columns.some((c) => c.references && !names.has(c.references.table)))) return false
   return targetIsEmpty(client, plan)
@@ -94,7 +103,7 @@ export async function loadFirst(lock: pg.ClientBase, plan: LoadPlan, context: Fi
   const side = firstLoadSchemaName(plan.schema)
   const sidePlan: LoadPlan = { ...plan, schema: side }
   const specs = firstLoadSpecs(plan)
-  const builders = await connectBuilders(context, Math.min(BUILDERS, (context.pool.options.max ?? 10) - 1))
+  const builders = await connectBuilders(context, Math.max(1, Math.min(BUILDERS, spareConnections(context.pool))))
   try {
     const first = builders[0]!.client
     await inTransaction(first, async () => {

@@ -84,7 +84,7 @@ export class PostgresWarehouse implements Warehouse {
         await client.query("SET LOCAL work_mem = '256MB'")
         if (await isLoaded(client, plan)) return { runId: plan.runId, status: 'already-loaded', tables: [] }
         // An empty schema loads on two connections, into a side schema swapped in by this transaction.
-        if (this.#firstLoads && (await firstLoadApplies(client, plan, this.#pool.options.max ?? 10))) {
+        if (this.#firstLoads && (await firstLoadApplies(client, plan, this.#pool))) {
           const result = await loadFirst(client, plan, { pool: this.#pool, place: this.#place, toCsv: this.#toCsv, csvFiles })
           if (result !== undefined) return result
         }

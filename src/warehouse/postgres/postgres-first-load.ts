@@ -104,8 +104,9 @@ export async function loadFirst(lock: pg.ClientBase, plan: LoadPlan, context: Fi
   const sidePlan: LoadPlan = { ...plan, schema: side }
   const specs = firstLoadSpecs(plan)
   const builders = await connectBuilders(context, Math.max(1, Math.min(BUILDERS, spareConnections(context.pool))))
+  const first = builders[0]!.client
+  let savepoint = false
   try {
-    const first = builders[0]!.client
     await inTransaction(first, async () => {
       for (const sql of createSideSchemaSql(side, specs)) await first.query(sql)
     })
@@ -115,22 +116,33 @@ export async function loadFirst(lock: pg.ClientBase, plan: LoadPlan, context: Fi
     const loaded = await buildTables(builders.map((b) => b.client), sidePlan, bases, context)
     plan.onStep?.('swapping the side schema in')
     await lock.query('SAVEPOINT starline_first_load')
+    savepoint = true
     const swapped = (await targetIsEmpty(lock, plan)) && (await swapIn(lock, side, plan, specs, bases, loaded))
     if (!swapped) {
       await lock.query('ROLLBACK TO SAVEPOINT starline_first_load')
-      await first.query(`DROP SCHEMA IF EXISTS ${quoteIdent(side)} CASCADE`)
+      await dropSideSchema(first, side)
       return undefined
     }
     const tables = plan.tables.map((t) => loaded.get(t.spec.name)!)
     await recordLoad(lock, plan, tables)
     return { runId: plan.runId, status: 'loaded', tables }
   } catch (error) {
+    // The locks the load's transaction took on the side schema's objects go first: the drop would wait for them forever.
+    const released = !savepoint || (await lock.query('ROLLBACK TO SAVEPOINT starline_first_load').then(() => true, () => false))
     // Still under the load lock: nothing else can be building there. The next load drops it if this cannot.
-    await builders[0]?.client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(side)} CASCADE`).catch(() => undefined)
+    if (released) await dropSideSchema(first, side).catch(() => undefined)
     throw error
   } finally {
     for (const builder of builders) builder.release()
   }
+}
+
+/** Drops the side schema, waiting at most 10 s for a lock (never for the load's own transaction). */
+async function dropSideSchema(client: pg.ClientBase, side: string): Promise<void> {
+  await inTransaction(client, async () => {
+    await client.query("SET LOCAL lock_timeout = '10s'")
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(side)} CASCADE`)
+  })
 }
 
 /** The facts' foreign keys (as the normal load leaves them), then the swap; false when objects of others depend on the target's tables. */

@@ -177,6 +177,37 @@ describe('a first load on PostgreSQL, in an awkward warehouse', () => {
     }
   })
 
+  it('fails naming the table, leaving the warehouse empty and no side schema, when a dimension repeats a key', async () => {
+    const pipeline = await fixture.pipeline({ scale: 0.02 })
+    await pipeline.cycle()
+    const url = await fixture.server.createDatabase('first_duplicate_key')
+    const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
+    const warehouse = new PostgresWarehouse({ url })
+    try {
+      await warehouse.ensureTables('public', pipeline.ctx.dataset.models.map((m) => m.table))
+      const plan = await planOf(pipeline, scratch, '20990101T000000000Z')
+      const staff = plan.tables.find((t) => t.spec.name === 'dim_staff')!
+      const doubled = join(scratch, 'dim_staff_doubled.parquet')
+      const db = await openDuckDb({ scratchDir: scratch })
+      try {
+        await db.run(`COPY (SELECT * FROM read_parquet(${quoteLiteral(staff.path!)}) UNION ALL (SELECT * FROM read_parquet(${quoteLiteral(staff.path!)}) LIMIT 1)) TO ${quoteLiteral(doubled)} (FORMAT parquet)`)
+      } finally {
+        db.close()
+      }
+      const broken = { ...plan, tables: plan.tables.map((t) => (t === staff ? { ...t, path: doubled, rows: t.rows + 1 } : t)) }
+      await assert.rejects(warehouse.loadRun(broken), (error: Error & { retryable?: boolean }) => {
+        assert.match(error.message, /Cannot load run 20990101T000000000Z into "dim_staff"/)
+        assert.equal(error.retryable, false)
+        return true
+      })
+      assert.deepEqual(await query(url, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'starline\\_%'`), [])
+      assert.deepEqual(await query(url, 'SELECT 1 FROM public.dim_staff UNION ALL SELECT 1 FROM public._starline_loads'), [])
+    } finally {
+      await warehouse.close()
+      await rm(scratch, { recursive: true, force: true })
+    }
+  })
+
   it('loads on one connection, keeping the tables, when a view of someone else depends on them', async () => {
     const pipeline = await fixture.pipeline({ scale: 0.02 })
     await pipeline.cycle()

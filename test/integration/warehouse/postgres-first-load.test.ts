@@ -76,7 +76,15 @@ async function planOf(pipeline: Pipeline, scratch: string, runId: string, option
     if (!entry || (options.only !== undefined && spec.name !== options.only)) continue
     const path = await pipeline.ctx.processed.localPath(entry.key, scratch)
     const replaced = spec.name === 'dim_staff' ? options.staff : undefined
-    tables.push({ spec, rows: replaced?.rows ?? entry.rows, key: entry.key, objectUrl: objectUrlOf(pipeline.ctx.processed, entry.key), path: replaced?.path ?? path })
+    tables.push({
+      spec,
+      rows: replaced?.rows ?? entry.rows,
+      key: entry.key,
+      objectUrl: objectUrlOf(pipeline.ctx.processed, entry.key),
+      path: replaced?.path ?? path,
+      // As the load stage passes it: the order the fact file's rows lie in.
+      ...(entry.orderedBy !== undefined && spec.kind === 'fact' ? { orderedBy: entry.orderedBy } : {}),
+    })
   }
   return { schema: 'public', dataset: pipeline.ctx.dataset.name, runId, manifestSha256: sha256, tables, facts: specs.filter((s) => s.kind === 'fact') }
 }

@@ -164,6 +164,7 @@ async function loadRun(
       tables,
       facts,
       onTableLoaded,
+      onStep: (step: string) => ctx.logger.debug(step, { runId }),
       ...(options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }),
       // Engines that copy from the store themselves write what their COPY needs there.
       ...(options.warehouse.capabilities.copyFromObjectStore ? { store: ctx.processed } : {}),

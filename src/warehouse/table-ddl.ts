@@ -95,8 +95,9 @@ export function starlineObjects(tables: readonly TableSpec[]): { readonly name: 
   ]
 }
 
-/** `<purpose>_<12 hex digits of the schema's SHA-256>`: 29 bytes or fewer, whatever the schema's name
- * (rebuild's build and retired schemas: a name plus a suffix, cut to the identifier limit, could be the target itself). */
-export function sideSchemaName(purpose: 'starline_rebuild' | 'starline_retired', schema: string): string {
+/** `<purpose>_<12 hex digits of the schema's SHA-256>`: 31 bytes or fewer, whatever the schema's name
+ * (rebuild's build and retired schemas, a first load's side schema: a name plus a suffix, cut to the identifier
+ * limit, could be the target itself). */
+export function sideSchemaName(purpose: 'starline_rebuild' | 'starline_retired' | 'starline_firstload', schema: string): string {
   return `${purpose}_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`
 }

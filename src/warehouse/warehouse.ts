@@ -73,6 +73,12 @@ export interface LoadPlan {
    */
   readonly onTableLoaded?: (table: LoadedTable) => void
   /**
+   * Told at the steps of a load that has some besides its tables (a
+   * PostgreSQL first load: `side schema created`, `swapping the side schema
+   * in`), for debug lines. Optional for engines.
+   */
+  readonly onStep?: (step: string) => void
+  /**
    * How long to wait for another load of the schema to finish before failing
    * retryably. Default the engine's (PostgreSQL: 30 s); a Lambda invocation
    * gives its remaining time less a margin, so it waits out a long load

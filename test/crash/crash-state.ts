@@ -21,7 +21,7 @@ export interface PipelineState {
   readonly files: Record<string, string[]>
   /** Per lake zone, each manifest's normalised content, in run order. */
   readonly manifests: Record<string, string[]>
-  /** Per warehouse table or view, its rows as text (normalised), sorted. */
+  /** Per warehouse table or view, its rows as text (normalised), sorted; `(schemas)` and `(constraints)` from the catalog. */
   readonly warehouse: Record<string, string[]>
 }
 
@@ -103,7 +103,17 @@ async function warehouseRows(url: string, normalise: (text: string) => string): 
     url,
     "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
   )
-  const rows: Record<string, string[]> = {}
+  const rows: Record<string, string[]> = {
+    // A first load killed midway leaves a side schema behind, which the rerun must have removed.
+    '(schemas)': (await query<{ r: string }>(url, "SELECT nspname AS r FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1")).map((row) => row.r),
+    // Keys as the load leaves them (a first load swaps in tables built on other connections): definitions, and validated or not.
+    '(constraints)': (
+      await query<{ r: string }>(
+        url,
+        "SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' validated=' || convalidated AS r FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1",
+      )
+    ).map((row) => row.r),
+  }
   for (const { name } of relations) {
     const ledger = LEDGER_QUERIES[name]
     const result = await query<{ r: string }>(url, ledger ?? `SELECT t::text AS r FROM public.${quoteIdent(name)} t`)
@@ -119,7 +129,8 @@ export function rowDifference(clean: PipelineState, actual: PipelineState): { lo
   let doubled = 0
   const names = new Set([...Object.keys(clean.warehouse), ...Object.keys(actual.warehouse)])
   for (const name of names) {
-    if (name.startsWith('_starline_load') || name.endsWith('_current')) continue // the ledger, and views of the facts
+    // The ledger, views of the facts, and the catalog entries (schemas, constraints).
+    if (name.startsWith('_starline_load') || name.endsWith('_current') || name.startsWith('(')) continue
     const counts = new Map<string, number>()
     for (const row of clean.warehouse[name] ?? []) counts.set(row, (counts.get(row) ?? 0) + 1)
     for (const row of actual.warehouse[name] ?? []) counts.set(row, (counts.get(row) ?? 0) - 1)

@@ -134,7 +134,7 @@ async function appendFacts(client: pg.ClientBase, plan: LoadPlan, stage: string,
 }
 
 /** Large enough, next to what the table holds, that one validation pass beats a check per row. */
-function isBulk(rows: number, existing: number): boolean {
+export function isBulk(rows: number, existing: number): boolean {
   return rows >= 1_000 && rows * 10 >= existing
 }
 

@@ -30,6 +30,7 @@ import { compareWithLedger } from '../drift.js'
 import { observeWarehouse } from './postgres-drift.js'
 import { swapInBuild } from './postgres-rebuild.js'
 import { holdSchemaLock } from './postgres-rebuild-lock.js'
+import { firstLoadApplies, firstLoadSchemaName, loadFirst } from './postgres-first-load.js'
 
 export class PostgresWarehouse implements Warehouse {
   readonly capabilities: WarehouseCapabilities = DEFAULT_CAPABILITIES
@@ -38,16 +39,18 @@ export class PostgresWarehouse implements Warehouse {
   readonly #place: ErrorPlace
   readonly #toCsv: ParquetToCsv
   readonly #lockWaitMs: number
+  readonly #firstLoads: boolean
 
   constructor(config: PostgresWarehouseConfig) {
     this.#lockWaitMs = config.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
+    this.#firstLoads = config.firstLoads ?? true
     this.#toCsv = new ParquetToCsv({ ...config.duckdb })
     if ('pool' in config) {
       this.#pool = config.pool
       this.#ownsPool = false
       this.#place = { describe: 'the warehouse database' }
     } else {
-      this.#pool = new pg.Pool({ connectionString: config.url, max: 2, application_name: 'starline', connectionTimeoutMillis: 15_000 })
+      this.#pool = new pg.Pool({ connectionString: config.url, max: 3, application_name: 'starline', connectionTimeoutMillis: 15_000 })
       // An idle client's error (server restart) must not crash the process.
       this.#pool.on('error', () => {})
       this.#ownsPool = true
@@ -66,6 +69,8 @@ export class PostgresWarehouse implements Warehouse {
         }
       }
       for (const sql of createLedgerSql(schema)) await client.query(sql)
+      // A first load killed midway left its side schema: under the lock, nothing is building there now.
+      await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(firstLoadSchemaName(schema))} CASCADE`)
       await checkColumns(client, schema, tables)
       await ensureVersionKeys(client, schema, tables)
     })
@@ -78,38 +83,48 @@ export class PostgresWarehouse implements Warehouse {
         // Hash joins of staging against dimensions want more than the 4 MB default.
         await client.query("SET LOCAL work_mem = '256MB'")
         if (await isLoaded(client, plan)) return { runId: plan.runId, status: 'already-loaded', tables: [] }
-        // Where each fact's record ids continue: loading one table never moves another's, so all are
-        // known before the first COPY, and the next table's CSV can be made while this one is copied.
-        const bases = new Map<string, number | undefined>()
-        for (const table of plan.tables) {
-          if (table.spec.kind === 'fact') bases.set(table.spec.name, await directAppendBase(client, plan, table))
+        // An empty schema loads on two connections, into a side schema swapped in by this transaction.
+        if (this.#firstLoads && (await firstLoadApplies(client, plan, this.#pool))) {
+          const result = await loadFirst(client, plan, { pool: this.#pool, place: this.#place, toCsv: this.#toCsv, csvFiles })
+          if (result !== undefined) return result
         }
-        const loaded: LoadedTable[] = []
-        await inConversionOrder(plan.tables, (table) => this.#toCsv.convert(table, bases.get(table.spec.name)), csvFiles, async (table, csv) => {
-          try {
-            const csvPath = await csv
-            loaded.push(
-              table.spec.kind === 'fact'
-                ? await loadFacts(client, plan, table, csvPath, bases.get(table.spec.name))
-                : await loadDimension(client, plan, table, csvPath),
-            )
-          } catch (error) {
-            throw warehouseError(error, { ...this.#place, runId: plan.runId, table: table.spec.name, kind: table.spec.kind })
-          }
-          plan.onTableLoaded?.(loaded.at(-1)!)
-        })
-        // Facts held by earlier runs may be waiting for dimension rows this run brought.
-        for (const spec of plan.facts) {
-          if (plan.tables.some((t) => t.spec.name === spec.name)) continue
-          const released = await releaseHeldFacts(client, plan, spec)
-          if (released) loaded.push(released)
-        }
-        await recordLoad(client, plan, loaded)
-        return { runId: plan.runId, status: 'loaded', tables: loaded }
+        return this.#loadInTransaction(client, plan, csvFiles)
       })
     } finally {
       await Promise.all(csvFiles.map((file) => rm(file, { force: true })))
     }
+  }
+
+  /** The normal load, on the transaction holding the schema's load lock. */
+  async #loadInTransaction(client: pg.PoolClient, plan: LoadPlan, csvFiles: string[]): Promise<LoadResult> {
+    // Where each fact's record ids continue: loading one table never moves another's, so all are
+    // known before the first COPY, and the next table's CSV can be made while this one is copied.
+    const bases = new Map<string, number | undefined>()
+    for (const table of plan.tables) {
+      if (table.spec.kind === 'fact') bases.set(table.spec.name, await directAppendBase(client, plan, table))
+    }
+    const loaded: LoadedTable[] = []
+    await inConversionOrder(plan.tables, (table) => this.#toCsv.convert(table, bases.get(table.spec.name)), csvFiles, async (table, csv) => {
+      try {
+        const csvPath = await csv
+        loaded.push(
+          table.spec.kind === 'fact'
+            ? await loadFacts(client, plan, table, csvPath, bases.get(table.spec.name))
+            : await loadDimension(client, plan, table, csvPath),
+        )
+      } catch (error) {
+        throw warehouseError(error, { ...this.#place, runId: plan.runId, table: table.spec.name, kind: table.spec.kind })
+      }
+      plan.onTableLoaded?.(loaded.at(-1)!)
+    })
+    // Facts held by earlier runs may be waiting for dimension rows this run brought.
+    for (const spec of plan.facts) {
+      if (plan.tables.some((t) => t.spec.name === spec.name)) continue
+      const released = await releaseHeldFacts(client, plan, spec)
+      if (released) loaded.push(released)
+    }
+    await recordLoad(client, plan, loaded)
+    return { runId: plan.runId, status: 'loaded', tables: loaded }
   }
 
   async checkAgainstLedger(schema: string, tables: readonly TableSpec[]): Promise<readonly DriftFinding[]> {

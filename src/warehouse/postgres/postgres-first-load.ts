@@ -31,7 +31,7 @@ import { loadDimension } from './postgres-dimensions.js'
 import { unreachableError, warehouseError, type ErrorPlace } from './postgres-errors.js'
 import { directAppendBase, isBulk, loadFacts } from './postgres-facts.js'
 import { recordLoad } from './postgres-ledger.js'
-import { swapInBuild } from './postgres-rebuild.js'
+import { handMadeDifference, swapInBuild } from './postgres-rebuild.js'
 import type { ParquetToCsv } from './postgres-staging.js'
 
 /** Builder connections: two cores' worth of COPY parsing on the server. */
@@ -78,8 +78,13 @@ function firstLoadSpecs(plan: LoadPlan): TableSpec[] {
   return [...specs, ...plan.facts.filter((f) => !specs.some((s) => s.name === f.name))]
 }
 
-/** No row in any starline table of the target (absent tables count as empty). */
-async function targetIsEmpty(client: pg.ClientBase, plan: LoadPlan): Promise<boolean> {
+/**
+ * No row in any starline table of the target (absent tables count as empty).
+ * With `lockWriters`, the tables are first locked against writers (readers
+ * go on): a row written by hand and committed after the check would
+ * otherwise be dropped with the old tables at the swap.
+ */
+async function targetIsEmpty(client: pg.ClientBase, plan: LoadPlan, options: { readonly lockWriters?: boolean } = {}): Promise<boolean> {
   const specs = firstLoadSpecs(plan)
   const names = [LEDGER_TABLE, LEDGER_TABLES_TABLE, ...specs.map((s) => s.name), ...specs.filter((s) => s.kind === 'fact').map(heldTableName)]
   const present = await client.query<{ name: string }>(
@@ -87,6 +92,7 @@ async function targetIsEmpty(client: pg.ClientBase, plan: LoadPlan): Promise<boo
     [plan.schema, names],
   )
   if (present.rows.length === 0) return true
+  if (options.lockWriters) await client.query(`LOCK TABLE ${present.rows.map((r) => qualify(plan.schema, r.name)).join(', ')} IN EXCLUSIVE MODE`)
   const filled = present.rows.map((r) => `EXISTS (SELECT 1 FROM ${qualify(plan.schema, r.name)})`).join(' OR ')
   const result = await client.query<{ filled: boolean }>(`SELECT ${filled} AS filled`)
   return result.rows[0]?.filled === false
@@ -107,6 +113,9 @@ export async function loadFirst(lock: pg.ClientBase, plan: LoadPlan, context: Fi
   const first = builders[0]!.client
   let savepoint = false
   try {
+    // The lock's transaction waits idle while the builders work: a server's idle-in-transaction timeout
+    // would end it (and the lock with it) on every attempt, for good.
+    await lock.query('SET LOCAL idle_in_transaction_session_timeout = 0')
     await inTransaction(first, async () => {
       for (const sql of createSideSchemaSql(side, specs)) await first.query(sql)
     })
@@ -117,7 +126,7 @@ export async function loadFirst(lock: pg.ClientBase, plan: LoadPlan, context: Fi
     plan.onStep?.('swapping the side schema in')
     await lock.query('SAVEPOINT starline_first_load')
     savepoint = true
-    const swapped = (await targetIsEmpty(lock, plan)) && (await swapIn(lock, side, plan, specs, bases, loaded))
+    const swapped = (await targetIsEmpty(lock, plan, { lockWriters: true })) && (await swapIn(lock, side, plan, specs, bases, loaded))
     if (!swapped) {
       await lock.query('ROLLBACK TO SAVEPOINT starline_first_load')
       await dropSideSchema(first, side)
@@ -160,6 +169,8 @@ async function swapIn(
     const sql = foreignKeySql(side, spec, spec.kind === 'fact' && (bases.get(spec.name) !== undefined || isBulk(inserted, 0)))
     if (sql !== undefined) await lock.query(sql)
   }
+  // What the swap would lose (a comment, a column grant, an index of someone's own): the normal load keeps it.
+  if ((await handMadeDifference(lock, side, plan.schema, specs)) !== undefined) return false
   try {
     await swapInBuild(lock, side, plan.schema, specs)
     return true
@@ -200,10 +211,30 @@ async function connectBuilders(context: FirstLoadContext, count: number): Promis
   }
 }
 
-/** Order of work: dimensions before facts, each the largest first (the longest builds start earliest). */
+/**
+ * Order of work: by depth of reference (a table after every table it
+ * references, so a builder only ever waits for tables taken before its own,
+ * whatever the number of builders), each depth the largest first (the
+ * longest builds start earliest).
+ */
 function buildOrder(tables: readonly LoadTable[]): LoadTable[] {
-  const rank = (t: LoadTable): number => (t.spec.kind === 'fact' ? 1 : 0)
-  return [...tables].sort((a, b) => rank(a) - rank(b) || b.rows - a.rows)
+  const depths = new Map<string, number>()
+  const depth = (name: string, seen: ReadonlySet<string>): number => {
+    const known = depths.get(name)
+    if (known !== undefined) return known
+    const spec = tables.find((t) => t.spec.name === name)?.spec
+    const refs = (spec ? referencedTables(spec) : []).filter((r) => !seen.has(r))
+    const d = refs.length === 0 ? 0 : 1 + Math.max(...refs.map((r) => depth(r, new Set([...seen, r]))))
+    depths.set(name, d)
+    return d
+  }
+  for (const t of tables) depth(t.spec.name, new Set([t.spec.name]))
+  return [...tables].sort((a, b) => depths.get(a.spec.name)! - depths.get(b.spec.name)! || b.rows - a.rows)
+}
+
+/** The other tables `spec` references (a reference to itself waits for nothing). */
+function referencedTables(spec: TableSpec): string[] {
+  return [...new Set(spec.columns.flatMap((c) => (c.references && c.references.table !== spec.name ? [c.references.table] : [])))]
 }
 
 interface Deferred {
@@ -268,7 +299,7 @@ async function buildTables(
       const place = { ...context.place, runId: plan.runId, table: table.spec.name, kind: table.spec.kind }
       try {
         const csv = await conversions[index]!
-        await Promise.all(table.spec.columns.flatMap((c) => (c.references ? [committed.get(c.references.table)?.promise] : [])))
+        await Promise.all(referencedTables(table.spec).map((name) => committed.get(name)?.promise))
         const result = await inTransaction(client, async () => {
           // Hash joins of staging against dimensions want more than the 4 MB default.
           await client.query("SET LOCAL work_mem = '256MB'")

@@ -75,3 +75,32 @@ async function copyGrants(client: pg.ClientBase, from: string, to: string): Prom
     await client.query(`GRANT ${g.privilege} ON ${to} TO ${grantee}${g.grantable ? ' WITH GRANT OPTION' : ''}`)
   }
 }
+
+/**
+ * The first of `target`'s starline objects that someone changed by hand in a
+ * way the swap would lose: another owner, comments, column privileges,
+ * triggers, row security, indexes of their own, or privileges and comments on
+ * the sequences the tables own (the swap keeps only table privileges).
+ * Undefined when there is none. `build` holds the same objects as starline
+ * makes them.
+ */
+export async function handMadeDifference(client: pg.ClientBase, build: string, target: string, tables: readonly TableSpec[]): Promise<string | undefined> {
+  const commented = (alias: string) => `EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = ${alias}.oid AND d.classoid = 'pg_class'::regclass)`
+  const result = await client.query<{ name: string }>(
+    `SELECT t.relname::text AS name
+       FROM pg_class t
+       JOIN pg_namespace tn ON tn.oid = t.relnamespace AND tn.nspname = $1
+       LEFT JOIN pg_class b ON b.relname = t.relname AND b.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $2)
+      WHERE t.relname = ANY($3::text[]) AND (
+            t.relowner IS DISTINCT FROM b.relowner OR t.relrowsecurity OR ${commented('t')}
+         OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attacl IS NOT NULL)
+         OR EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal)
+         OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = t.oid)
+         OR (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.oid) > (SELECT count(*) FROM pg_index i WHERE i.indrelid = b.oid)
+         OR EXISTS (SELECT 1 FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid AND s.relkind = 'S'
+                     WHERE dep.classid = 'pg_class'::regclass AND dep.refobjid = t.oid AND (s.relacl IS NOT NULL OR ${commented('s')})))
+      ORDER BY 1 LIMIT 1`,
+    [target, build, starlineObjects(tables).map((o) => o.name)],
+  )
+  return result.rows[0]?.name
+}

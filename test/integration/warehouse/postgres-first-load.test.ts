@@ -239,4 +239,51 @@ describe('a first load on PostgreSQL, in an awkward warehouse', () => {
       await rm(scratch, { recursive: true, force: true })
     }
   })
+
+  it('loads on one connection, keeping what was made by hand, when the empty tables carry a comment or an index of their own', async () => {
+    const pipeline = await fixture.pipeline({ scale: 0.02 })
+    await pipeline.cycle()
+    const url = await fixture.server.createDatabase('first_hand_made')
+    const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
+    const warehouse = new PostgresWarehouse({ url })
+    try {
+      await warehouse.ensureTables('public', pipeline.ctx.dataset.models.map((m) => m.table))
+      await query(url, "COMMENT ON TABLE public.dim_design IS 'designs, by hand'")
+      await query(url, 'CREATE INDEX by_hand ON public.fact_payment (payment_date)')
+      const before = await tableOid(url, 'fact_payment')
+      const result = await warehouse.loadRun(await planOf(pipeline, scratch, '20990101T000000000Z'))
+      assert.equal(result.status, 'loaded')
+      assert.equal(await tableOid(url, 'fact_payment'), before, 'the tables stay: a swap would lose the comment and the index')
+      assert.deepEqual(await query(url, "SELECT obj_description('public.dim_design'::regclass) AS c"), [{ c: 'designs, by hand' }])
+      assert.deepEqual(await query(url, "SELECT indexname FROM pg_indexes WHERE indexname = 'by_hand'"), [{ indexname: 'by_hand' }])
+      const [facts] = await query<{ n: string }>(url, 'SELECT count(*)::text AS n FROM public.fact_payment')
+      assert.ok(Number(facts!.n) > 0)
+      assert.deepEqual(await query(url, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'starline\\_%'`), [])
+    } finally {
+      await warehouse.close()
+      await rm(scratch, { recursive: true, force: true })
+    }
+  })
+
+  it('swaps in under a server that ends sessions idle in a transaction after 100 ms', async () => {
+    const pipeline = await fixture.pipeline({ scale: 0.3 })
+    await pipeline.cycle()
+    const url = await fixture.server.createDatabase('first_idle_timeout')
+    const database = decodeURIComponent(new URL(url).pathname.slice(1))
+    await query(url, `ALTER DATABASE ${quoteIdent(database)} SET idle_in_transaction_session_timeout = '100ms'`)
+    const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
+    const warehouse = new PostgresWarehouse({ url })
+    try {
+      await warehouse.ensureTables('public', pipeline.ctx.dataset.models.map((m) => m.table))
+      const before = await tableOid(url, 'fact_payment')
+      const result = await warehouse.loadRun(await planOf(pipeline, scratch, '20990101T000000000Z'))
+      assert.equal(result.status, 'loaded')
+      assert.notEqual(await tableOid(url, 'fact_payment'), before, 'the first load swapped its tables in')
+      const [facts] = await query<{ n: string }>(url, 'SELECT count(*)::text AS n FROM public.fact_payment')
+      assert.ok(Number(facts!.n) > 0)
+    } finally {
+      await warehouse.close()
+      await rm(scratch, { recursive: true, force: true })
+    }
+  })
 })

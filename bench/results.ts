@@ -309,7 +309,7 @@ function memoryLimits(ordered: readonly ScaleResult[]): string {
     return f?.peakRssBytes === undefined ? 'n/a' : `${Math.round(f.peakRssBytes / 1024 ** 2)}`
   }
   const perStage = STAGES_OF_A_CYCLE.map((stage) => `${stage} ${ordered.map((r) => peak(r, stage)).join(' -> ')} MB`).join('; ')
-  return `first full run's peak RSS by stage over scales ${ordered.map((r) => r.scale).join(', ')}: ${perStage}; transform and load run DuckDB in process, capped by STARLINE_DUCKDB_MEMORY (512MB by default) plus what lies outside its buffer manager`
+  return `first full run's peak RSS by stage over scales ${ordered.map((r) => r.scale).join(', ')}: ${perStage}; transform and load run DuckDB in process, capped by STARLINE_DUCKDB_MEMORY (256MB by default; the DuckDB warehouse STARLINE_WAREHOUSE_DUCKDB_MEMORY) plus what lies outside its buffer manager`
 }
 
 export function pct(ratio: number): string {

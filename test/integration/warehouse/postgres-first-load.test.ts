@@ -158,19 +158,46 @@ for (const scale of [0.02, 0.3]) {
   })
 }
 
+interface FreshWarehouse {
+  readonly pipeline: Pipeline
+  readonly url: string
+  readonly scratch: string
+  readonly warehouse: PostgresWarehouse
+}
+
+/**
+ * A pipeline at `scale` after one cycle and a fresh warehouse database
+ * `name` holding starline's empty tables; `prepare` runs on the database
+ * before the warehouse opens a connection (settings apply to new sessions).
+ */
+async function withFreshWarehouse(
+  name: string,
+  scale: number,
+  work: (fresh: FreshWarehouse) => Promise<void>,
+  prepare?: (url: string) => Promise<unknown>,
+): Promise<void> {
+  const pipeline = await fixture.pipeline({ scale })
+  await pipeline.cycle()
+  const url = await fixture.server.createDatabase(name)
+  await prepare?.(url)
+  const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
+  const warehouse = new PostgresWarehouse({ url })
+  try {
+    await warehouse.ensureTables('public', pipeline.ctx.dataset.models.map((m) => m.table))
+    await work({ pipeline, url, scratch, warehouse })
+  } finally {
+    await warehouse.close()
+    await rm(scratch, { recursive: true, force: true })
+  }
+}
+
 describe('a first load on PostgreSQL, in an awkward warehouse', () => {
   it('removes the side schema a killed first load left, in the next first load and in ensureTables', async () => {
-    const pipeline = await fixture.pipeline({ scale: 0.02 })
-    await pipeline.cycle()
-    const url = await fixture.server.createDatabase('first_leftover')
-    const side = quoteIdent(firstLoadSchemaName('public'))
-    const leaveSideSchema = () => query(url, `CREATE SCHEMA ${side}; CREATE TABLE ${side}.dim_staff (staff_id integer); INSERT INTO ${side}.dim_staff VALUES (1)`)
-    const sideSchemas = () => query(url, `SELECT nspname FROM pg_namespace WHERE nspname = ${quoteLiteral(firstLoadSchemaName('public'))}`)
-    const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
-    const warehouse = new PostgresWarehouse({ url })
-    const specs = pipeline.ctx.dataset.models.map((m) => m.table)
-    try {
-      await warehouse.ensureTables('public', specs)
+    await withFreshWarehouse('first_leftover', 0.02, async ({ pipeline, url, scratch, warehouse }) => {
+      const side = quoteIdent(firstLoadSchemaName('public'))
+      const leaveSideSchema = () => query(url, `CREATE SCHEMA ${side}; CREATE TABLE ${side}.dim_staff (staff_id integer); INSERT INTO ${side}.dim_staff VALUES (1)`)
+      const sideSchemas = () => query(url, `SELECT nspname FROM pg_namespace WHERE nspname = ${quoteLiteral(firstLoadSchemaName('public'))}`)
+      const specs = pipeline.ctx.dataset.models.map((m) => m.table)
       await leaveSideSchema()
       await warehouse.loadRun(await planOf(pipeline, scratch, '20990101T000000000Z'))
       assert.deepEqual(await sideSchemas(), [])
@@ -179,20 +206,11 @@ describe('a first load on PostgreSQL, in an awkward warehouse', () => {
       await leaveSideSchema()
       await warehouse.ensureTables('public', specs)
       assert.deepEqual(await sideSchemas(), [])
-    } finally {
-      await warehouse.close()
-      await rm(scratch, { recursive: true, force: true })
-    }
+    })
   })
 
   it('fails naming the table, leaving the warehouse empty and no side schema, when a dimension repeats a key', async () => {
-    const pipeline = await fixture.pipeline({ scale: 0.02 })
-    await pipeline.cycle()
-    const url = await fixture.server.createDatabase('first_duplicate_key')
-    const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
-    const warehouse = new PostgresWarehouse({ url })
-    try {
-      await warehouse.ensureTables('public', pipeline.ctx.dataset.models.map((m) => m.table))
+    await withFreshWarehouse('first_duplicate_key', 0.02, async ({ pipeline, url, scratch, warehouse }) => {
       const plan = await planOf(pipeline, scratch, '20990101T000000000Z')
       const staff = plan.tables.find((t) => t.spec.name === 'dim_staff')!
       const doubled = join(scratch, 'dim_staff_doubled.parquet')
@@ -210,20 +228,11 @@ describe('a first load on PostgreSQL, in an awkward warehouse', () => {
       })
       assert.deepEqual(await query(url, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'starline\\_%'`), [])
       assert.deepEqual(await query(url, 'SELECT 1 FROM public.dim_staff UNION ALL SELECT 1 FROM public._starline_loads'), [])
-    } finally {
-      await warehouse.close()
-      await rm(scratch, { recursive: true, force: true })
-    }
+    })
   })
 
   it('loads on one connection, keeping the tables, when a view of someone else depends on them', async () => {
-    const pipeline = await fixture.pipeline({ scale: 0.02 })
-    await pipeline.cycle()
-    const url = await fixture.server.createDatabase('first_dependent_view')
-    const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
-    const warehouse = new PostgresWarehouse({ url })
-    try {
-      await warehouse.ensureTables('public', pipeline.ctx.dataset.models.map((m) => m.table))
+    await withFreshWarehouse('first_dependent_view', 0.02, async ({ pipeline, url, scratch, warehouse }) => {
       await query(url, 'CREATE VIEW public.orders_per_staff AS SELECT sales_staff_id, count(*) AS orders FROM public.fact_sales_order GROUP BY 1')
       const before = await tableOid(url, 'fact_sales_order')
       const result = await warehouse.loadRun(await planOf(pipeline, scratch, '20990101T000000000Z'))
@@ -234,20 +243,11 @@ describe('a first load on PostgreSQL, in an awkward warehouse', () => {
       assert.equal(views!.n, facts!.n)
       assert.ok(Number(facts!.n) > 0)
       assert.deepEqual(await query(url, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'starline\\_%'`), [])
-    } finally {
-      await warehouse.close()
-      await rm(scratch, { recursive: true, force: true })
-    }
+    })
   })
 
   it('loads on one connection, keeping what was made by hand, when the empty tables carry a comment or an index of their own', async () => {
-    const pipeline = await fixture.pipeline({ scale: 0.02 })
-    await pipeline.cycle()
-    const url = await fixture.server.createDatabase('first_hand_made')
-    const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
-    const warehouse = new PostgresWarehouse({ url })
-    try {
-      await warehouse.ensureTables('public', pipeline.ctx.dataset.models.map((m) => m.table))
+    await withFreshWarehouse('first_hand_made', 0.02, async ({ pipeline, url, scratch, warehouse }) => {
       await query(url, "COMMENT ON TABLE public.dim_design IS 'designs, by hand'")
       await query(url, 'CREATE INDEX by_hand ON public.fact_payment (payment_date)')
       const before = await tableOid(url, 'fact_payment')
@@ -259,31 +259,24 @@ describe('a first load on PostgreSQL, in an awkward warehouse', () => {
       const [facts] = await query<{ n: string }>(url, 'SELECT count(*)::text AS n FROM public.fact_payment')
       assert.ok(Number(facts!.n) > 0)
       assert.deepEqual(await query(url, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'starline\\_%'`), [])
-    } finally {
-      await warehouse.close()
-      await rm(scratch, { recursive: true, force: true })
-    }
+    })
   })
 
   it('swaps in under a server that ends sessions idle in a transaction after 100 ms', async () => {
-    const pipeline = await fixture.pipeline({ scale: 0.3 })
-    await pipeline.cycle()
-    const url = await fixture.server.createDatabase('first_idle_timeout')
-    const database = decodeURIComponent(new URL(url).pathname.slice(1))
-    await query(url, `ALTER DATABASE ${quoteIdent(database)} SET idle_in_transaction_session_timeout = '100ms'`)
-    const scratch = await mkdtemp(join(tmpdir(), 'starline-first-load-'))
-    const warehouse = new PostgresWarehouse({ url })
-    try {
-      await warehouse.ensureTables('public', pipeline.ctx.dataset.models.map((m) => m.table))
-      const before = await tableOid(url, 'fact_payment')
-      const result = await warehouse.loadRun(await planOf(pipeline, scratch, '20990101T000000000Z'))
-      assert.equal(result.status, 'loaded')
-      assert.notEqual(await tableOid(url, 'fact_payment'), before, 'the first load swapped its tables in')
-      const [facts] = await query<{ n: string }>(url, 'SELECT count(*)::text AS n FROM public.fact_payment')
-      assert.ok(Number(facts!.n) > 0)
-    } finally {
-      await warehouse.close()
-      await rm(scratch, { recursive: true, force: true })
-    }
+    const timeoutSessions = (url: string) =>
+      query(url, `ALTER DATABASE ${quoteIdent(decodeURIComponent(new URL(url).pathname.slice(1)))} SET idle_in_transaction_session_timeout = '100ms'`)
+    await withFreshWarehouse(
+      'first_idle_timeout',
+      0.3,
+      async ({ pipeline, url, scratch, warehouse }) => {
+        const before = await tableOid(url, 'fact_payment')
+        const result = await warehouse.loadRun(await planOf(pipeline, scratch, '20990101T000000000Z'))
+        assert.equal(result.status, 'loaded')
+        assert.notEqual(await tableOid(url, 'fact_payment'), before, 'the first load swapped its tables in')
+        const [facts] = await query<{ n: string }>(url, 'SELECT count(*)::text AS n FROM public.fact_payment')
+        assert.ok(Number(facts!.n) > 0)
+      },
+      timeoutSessions,
+    )
   })
 })
